@@ -1,0 +1,582 @@
+"""dqn.py: a Deep Q-Network that learns Atari from raw pixels, written from scratch in NumPy.
+
+This is page one of the experiment: the *teacher*. Everything later (the imitator, the
+evaluation) watches this learner or competes with it, so every piece is here in plain sight:
+
+  environment  -> ale-py's AtariVectorEnv (84x84 gray, frame skip 4, 4-frame stack), 4 actions
+  network      -> the 2013 Atari DQN (Mnih et al. 2013): conv 16x8x8/4, conv 32x4x4/2, fc 256, fc A
+  layers       -> forward/backward pairs with explicit caches; hot loops in Numba, products in BLAS
+  replay       -> every frame stored once; stacks rebuilt by index, never across an episode start
+  learning     -> epsilon-greedy, n-step Huber TD loss, target network, Adam
+
+One trick makes the convolutions fast without an im2col copy. Both Atari convolutions have a
+kernel exactly twice their stride (8 = 2x4, 4 = 2x2). Cut the input into s x s blocks and stack
+each block's pixels as channels ("space to depth"): the k x k stride-s convolution becomes a
+2 x 2 stride-1 convolution over s*s times more channels. That is ONE matrix product of the
+input with all four 2x2 taps at once, followed by a cheap shifted sum of the four results.
+
+Run:
+    python dqn.py --bench          # ms per training update, per acting forward, agent steps/s
+The full learning run, which also records the history, is `python record.py` (next page).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+# Dimension letters used in shape comments:
+#   B batch, C channels, H/W height/width (after space-to-depth), F filters, A actions, N replay capacity
+
+
+@dataclass
+class DQNConfig:
+    """Learning settings. The defaults are the ones behind the README's Breakout run."""
+    lr: float = 1e-4                 # Adam step size (Dopamine's Adam DQN)
+    adam_eps: float = 1.5e-4         # Adam epsilon (Dopamine)
+    gamma: float = 0.99              # discount
+    n_step: int = 3                  # n-step returns: speeds up early credit assignment (Rainbow)
+    batch_size: int = 32             # transitions per update
+    train_every: int = 4             # agent steps per update
+    learning_starts: int = 20_000    # fill this much replay before the first update
+    target_every: int = 2_000        # agent steps between target-network copies
+    eps_start: float = 1.0           # epsilon-greedy: exploration at step 0 ...
+    eps_end: float = 0.01            # ... decays linearly to this ...
+    eps_decay_steps: int = 250_000   # ... over this many agent steps
+    replay_capacity: int = 1_000_000 # frames kept (one 84x84 byte image each: 7 GB at 1M)
+    sticky: float = 0.25             # ALE sticky-action probability (Machado et al. 2018)
+    seed: int = 0                    # seeds the network, the emulator and all sampling
+
+
+# -------------------------------------------------------------------------------------------
+# Environment: ale-py does the standard preprocessing in C++; we only fix the action space.
+# -------------------------------------------------------------------------------------------
+GAMES = {"breakout": "breakout", "space_invaders": "space_invaders"}
+ACTIONS = ("NOOP", "FIRE", "RIGHT", "LEFT")   # both games' minimal action sets begin with these
+N_ACTIONS = len(ACTIONS)
+
+
+def make_env(game: str, sticky: float = 0.25):
+    """One Atari game as a 1-env AtariVectorEnv: obs (1, 4, 84, 84) uint8, raw (unclipped) rewards."""
+    if game not in GAMES:
+        raise ValueError(f"unknown game {game!r}; valid games: {', '.join(sorted(GAMES))}")
+    from ale_py.vector_env import AtariVectorEnv
+    env = AtariVectorEnv(GAMES[game], 1, repeat_action_probability=sticky,
+                         reward_clipping=False,        # easy to overlook: scores are raw, we clip to learn
+                         autoreset_mode="SameStep",    # a finished game returns the next game's first obs
+                         noop_max=30, use_fire_reset=True, episodic_life=False)
+    names = [a.name for a in env.ale.get_action_set()[:N_ACTIONS]]
+    assert tuple(names) == ACTIONS, f"{game}: action set starts {names}, expected {ACTIONS}"
+    return env
+
+
+# -------------------------------------------------------------------------------------------
+# Layers. Activations are channels-last (B, H, W, C) so every convolution is a plain product.
+# -------------------------------------------------------------------------------------------
+@njit(cache=True)
+def stacks_to_input(stacks):
+    """Frame stacks (B, 4, 84, 84) uint8 -> network input (B, 21, 21, 64) float32 in [0, 1].
+
+    Space-to-depth with block 4: out[b, Y, X, (py*4 + px)*4 + c] = stacks[b, c, 4Y+py, 4X+px]/255.
+    Equal to space_to_depth(stacks.transpose(0, 2, 3, 1) / 255, 4) (tests check this)."""
+    B, C, H, W = stacks.shape
+    out = np.empty((B, H // 4, W // 4, 16 * C), np.float32)
+    scale = np.float32(1.0 / 255.0)
+    for b in range(B):
+        for c in range(C):
+            for y in range(H):
+                Y, py = y // 4, y % 4
+                for x in range(W):
+                    out[b, Y, x // 4, (py * 4 + x % 4) * C + c] = stacks[b, c, y, x] * scale
+    return out
+
+
+def space_to_depth(x, s):
+    """(B, H, W, C) -> (B, H/s, W/s, s*s*C), channel index (py*s + px)*C + c. A pure re-indexing."""
+    B, H, W, C = x.shape
+    x = x.reshape(B, H // s, s, W // s, s, C).transpose(0, 1, 3, 2, 4, 5)   # (B, H/s, W/s, s, s, C)
+    return x.reshape(B, H // s, W // s, s * s * C)
+
+
+def depth_to_space(x, s):
+    """Inverse of space_to_depth: it is also its backward, since re-indexing moves gradients 1:1."""
+    B, Hs, Ws, D = x.shape
+    C = D // (s * s)
+    x = x.reshape(B, Hs, Ws, s, s, C).transpose(0, 1, 3, 2, 4, 5)          # (B, H/s, s, W/s, s, C)
+    return x.reshape(B, Hs * s, Ws * s, C)
+
+
+def conv_weight_to_matrix(w):
+    """Conv weight (F, C, 2s, 2s) -> (s*s*C, 4*F): row (py, px, c), column (tap = dy*2 + dx, f).
+
+    Kernel pixel (ky, kx) = (s*dy + py, s*dx + px): tap (dy, dx) of the 2x2 conv sees block
+    offset (py, px) of the space-to-depth input."""
+    F, C, k, _ = w.shape
+    s = k // 2
+    w = w.reshape(F, C, 2, s, 2, s)                       # (f, c, dy, py, dx, px)
+    return w.transpose(3, 5, 1, 2, 4, 0).reshape(s * s * C, 4 * F)
+
+
+def matrix_to_conv_weight(m, F, C, s):
+    """Inverse of conv_weight_to_matrix, used to bring the weight gradient back to (F, C, 2s, 2s)."""
+    m = m.reshape(s, s, C, 2, 2, F)                       # (py, px, c, dy, dx, f)
+    return m.transpose(5, 2, 3, 0, 4, 1).reshape(F, C, 2 * s, 2 * s)
+
+
+@njit(cache=True)
+def shift_sum(z, bias):
+    """out[b, y, x, f] = bias[f] + sum over taps (dy, dx) of z[b, y+dy, x+dx, (dy*2+dx)*F + f]."""
+    B, H, W, F4 = z.shape
+    F = F4 // 4
+    out = np.empty((B, H - 1, W - 1, F), z.dtype)          # (B, H-1, W-1, F)
+    for b in range(B):
+        for y in range(H - 1):
+            for x in range(W - 1):
+                for f in range(F):
+                    out[b, y, x, f] = (bias[f] + z[b, y, x, f] + z[b, y, x + 1, F + f]
+                                       + z[b, y + 1, x, 2 * F + f] + z[b, y + 1, x + 1, 3 * F + f])
+    return out
+
+
+@njit(cache=True)
+def shift_scatter(dout):
+    """Backward of shift_sum: dz[b, y, x, tap*F + f] = dout[b, y-dy, x-dx, f] (zero off the edge),
+    and dbias[f] = sum of dout[..., f] (summed here, in the same pass, as numpy's sum is slow)."""
+    B, Ho, Wo, F = dout.shape
+    dz = np.zeros((B, Ho + 1, Wo + 1, 4 * F), dout.dtype)  # (B, H, W, 4F)
+    dbias = np.zeros(F, np.float64)
+    for b in range(B):
+        for y in range(Ho):
+            for x in range(Wo):
+                for f in range(F):
+                    g = dout[b, y, x, f]
+                    dz[b, y, x, f] = g
+                    dz[b, y, x + 1, F + f] = g
+                    dz[b, y + 1, x, 2 * F + f] = g
+                    dz[b, y + 1, x + 1, 3 * F + f] = g
+                    dbias[f] += g
+    return dz, dbias.astype(dout.dtype)
+
+
+def conv_forward(x, w, b):
+    """A (2s x 2s, stride s) convolution on a space-to-depth input x (B, H, W, s*s*C)."""
+    B, H, W, D = x.shape
+    wm = conv_weight_to_matrix(w)                          # (D, 4F)
+    z = (x.reshape(B * H * W, D) @ wm).reshape(B, H, W, -1)  # (B, H, W, 4F): all four taps at once
+    out = shift_sum(z, b)                                  # (B, H-1, W-1, F)
+    return out, (x, w, wm)
+
+
+def conv_backward(dout, cache, need_dx=True):
+    """Forward was: z = x @ wm; out = shift_sum(z) + b. So dz = shift_scatter(dout),
+    dwm = x^T dz, dx = dz wm^T, db = sum of dout."""
+    x, w, wm = cache
+    B, H, W, D = x.shape
+    F, C = w.shape[0], w.shape[1]
+    dz, db = shift_scatter(dout)                           # (B, H, W, 4F), (F,)
+    dz = dz.reshape(B * H * W, 4 * F)
+    dw = matrix_to_conv_weight(x.reshape(B * H * W, D).T @ dz, F, C, w.shape[2] // 2)
+    dx = (dz @ wm.T).reshape(x.shape) if need_dx else None
+    return dx, dw, db
+
+
+def linear_forward(x, w, b):
+    return x @ w + b, (x, w)                               # (B, out)
+
+
+def linear_backward(dout, cache):
+    """Forward was: out = x @ w + b."""
+    x, w = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+def relu_forward(x):
+    out = np.maximum(x, 0)
+    return out, out                                        # the output itself says where x > 0
+
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+
+
+def huber_forward(pred, target):
+    """Mean Huber loss (delta 1): quadratic for |error| < 1, linear beyond, so one bad target
+    cannot blow up the gradient."""
+    err = pred - target
+    a = np.abs(err)
+    loss = np.where(a < 1, 0.5 * err * err, a - 0.5).mean()
+    return loss, err
+
+
+def huber_backward(err):
+    return np.clip(err, -1, 1) / err.size
+
+
+# -------------------------------------------------------------------------------------------
+# The Q-network: all parameters live in one flat float32 vector, so Adam is one loop over it.
+# -------------------------------------------------------------------------------------------
+def param_shapes(n_actions=N_ACTIONS):
+    return [("w1", (16, 4, 8, 8)), ("b1", (16,)), ("w2", (32, 16, 4, 4)), ("b2", (32,)),
+            ("w3", (9 * 9 * 32, 256)), ("b3", (256,)), ("w4", (256, n_actions)), ("b4", (n_actions,))]
+
+
+def param_views(flat, shapes):
+    """Named views into one flat vector: writing a view writes the vector."""
+    out, i = {}, 0
+    for name, shape in shapes:
+        n = int(np.prod(shape))
+        out[name] = flat[i:i + n].reshape(shape)
+        i += n
+    assert i == flat.size, "flat vector does not match the shapes"
+    return out
+
+
+def init_q_params(rng, n_actions=N_ACTIONS, dtype=np.float32):
+    """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, as PyTorch's defaults."""
+    shapes = param_shapes(n_actions)
+    flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype)
+    p = param_views(flat, shapes)
+    for layer in ("1", "2", "3", "4"):
+        w = p["w" + layer]
+        fan_in = int(np.prod(w.shape[1:])) if w.ndim == 4 else w.shape[0]
+        bound = 1.0 / np.sqrt(fan_in)
+        w[...] = rng.uniform(-bound, bound, w.shape)
+        p["b" + layer][...] = rng.uniform(-bound, bound, p["b" + layer].shape)
+    return flat
+
+
+def q_forward(p, x):
+    """Q-values (B, A) for network input x (B, 21, 21, 64); p is a dict of parameter views."""
+    B = x.shape[0]
+    z1, c1 = conv_forward(x, p["w1"], p["b1"])             # (B, 20, 20, 16)
+    h1, r1 = relu_forward(z1)
+    z2, c2 = conv_forward(space_to_depth(h1, 2), p["w2"], p["b2"])  # (B, 9, 9, 32)
+    h2, r2 = relu_forward(z2)
+    z3, c3 = linear_forward(h2.reshape(B, -1), p["w3"], p["b3"])    # (B, 256)
+    h3, r3 = relu_forward(z3)
+    q, c4 = linear_forward(h3, p["w4"], p["b4"])           # (B, A)
+    return q, (c1, r1, c2, r2, c3, r3, c4)
+
+
+def q_backward(dq, cache, g):
+    """Backward through q_forward; writes the gradients into the views g (same names as p)."""
+    c1, r1, c2, r2, c3, r3, c4 = cache
+    dh3, g["w4"][...], g["b4"][...] = linear_backward(dq, c4)
+    dflat, g["w3"][...], g["b3"][...] = linear_backward(relu_backward(dh3, r3), c3)
+    dz2 = relu_backward(dflat.reshape(r2.shape), r2)       # (B, 9, 9, 32)
+    dx2, g["w2"][...], g["b2"][...] = conv_backward(dz2, c2)
+    dz1 = relu_backward(depth_to_space(dx2, 2), r1)        # (B, 20, 20, 16)
+    _, g["w1"][...], g["b1"][...] = conv_backward(dz1, c1, need_dx=False)  # pixels need no gradient
+
+
+@njit(cache=True, fastmath=True)
+def adam_step(p, g, m, v, lr, beta1, beta2, eps, t):
+    """One Adam step (Kingma & Ba 2015) on flat float32 vectors, in place; t counts steps from 1.
+    Constants are cast to float32 first: mixing in float64 would stop the loop vectorizing."""
+    step = np.float32(lr / (1.0 - beta1 ** t))             # bias corrections folded into constants
+    inv_c2 = np.float32(1.0 / (1.0 - beta2 ** t))
+    b1, b2, e = np.float32(beta1), np.float32(beta2), np.float32(eps)
+    one = np.float32(1.0)
+    for i in range(p.size):
+        m[i] = b1 * m[i] + (one - b1) * g[i]
+        v[i] = b2 * v[i] + (one - b2) * g[i] * g[i]
+        p[i] -= step * m[i] / (np.sqrt(v[i] * inv_c2) + e)
+
+
+# -------------------------------------------------------------------------------------------
+# Replay: one 84x84 frame per agent step; a stack is the frame and the 3 before it.
+# -------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _stack_at(frames, first, i, out):
+    """Write the 4-frame stack ending at absolute step i into out (4, 84, 84). Frames before the
+    episode's first frame are zeros, exactly as the environment shows them after a reset."""
+    N = frames.shape[0]
+    out[3] = frames[i % N]
+    alive = True
+    for c in range(2, -1, -1):
+        if first[(i - 2 + c) % N]:                         # frame i-2+c started an episode ...
+            alive = False                                  # ... so everything before it is blank
+        if alive:
+            out[c] = frames[(i - 3 + c) % N]
+        else:
+            out[c] = 0
+
+
+@njit(cache=True)
+def gather_batch(frames, first, actions, rewards, done, idx, n_step, gamma):
+    """Build a batch of n-step transitions starting at the absolute steps idx.
+
+    Return G = r_i + g r_(i+1) + ... stops at the first step whose `done` is set (game over,
+    lost life, or the history cut there); then there is no bootstrap (discount 0)."""
+    N = frames.shape[0]
+    B = idx.shape[0]
+    s = np.empty((B, 4, frames.shape[1], frames.shape[2]), np.uint8)    # (B, 4, 84, 84)
+    s2 = np.empty_like(s)
+    a = np.empty(B, np.int64)
+    ret = np.zeros(B, np.float32)
+    disc = np.zeros(B, np.float32)
+    for b in range(B):
+        i = idx[b]
+        _stack_at(frames, first, i, s[b])
+        a[b] = actions[i % N]
+        g, k, ended = 1.0, 0, False
+        while True:
+            ret[b] += g * rewards[(i + k) % N]
+            g *= gamma
+            if done[(i + k) % N]:
+                ended = True
+                break
+            k += 1
+            if k == n_step:
+                break
+        disc[b] = 0.0 if ended else g
+        _stack_at(frames, first, i + k, s2[b])            # unused (discount 0) when ended
+    return s, a, ret, disc, s2
+
+
+class Replay:
+    """A ring buffer indexed by absolute agent step t (slot t % N)."""
+
+    def __init__(self, capacity, frame_shape=(84, 84)):
+        self.N = capacity
+        self.frames = np.zeros((capacity, *frame_shape), np.uint8)   # (N, 84, 84): pages fill lazily
+        self.actions = np.zeros(capacity, np.uint8)
+        self.rewards = np.zeros(capacity, np.float32)                # clipped rewards
+        self.done = np.zeros(capacity, np.bool_)                     # stop bootstrapping after this step
+        self.first = np.zeros(capacity, np.bool_)                    # this frame starts an episode
+        self.t = 0                                                   # steps written so far
+
+    def add(self, frame, action, reward, done, first):
+        """Append one step: the frame the agent saw, what it did, what followed."""
+        self.extend(frame[None], np.array([action]), np.array([reward]), np.array([done]),
+                    np.array([first]))
+
+    def extend(self, frames, actions, rewards, done, first):
+        """Append many steps at once (used to rebuild the buffer from a recorded history)."""
+        n = len(frames)
+        if n > self.N:                                     # only the newest N steps fit
+            self.t += n - self.N
+            frames, actions, rewards, done, first = (x[-self.N:] for x in (frames, actions, rewards, done, first))
+            n = self.N
+        if self.t > 0 and first[0]:
+            self.done[(self.t - 1) % self.N] = True        # easy to overlook: never bootstrap across a reset
+        slots = (self.t + np.arange(n)) % self.N
+        self.frames[slots], self.actions[slots], self.rewards[slots] = frames, actions, rewards
+        self.done[slots] = done | np.append(first[1:], False)
+        self.first[slots] = first
+        self.t += n
+
+    def sample(self, rng, batch_size, n_step, gamma):
+        lo = max(0, self.t - self.N) + 3                   # its 3 older frames are still stored
+        hi = self.t - 1 - n_step                           # step i+n exists, so done[i+n-1] is final
+        idx = rng.integers(lo, hi + 1, size=batch_size)
+        return gather_batch(self.frames, self.first, self.actions, self.rewards, self.done,
+                            idx, n_step, gamma)
+
+
+# -------------------------------------------------------------------------------------------
+# The agent: network, target network, optimizer, replay, and the rules for acting and learning.
+# -------------------------------------------------------------------------------------------
+class Agent:
+    def __init__(self, cfg: DQNConfig, n_actions=N_ACTIONS):
+        self.cfg = cfg
+        self.n_actions = n_actions
+        self.shapes = param_shapes(n_actions)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.flat = init_q_params(self.rng, n_actions)     # online network
+        self.target_flat = self.flat.copy()                # target network
+        self.grad_flat = np.zeros_like(self.flat)
+        self.m, self.v = np.zeros_like(self.flat), np.zeros_like(self.flat)
+        self.p = param_views(self.flat, self.shapes)
+        self.target = param_views(self.target_flat, self.shapes)
+        self.g = param_views(self.grad_flat, self.shapes)
+        self.replay = Replay(cfg.replay_capacity)
+        self.steps = 0                                     # agent steps taken
+        self.updates = 0                                   # gradient steps taken
+        self.last_loss = float("nan")
+
+    def epsilon(self, step=None):
+        c = self.cfg
+        frac = min(1.0, (self.steps if step is None else step) / c.eps_decay_steps)
+        return c.eps_start + frac * (c.eps_end - c.eps_start)
+
+    def greedy(self, stacks):
+        """Greedy actions (B,) for frame stacks (B, 4, 84, 84)."""
+        return q_forward(self.p, stacks_to_input(stacks))[0].argmax(axis=1)
+
+    def act(self, stack, eps):
+        """Epsilon-greedy action for one stack (4, 84, 84)."""
+        if self.rng.random() < eps:
+            return int(self.rng.integers(self.n_actions))
+        return int(self.greedy(stack[None])[0])
+
+    def wants_update(self):
+        c = self.cfg
+        return self.steps >= c.learning_starts and self.steps % c.train_every == 0
+
+    def update(self):
+        """One gradient step on a replayed batch (the target network is frozen inside it)."""
+        c = self.cfg
+        s, a, ret, disc, s2 = self.replay.sample(self.rng, c.batch_size, c.n_step, c.gamma)
+        q2, _ = q_forward(self.target, stacks_to_input(s2))          # (B, A)
+        y = ret + disc * q2.max(axis=1)                              # n-step TD target (B,)
+        q, cache = q_forward(self.p, stacks_to_input(s))             # (B, A)
+        rows = np.arange(len(a))
+        self.last_loss, err = huber_forward(q[rows, a], y)
+        dq = np.zeros_like(q)
+        dq[rows, a] = huber_backward(err)                            # only the taken action's Q moves
+        q_backward(dq, cache, self.g)
+        self.updates += 1
+        adam_step(self.flat, self.grad_flat, self.m, self.v, c.lr, 0.9, 0.999, c.adam_eps, self.updates)
+
+    def after_step(self):
+        """Count the step; copy the online net into the target net on schedule."""
+        self.steps += 1
+        if self.steps % self.cfg.target_every == 0:
+            self.target_flat[...] = self.flat
+
+    # --- checkpoints: .npz for arrays, JSON for everything else; no pickle anywhere ---
+    def save(self, path):
+        """Write path.npz (weights, target, Adam moments) and path.json (counters, RNG, config)."""
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, params=self.flat, target=self.target_flat, adam_m=self.m, adam_v=self.v)
+        os.replace(tmp, path + ".npz")
+        meta = dict(steps=self.steps, updates=self.updates, n_actions=self.n_actions,
+                    n_params=int(self.flat.size), network="dqn2013",
+                    rng=self.rng.bit_generator.state, config=dataclasses.asdict(self.cfg))
+        write_json(path + ".json", meta)
+
+    def load(self, path, weights_only=False):
+        """Load a checkpoint written by save(); weights_only keeps this agent's counters/optimizer."""
+        meta, arrays = load_checkpoint(path, self.n_actions)
+        self.flat[...] = arrays["params"]
+        if weights_only:
+            self.target_flat[...] = arrays["params"]
+            return meta
+        self.target_flat[...] = arrays["target"]
+        self.m[...], self.v[...] = arrays["adam_m"], arrays["adam_v"]
+        self.steps, self.updates = meta["steps"], meta["updates"]
+        self.rng.bit_generator.state = meta["rng"]
+        return meta
+
+
+def write_json(path, obj):
+    """Write JSON atomically (temp file, then rename), so a crash never leaves half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, n_actions=N_ACTIONS):
+    """Read and check a teacher checkpoint; a wrong network or action count names the file."""
+    try:
+        with open(path + ".json") as f:
+            meta = json.load(f)
+        with np.load(path + ".npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read teacher checkpoint {path}(.npz/.json): {e}") from e
+    expect = sum(int(np.prod(s)) for _, s in param_shapes(n_actions))
+    if meta.get("network") != "dqn2013" or meta.get("n_actions") != n_actions \
+            or arrays.get("params", np.empty(0)).shape != (expect,):
+        raise ValueError(f"{path}.npz is not a 2013-DQN checkpoint with {n_actions} actions "
+                         f"(network={meta.get('network')}, n_actions={meta.get('n_actions')})")
+    return meta, arrays
+
+
+# -------------------------------------------------------------------------------------------
+# The learning loop: act, step the emulator, remember, learn. It yields one record per step.
+# -------------------------------------------------------------------------------------------
+def learn(env, agent, n_steps, reset_seed):
+    """Run the agent for n_steps more agent steps in env, learning as it goes.
+
+    Starts a fresh episode (seeded by reset_seed). Yields, per step, a dict with the frame the agent
+    saw, its action, the raw and clipped reward, the episode-end flags and epsilon."""
+    obs, info = env.reset(seed=reset_seed)                 # obs (1, 4, 84, 84)
+    lives, first = int(info["lives"][0]), True
+    for _ in range(n_steps):
+        eps = agent.epsilon()
+        a = agent.act(obs[0], eps)
+        env.send(np.array([a], np.int64))                  # the emulator runs in its own thread ...
+        if agent.wants_update():
+            agent.update()                                 # ... while we learn
+        obs2, r, term, trunc, info = env.recv()
+        r_raw, term, trunc = float(r[0]), bool(term[0]), bool(trunc[0])
+        new_lives = int(info["lives"][0])
+        life_lost = new_lives < lives and not (term or trunc)
+        r_clip = float(np.sign(r_raw))                     # clip to [-1, 1]: one scale for all games
+        agent.replay.add(obs[0, -1], a, r_clip, term or trunc or life_lost, first)
+        agent.after_step()
+        yield dict(frame=obs[0, -1], action=a, reward_raw=r_raw, reward_clip=r_clip,
+                   terminated=term, truncated=trunc, life_lost=life_lost, first=first, epsilon=eps)
+        obs, lives, first = obs2, new_lives, term or trunc
+
+
+# -------------------------------------------------------------------------------------------
+# Command line: config dataclasses become flags; --bench measures speed.
+# -------------------------------------------------------------------------------------------
+def add_config_flags(parser, cls):
+    """One --flag per dataclass field, with the field's default and type (bools take true/false)."""
+    for f in dataclasses.fields(cls):
+        t = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true", "yes")}
+        parser.add_argument("--" + f.name, type=t[f.type if isinstance(f.type, str) else f.type.__name__],
+                            default=f.default, help=f"(default: {f.default})")
+
+
+def config_from_args(cls, args):
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def bench(repeats=200):
+    """Median ms per training update and per acting forward, then agent steps/s end to end."""
+    cfg = DQNConfig(replay_capacity=60_000, learning_starts=0)
+    agent = Agent(cfg)
+    rng = np.random.default_rng(1)
+    n = 50_000
+    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
+                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01,
+                        rng.random(n) < 0.002)
+    agent.steps = n
+
+    def median_ms(fn):
+        for _ in range(10):
+            fn()                                           # warm up: compile, fault in pages
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return 1e3 * float(np.median(times))
+
+    stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
+    print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
+    print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
+
+    # End to end on Breakout with the real loop, past learning_starts (one update per 4 steps).
+    env = make_env("breakout")
+    rates = []
+    for rep in range(3):
+        loop = learn(env, agent, 4000, reset_seed=rep)
+        t0 = time.perf_counter()
+        for _ in loop:
+            pass
+        rates.append(4000 / (time.perf_counter() - t0))
+    print(f"end to end (Breakout, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "
+          f"(1M steps in {1e6 / np.median(rates) / 60:.0f} min)")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bench", action="store_true", help="print speed figures and exit")
+    args = ap.parse_args()
+    if args.bench:
+        bench()
+    else:
+        ap.print_help()

@@ -1,0 +1,331 @@
+"""record.py: let the DQN learn a game from random weights, and record its whole learning history.
+
+Page two of the experiment. The imitator (imitate.py) will learn from exactly what this script
+writes: every agent step from the first random flail to the last, with the frame the teacher saw,
+the move it made and what happened next. We also keep the teacher itself every 50k steps, so
+later pages can ask it, at any stage of its training, what it would have done.
+
+    python record.py --game breakout --steps 1000000 --out runs/breakout
+
+writes runs/breakout/:
+    history/chunk_0000000000.npz ...  10k steps each, compressed (~0.7 MB for 70 MB of Breakout frames)
+    history.json                      how many steps the chunks hold
+    checkpoints/step_0000050000.npz   teacher weights, target net, Adam state (+ .json: counters, RNG)
+    curve.csv, curve.png              raw score of every finished game against agent step
+and, when the run is complete, a copy of the final teacher and the curve under results/<game>/.
+
+Interrupt it (Ctrl-C, kill, power cut) and run the same command again: it resumes from the last
+checkpoint, cutting the history back to that step, so no step is lost or recorded twice.
+(A fresh game starts at the resume point: an emulator's mid-game state is not checkpointed.)
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import glob
+import json
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from dqn import (GAMES, Agent, DQNConfig, add_config_flags, config_from_args, learn, make_env,
+                 write_json)
+
+
+@dataclass
+class RecordConfig:
+    game: str = "breakout"          # which Atari game (see dqn.GAMES)
+    steps: int = 1_000_000          # total agent steps of the run (each = 4 emulator frames)
+    out: str = ""                   # run folder; default runs/<game>
+    chunk_steps: int = 10_000       # history steps per compressed chunk file
+    checkpoint_every: int = 50_000  # agent steps between teacher checkpoints (a multiple of chunk_steps)
+    results: str = "results"        # where the finished run's curve and final weights are copied
+
+
+# -------------------------------------------------------------------------------------------
+# The history format: one row per agent step, stored column-wise in chunks.
+# -------------------------------------------------------------------------------------------
+FIELDS = {                           # column -> dtype; frame is (n, 84, 84), the rest (n,)
+    "frame": np.uint8,               # the newest frame of the stack the agent acted on
+    "action": np.uint8,              # the action it took (index into dqn.ACTIONS)
+    "reward_raw": np.float32,        # the game's reward for that action
+    "reward_clip": np.float32,       # the same, clipped to [-1, 1] (what the DQN learns from)
+    "terminated": np.bool_,          # the game ended after this action
+    "truncated": np.bool_,           # the game hit the emulator's time limit after this action
+    "life_lost": np.bool_,           # a life was lost (game goes on)
+    "first": np.bool_,               # this frame is the first of a game
+    "epsilon": np.float32,           # the exploration rate in force
+}
+
+
+class HistoryError(RuntimeError):
+    """A history file is missing, damaged, or does not fit with its neighbours."""
+
+
+def chunk_path(run_dir, start):
+    return os.path.join(run_dir, "history", f"chunk_{start:010d}.npz")
+
+
+def write_chunk(run_dir, start, cols):
+    """Write one chunk atomically: to a temp file, then rename. A reader never sees half a file."""
+    path = chunk_path(run_dir, start)
+    tmp = path + ".tmp.npz"
+    np.savez_compressed(tmp, start=np.int64(start), **{k: np.asarray(cols[k], FIELDS[k]) for k in FIELDS})
+    os.replace(tmp, path)
+
+
+def read_chunk(path, start=None):
+    """Load and check one chunk; any problem raises HistoryError naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:   # zip CRCs catch flipped bytes here
+            cols = {k: z[k] for k in FIELDS}
+            got_start = int(z["start"])
+    except FileNotFoundError:
+        raise HistoryError(f"missing history chunk {path}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise HistoryError(f"damaged history chunk {path}: {e}") from e
+    n = len(cols["action"])
+    if any(len(v) != n for v in cols.values()) or cols["frame"].shape[1:] != (84, 84):
+        raise HistoryError(f"damaged history chunk {path}: columns of unequal length")
+    if start is not None and got_start != start:
+        raise HistoryError(f"history chunk {path} starts at step {got_start}, expected {start}")
+    return cols
+
+
+def history_index(run_dir):
+    """The chunks of a run as [(start, n, path)], checked to tile [0, recorded steps) exactly."""
+    meta_path = os.path.join(run_dir, "history.json")
+    if not os.path.exists(meta_path):
+        raise HistoryError(f"no recorded history at {run_dir} (missing {meta_path}); run record.py first")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    index, t = [], 0
+    for start, n in meta["chunks"]:
+        if start != t:
+            raise HistoryError(f"{meta_path}: chunk at step {start} does not follow step {t}")
+        index.append((start, n, chunk_path(run_dir, start)))
+        t += n
+    return index
+
+
+def read_history(run_dir, start=0, stop=None):
+    """Stream the history in order as (first_step, columns) pieces covering [start, stop)."""
+    for c0, n, path in history_index(run_dir):
+        lo, hi = max(start, c0), min(c0 + n, stop if stop is not None else c0 + n)
+        if lo >= hi:
+            continue
+        cols = read_chunk(path, c0)
+        if len(cols["action"]) != n:
+            raise HistoryError(f"history chunk {path} holds {len(cols['actions'])} steps, index says {n}")
+        yield lo, {k: v[lo - c0:hi - c0] for k, v in cols.items()}
+
+
+def history_length(run_dir):
+    return sum(n for _, n, _ in history_index(run_dir))
+
+
+def write_history_meta(run_dir, game, chunks):
+    write_json(os.path.join(run_dir, "history.json"),
+               dict(game=game, steps=sum(n for _, n in chunks), chunks=chunks, fields=list(FIELDS)))
+
+
+# -------------------------------------------------------------------------------------------
+# Resuming: find the last checkpoint, cut everything after it, rebuild the replay from the history.
+# -------------------------------------------------------------------------------------------
+def checkpoint_name(run_dir, step):
+    return os.path.join(run_dir, "checkpoints", f"step_{step:010d}")
+
+
+def list_checkpoints(run_dir):
+    """Steps with a complete checkpoint (both files present), ascending."""
+    steps = []
+    for p in glob.glob(os.path.join(run_dir, "checkpoints", "step_*.json")):
+        if os.path.exists(p[:-5] + ".npz"):
+            steps.append(int(os.path.basename(p)[5:-5]))
+    return sorted(steps)
+
+
+def cut_history(run_dir, game, step):
+    """Keep exactly the history steps [0, step); drop or shorten chunks after that."""
+    try:
+        index = history_index(run_dir)
+    except HistoryError:
+        index = []
+    kept = []
+    for c0, n, path in index:
+        if c0 + n <= step:
+            kept.append([c0, n])
+        elif c0 < step:                                    # a chunk that straddles the cut
+            cols = read_chunk(path, c0)
+            write_chunk(run_dir, c0, {k: v[:step - c0] for k, v in cols.items()})
+            kept.append([c0, step - c0])
+    for p in glob.glob(os.path.join(run_dir, "history", "chunk_*.npz")):
+        if int(os.path.basename(p)[6:16]) not in {c0 for c0, _ in kept}:
+            os.remove(p)
+    if sum(n for _, n in kept) != step:
+        raise HistoryError(f"{run_dir}: history holds {sum(n for _, n in kept)} steps "
+                           f"but the checkpoint is at step {step}")
+    write_history_meta(run_dir, game, kept)
+    return kept
+
+
+def cut_curve(run_dir, step):
+    """Keep the games that finished before the cut; return their rows."""
+    path = os.path.join(run_dir, "curve.csv")
+    rows = []
+    if os.path.exists(path):
+        with open(path) as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    with open(path + ".tmp", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "episode", "score", "length"])
+        w.writerows([[r["step"], r["episode"], r["score"], r["length"]] for r in rows])
+    os.replace(path + ".tmp", path)
+    return rows
+
+
+# -------------------------------------------------------------------------------------------
+# The run.
+# -------------------------------------------------------------------------------------------
+def record(rc: RecordConfig, dc: DQNConfig):
+    if rc.game not in GAMES:
+        raise SystemExit(f"unknown game {rc.game!r}; valid games: {', '.join(sorted(GAMES))}")
+    if rc.checkpoint_every % rc.chunk_steps:
+        raise SystemExit("--checkpoint_every must be a multiple of --chunk_steps")
+    run_dir = rc.out or os.path.join("runs", rc.game)
+    os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+
+    # The run's identity: resuming with another game or other learning settings is refused.
+    cfg_path = os.path.join(run_dir, "config.json")
+    identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc))
+    if os.path.exists(cfg_path):
+        with open(cfg_path) as f:
+            old = json.load(f)
+        if old != identity:
+            raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); "
+                             f"use another --out or the same flags")
+    write_json(cfg_path, identity)
+
+    agent = Agent(dc)
+    done_steps = list_checkpoints(run_dir)
+    start = done_steps[-1] if done_steps else 0
+    if done_steps:
+        agent.load(checkpoint_name(run_dir, start))
+    chunks = cut_history(run_dir, rc.game, start)
+    rows = cut_curve(run_dir, start)
+    if start > 0:                                          # refill the replay from the history
+        for _, cols in tqdm(read_history(run_dir, max(0, start - dc.replay_capacity), start),
+                            desc="rebuilding replay", unit="chunk", leave=False):
+            agent.replay.extend(cols["frame"], cols["action"], cols["reward_clip"],
+                                cols["terminated"] | cols["truncated"] | cols["life_lost"], cols["first"])
+    else:
+        agent.save(checkpoint_name(run_dir, 0))            # the teacher at random init
+    if start >= rc.steps:
+        print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
+        export_results(rc, run_dir)
+        return run_dir
+
+    env = make_env(rc.game, dc.sticky)
+    buf = {k: [] for k in FIELDS}
+    chunk_start = start
+    scores = [float(r["score"]) for r in rows]
+    score, length = 0.0, 0
+    curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
+    curve = csv.writer(curve_file)
+    bar = tqdm(total=rc.steps, initial=start, unit="step", desc=f"DQN {rc.game}", smoothing=0.05)
+    try:
+        # easy to overlook: each resumed segment seeds its first game differently, else after a
+        # resume the emulator would replay the run's very first game
+        for rec in learn(env, agent, rc.steps - start, reset_seed=dc.seed + start):
+            for k in FIELDS:
+                buf[k].append(rec[k].copy() if k == "frame" else rec[k])
+            score += rec["reward_raw"]
+            length += 1
+            t = agent.steps
+            if rec["terminated"] or rec["truncated"]:      # a whole game: log its raw score
+                scores.append(score)
+                curve.writerow([t, len(scores) - 1, score, length])
+                curve_file.flush()
+                score, length = 0.0, 0
+            if t % rc.chunk_steps == 0 or t == rc.steps:
+                write_chunk(run_dir, chunk_start, buf)
+                chunks.append([chunk_start, t - chunk_start])
+                write_history_meta(run_dir, rc.game, chunks)
+                buf, chunk_start = {k: [] for k in FIELDS}, t
+            if t % rc.checkpoint_every == 0 or t == rc.steps:   # after the chunk: history >= checkpoint
+                agent.save(checkpoint_name(run_dir, t))
+            if t % 100 == 0:
+                bar.update(t - bar.n)
+                bar.set_postfix(eps=f"{rec['epsilon']:.3f}", score=f"{np.mean(scores[-20:]) if scores else 0:.1f}",
+                                games=len(scores), loss=f"{agent.last_loss:.4f}")
+    finally:
+        bar.close()
+        curve_file.close()
+        env.close()
+    plot_curve(run_dir)
+    export_results(rc, run_dir)
+    return run_dir
+
+
+def quarter_means(steps, scores, total):
+    """Mean raw score of the games that ended in each quarter of the run."""
+    steps, scores = np.asarray(steps), np.asarray(scores)
+    edges = np.linspace(0, total, 5)
+    return [float(scores[(steps > a) & (steps <= b)].mean()) if ((steps > a) & (steps <= b)).any()
+            else float("nan") for a, b in zip(edges[:-1], edges[1:])]
+
+
+def read_curve(run_dir):
+    with open(os.path.join(run_dir, "curve.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return np.array([int(r["step"]) for r in rows]), np.array([float(r["score"]) for r in rows])
+
+
+def plot_curve(run_dir):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    steps, scores = read_curve(run_dir)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, scores, ".", ms=2, alpha=0.3, label="one game")
+    if len(scores) >= 10:
+        k = max(10, len(scores) // 50)
+        ax.plot(steps[k - 1:], np.convolve(scores, np.ones(k) / k, "valid"), lw=2, label=f"mean of {k} games")
+    ax.set_xlabel("agent step")
+    ax.set_ylabel("raw game score")
+    ax.set_title(f"DQN learning from random weights: {os.path.basename(os.path.normpath(run_dir))}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(run_dir, "curve.png"), dpi=120)
+    plt.close(fig)
+
+
+def export_results(rc, run_dir):
+    """Copy what is small and worth keeping in git: the curve and the final teacher's weights."""
+    final = list_checkpoints(run_dir)[-1]
+    dest = os.path.join(rc.results, rc.game)
+    os.makedirs(dest, exist_ok=True)
+    with np.load(checkpoint_name(run_dir, final) + ".npz", allow_pickle=False) as z:
+        np.savez(os.path.join(dest, "teacher_final.npz"), params=z["params"])
+    shutil.copy(checkpoint_name(run_dir, final) + ".json", os.path.join(dest, "teacher_final.json"))
+    for name in ("curve.csv", "curve.png"):
+        if os.path.exists(os.path.join(run_dir, name)):
+            shutil.copy(os.path.join(run_dir, name), os.path.join(dest, name))
+    steps, scores = read_curve(run_dir)
+    write_json(os.path.join(dest, "teacher_summary.json"),
+               dict(game=rc.game, steps=final, games=len(scores), quarter_means=quarter_means(steps, scores, final),
+                    history_steps=history_length(run_dir)))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="Train a DQN from scratch and record its learning history.")
+    add_config_flags(ap, RecordConfig)
+    add_config_flags(ap, DQNConfig)
+    a = ap.parse_args()
+    record(config_from_args(RecordConfig, a), config_from_args(DQNConfig, a))
