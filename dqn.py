@@ -57,9 +57,33 @@ class DQNConfig:
 # -------------------------------------------------------------------------------------------
 # Environment: ale-py does the standard preprocessing in C++; we only fix the action space.
 # -------------------------------------------------------------------------------------------
-GAMES = {"breakout": "breakout", "space_invaders": "space_invaders"}
 ACTIONS = ("NOOP", "FIRE", "RIGHT", "LEFT")   # both games' minimal action sets begin with these
 N_ACTIONS = len(ACTIONS)
+MAX_FRAMES = 108_000                          # emulator frames per game at most (30 min of play)
+GAMES = {                                     # name -> (ROM, emulator action pressed for each of ours)
+    "breakout": ("breakout", (0, 1, 2, 3)),
+    "space_invaders": ("space_invaders", (0, 1, 2, 3)),
+    "breakout_swapped": ("breakout", (0, 1, 3, 2)),   # a control: RIGHT and LEFT exchanged
+}
+
+
+class RemappedActions:
+    """Wraps an env so that our action a presses emulator action mapping[a]."""
+
+    def __init__(self, env, mapping):
+        self.env, self.mapping = env, np.array(mapping)
+
+    def reset(self, **kw):
+        return self.env.reset(**kw)
+
+    def send(self, actions):
+        self.env.send(self.mapping[actions])
+
+    def recv(self):
+        return self.env.recv()
+
+    def close(self):
+        self.env.close()
 
 
 def make_env(game: str, sticky: float = 0.25):
@@ -67,13 +91,15 @@ def make_env(game: str, sticky: float = 0.25):
     if game not in GAMES:
         raise ValueError(f"unknown game {game!r}; valid games: {', '.join(sorted(GAMES))}")
     from ale_py.vector_env import AtariVectorEnv
-    env = AtariVectorEnv(GAMES[game], 1, repeat_action_probability=sticky,
+    rom, mapping = GAMES[game]
+    env = AtariVectorEnv(rom, 1, repeat_action_probability=sticky,
                          reward_clipping=False,        # easy to overlook: scores are raw, we clip to learn
                          autoreset_mode="SameStep",    # a finished game returns the next game's first obs
-                         noop_max=30, use_fire_reset=True, episodic_life=False)
+                         noop_max=30, use_fire_reset=True, episodic_life=False,
+                         max_num_frames_per_episode=MAX_FRAMES)
     names = [a.name for a in env.ale.get_action_set()[:N_ACTIONS]]
     assert tuple(names) == ACTIONS, f"{game}: action set starts {names}, expected {ACTIONS}"
-    return env
+    return env if mapping == (0, 1, 2, 3) else RemappedActions(env, mapping)
 
 
 # -------------------------------------------------------------------------------------------
@@ -237,42 +263,56 @@ def param_views(flat, shapes):
     return out
 
 
-def init_q_params(rng, n_actions=N_ACTIONS, dtype=np.float32):
-    """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, as PyTorch's defaults."""
-    shapes = param_shapes(n_actions)
-    flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype)
-    p = param_views(flat, shapes)
-    for layer in ("1", "2", "3", "4"):
+def init_uniform_fan_in(p, rng, layers):
+    """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights w<l> and biases b<l>, as PyTorch's defaults."""
+    for layer in layers:
         w = p["w" + layer]
         fan_in = int(np.prod(w.shape[1:])) if w.ndim == 4 else w.shape[0]
         bound = 1.0 / np.sqrt(fan_in)
         w[...] = rng.uniform(-bound, bound, w.shape)
         p["b" + layer][...] = rng.uniform(-bound, bound, p["b" + layer].shape)
+
+
+def init_q_params(rng, n_actions=N_ACTIONS, dtype=np.float32):
+    shapes = param_shapes(n_actions)
+    flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype)
+    init_uniform_fan_in(param_views(flat, shapes), rng, ("1", "2", "3", "4"))
     return flat
 
 
-def q_forward(p, x):
-    """Q-values (B, A) for network input x (B, 21, 21, 64); p is a dict of parameter views."""
+def torso_forward(p, x):
+    """The convolutional torso: input (B, 21, 21, 64) -> features (B, 2592). The imitator reuses it."""
     B = x.shape[0]
     z1, c1 = conv_forward(x, p["w1"], p["b1"])             # (B, 20, 20, 16)
     h1, r1 = relu_forward(z1)
     z2, c2 = conv_forward(space_to_depth(h1, 2), p["w2"], p["b2"])  # (B, 9, 9, 32)
     h2, r2 = relu_forward(z2)
-    z3, c3 = linear_forward(h2.reshape(B, -1), p["w3"], p["b3"])    # (B, 256)
+    return h2.reshape(B, -1), (c1, r1, c2, r2)             # (B, 2592), flattened as (y, x, c)
+
+
+def torso_backward(dfeat, cache, g):
+    c1, r1, c2, r2 = cache
+    dz2 = relu_backward(dfeat.reshape(r2.shape), r2)       # (B, 9, 9, 32)
+    dx2, g["w2"][...], g["b2"][...] = conv_backward(dz2, c2)
+    dz1 = relu_backward(depth_to_space(dx2, 2), r1)        # (B, 20, 20, 16)
+    _, g["w1"][...], g["b1"][...] = conv_backward(dz1, c1, need_dx=False)  # pixels need no gradient
+
+
+def q_forward(p, x):
+    """Q-values (B, A) for network input x (B, 21, 21, 64); p is a dict of parameter views."""
+    feat, ct = torso_forward(p, x)                         # (B, 2592)
+    z3, c3 = linear_forward(feat, p["w3"], p["b3"])        # (B, 256)
     h3, r3 = relu_forward(z3)
     q, c4 = linear_forward(h3, p["w4"], p["b4"])           # (B, A)
-    return q, (c1, r1, c2, r2, c3, r3, c4)
+    return q, (ct, c3, r3, c4)
 
 
 def q_backward(dq, cache, g):
     """Backward through q_forward; writes the gradients into the views g (same names as p)."""
-    c1, r1, c2, r2, c3, r3, c4 = cache
+    ct, c3, r3, c4 = cache
     dh3, g["w4"][...], g["b4"][...] = linear_backward(dq, c4)
-    dflat, g["w3"][...], g["b3"][...] = linear_backward(relu_backward(dh3, r3), c3)
-    dz2 = relu_backward(dflat.reshape(r2.shape), r2)       # (B, 9, 9, 32)
-    dx2, g["w2"][...], g["b2"][...] = conv_backward(dz2, c2)
-    dz1 = relu_backward(depth_to_space(dx2, 2), r1)        # (B, 20, 20, 16)
-    _, g["w1"][...], g["b1"][...] = conv_backward(dz1, c1, need_dx=False)  # pixels need no gradient
+    dfeat, g["w3"][...], g["b3"][...] = linear_backward(relu_backward(dh3, r3), c3)
+    torso_backward(dfeat, ct, g)
 
 
 @njit(cache=True, fastmath=True)
@@ -293,7 +333,7 @@ def adam_step(p, g, m, v, lr, beta1, beta2, eps, t):
 # Replay: one 84x84 frame per agent step; a stack is the frame and the 3 before it.
 # -------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _stack_at(frames, first, i, out):
+def stack_at(frames, first, i, out):
     """Write the 4-frame stack ending at absolute step i into out (4, 84, 84). Frames before the
     episode's first frame are zeros, exactly as the environment shows them after a reset."""
     N = frames.shape[0]
@@ -323,7 +363,7 @@ def gather_batch(frames, first, actions, rewards, done, idx, n_step, gamma):
     disc = np.zeros(B, np.float32)
     for b in range(B):
         i = idx[b]
-        _stack_at(frames, first, i, s[b])
+        stack_at(frames, first, i, s[b])
         a[b] = actions[i % N]
         g, k, ended = 1.0, 0, False
         while True:
@@ -336,7 +376,7 @@ def gather_batch(frames, first, actions, rewards, done, idx, n_step, gamma):
             if k == n_step:
                 break
         disc[b] = 0.0 if ended else g
-        _stack_at(frames, first, i + k, s2[b])            # unused (discount 0) when ended
+        stack_at(frames, first, i + k, s2[b])            # unused (discount 0) when ended
     return s, a, ret, disc, s2
 
 
@@ -353,9 +393,14 @@ class Replay:
         self.t = 0                                                   # steps written so far
 
     def add(self, frame, action, reward, done, first):
-        """Append one step: the frame the agent saw, what it did, what followed."""
-        self.extend(frame[None], np.array([action]), np.array([reward]), np.array([done]),
-                    np.array([first]))
+        """Append one step: the frame the agent saw, what it did, what followed.
+        (The same as extend() with one row, written out because it runs every agent step.)"""
+        i = self.t % self.N
+        if first and self.t > 0:
+            self.done[(self.t - 1) % self.N] = True        # easy to overlook: never bootstrap across a reset
+        self.frames[i], self.actions[i], self.rewards[i] = frame, action, reward
+        self.done[i], self.first[i] = done, first
+        self.t += 1
 
     def extend(self, frames, actions, rewards, done, first):
         """Append many steps at once (used to rebuild the buffer from a recorded history)."""
@@ -543,7 +588,7 @@ def bench(repeats=200):
     agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
                         rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01,
                         rng.random(n) < 0.002)
-    agent.steps = n
+    agent.steps = cfg.eps_decay_steps                      # past the decay: epsilon 0.01, greedy forwards
 
     def median_ms(fn):
         for _ in range(10):
@@ -559,7 +604,7 @@ def bench(repeats=200):
     print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
     print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
 
-    # End to end on Breakout with the real loop, past learning_starts (one update per 4 steps).
+    # End to end on Breakout with the real loop at epsilon 0.01, one update per 4 steps.
     env = make_env("breakout")
     rates = []
     for rep in range(3):

@@ -44,7 +44,9 @@ class RecordConfig:
     out: str = ""                   # run folder; default runs/<game>
     chunk_steps: int = 10_000       # history steps per compressed chunk file
     checkpoint_every: int = 50_000  # agent steps between teacher checkpoints (a multiple of chunk_steps)
-    results: str = "results"        # where the finished run's curve and final weights are copied
+    results: str = "results"        # where the finished run's curve and final weights are copied ("" = nowhere)
+    init_from: str = ""             # start from this run's final teacher (weights, optimizer, step count,
+                                    # replay) instead of random weights: the teacher "learning on"
 
 
 # -------------------------------------------------------------------------------------------
@@ -201,9 +203,17 @@ def record(rc: RecordConfig, dc: DQNConfig):
     os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
     os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
 
+    # Where the teacher starts: random weights, or another run's final checkpoint ("learning on").
+    base = 0
+    if rc.init_from:
+        if not list_checkpoints(rc.init_from):
+            raise SystemExit(f"--init_from {rc.init_from}: no teacher checkpoints in {rc.init_from}/checkpoints")
+        base = list_checkpoints(rc.init_from)[-1]
+
     # The run's identity: resuming with another game or other learning settings is refused.
     cfg_path = os.path.join(run_dir, "config.json")
-    identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc))
+    identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc),
+                    init_from=os.path.abspath(rc.init_from) if rc.init_from else "", init_step=base)
     if os.path.exists(cfg_path):
         with open(cfg_path) as f:
             old = json.load(f)
@@ -212,24 +222,25 @@ def record(rc: RecordConfig, dc: DQNConfig):
                              f"use another --out or the same flags")
     write_json(cfg_path, identity)
 
+    # Steps of this run are counted from its own start; the agent's counter (which drives epsilon)
+    # goes on from the teacher it was loaded from.
     agent = Agent(dc)
     done_steps = list_checkpoints(run_dir)
     start = done_steps[-1] if done_steps else 0
-    if done_steps:
-        agent.load(checkpoint_name(run_dir, start))
-    chunks = cut_history(run_dir, rc.game, start)
-    rows = cut_curve(run_dir, start)
-    if start > 0:                                          # refill the replay from the history
-        for _, cols in tqdm(read_history(run_dir, max(0, start - dc.replay_capacity), start),
-                            desc="rebuilding replay", unit="chunk", leave=False):
-            agent.replay.extend(cols["frame"], cols["action"], cols["reward_clip"],
-                                cols["terminated"] | cols["truncated"] | cols["life_lost"], cols["first"])
-    else:
-        agent.save(checkpoint_name(run_dir, 0))            # the teacher at random init
     if start >= rc.steps:
         print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
         export_results(rc, run_dir)
         return run_dir
+    if done_steps:
+        agent.load(checkpoint_name(run_dir, start))
+    elif rc.init_from:
+        agent.load(checkpoint_name(rc.init_from, base))
+    chunks = cut_history(run_dir, rc.game, start)
+    rows = cut_curve(run_dir, start)
+    sources = ([(rc.init_from, base)] if rc.init_from else []) + [(run_dir, start)]
+    refill_replay(agent, sources)
+    if not done_steps:
+        agent.save(checkpoint_name(run_dir, 0))            # the teacher as this run starts
 
     env = make_env(rc.game, dc.sticky)
     buf = {k: [] for k in FIELDS}
@@ -247,7 +258,7 @@ def record(rc: RecordConfig, dc: DQNConfig):
                 buf[k].append(rec[k].copy() if k == "frame" else rec[k])
             score += rec["reward_raw"]
             length += 1
-            t = agent.steps
+            t = agent.steps - base
             if rec["terminated"] or rec["truncated"]:      # a whole game: log its raw score
                 scores.append(score)
                 curve.writerow([t, len(scores) - 1, score, length])
@@ -271,6 +282,19 @@ def record(rc: RecordConfig, dc: DQNConfig):
     plot_curve(run_dir)
     export_results(rc, run_dir)
     return run_dir
+
+
+def refill_replay(agent, sources):
+    """Fill the replay with the newest steps of histories [(run_dir, stop)], given oldest first."""
+    need, plan = agent.replay.N, []
+    for run, stop in reversed(sources):
+        take = min(need, stop)
+        plan.insert(0, (run, stop - take, stop))
+        need -= take
+    for run, a, b in plan:
+        for _, cols in tqdm(read_history(run, a, b), desc="rebuilding replay", unit="chunk", leave=False):
+            agent.replay.extend(cols["frame"], cols["action"], cols["reward_clip"],
+                                cols["terminated"] | cols["truncated"] | cols["life_lost"], cols["first"])
 
 
 def quarter_means(steps, scores, total):
@@ -299,7 +323,7 @@ def plot_curve(run_dir):
         ax.plot(steps[k - 1:], np.convolve(scores, np.ones(k) / k, "valid"), lw=2, label=f"mean of {k} games")
     ax.set_xlabel("agent step")
     ax.set_ylabel("raw game score")
-    ax.set_title(f"DQN learning from random weights: {os.path.basename(os.path.normpath(run_dir))}")
+    ax.set_title(f"DQN learning: {os.path.basename(os.path.normpath(run_dir))}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(os.path.join(run_dir, "curve.png"), dpi=120)
@@ -308,8 +332,10 @@ def plot_curve(run_dir):
 
 def export_results(rc, run_dir):
     """Copy what is small and worth keeping in git: the curve and the final teacher's weights."""
+    if not rc.results:
+        return
     final = list_checkpoints(run_dir)[-1]
-    dest = os.path.join(rc.results, rc.game)
+    dest = os.path.join(rc.results, os.path.basename(os.path.normpath(run_dir)))
     os.makedirs(dest, exist_ok=True)
     with np.load(checkpoint_name(run_dir, final) + ".npz", allow_pickle=False) as z:
         np.savez(os.path.join(dest, "teacher_final.npz"), params=z["params"])

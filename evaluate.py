@@ -1,0 +1,517 @@
+"""evaluate.py: the verdict. Three questions, each answered by measurement, in one table.
+
+Page five. The argument says an ideal imitator of a learning history would have learned the
+learner; a transformer trained by next-move prediction, it claims, learns only the behaviour.
+
+  1. Now.       Does the frozen imitator play like the teacher at the end of its training?
+  2. Later.     The teacher keeps learning for N more steps. Does the frozen imitator keep improving?
+  3. Elsewhere. In Space Invaders the DQN starts badly and learns. Does the imitator?
+  Controls.     Breakout with LEFT and RIGHT swapped (can it adapt in context?), and the imitator
+                with the rewards in its context zeroed (is it using reward to learn in context?).
+
+Every arm is a separate, resumable job. Teacher arms that learn are record.py runs that start
+from the final teacher (--init_from); playing arms save their games and context after every game.
+
+    python evaluate.py                       # every arm at the default scale, then the table
+    python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
+    python evaluate.py --quick               # the whole pipeline, small scale, <= 20 min on 2 cores
+
+writes results/ (or results/quick/): verdict.md (the table), verdict.json (every number), *.png.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+import dqn
+import imitate
+import record
+
+
+@dataclass
+class EvalConfig:
+    teacher: str = "runs/breakout"     # the recorded teacher run (record.py)
+    imitator: str = "runs/imitator"    # the trained imitator (imitate.py)
+    work: str = "runs/eval"            # one resumable folder per arm
+    out: str = "results"               # table, JSON, plots
+    only: str = "all"                  # comma-separated arms or groups: now, later, elsewhere, controls
+    games: int = 30                    # games per arm for question 1
+    steps: int = 1_000_000             # N: agent steps of every "later" and "elsewhere" arm
+    control_steps: int = 250_000       # agent steps of every control arm
+    seed: int = 0
+    quick: bool = False                # run the whole pipeline at classroom scale (see QUICK)
+
+
+# Classroom preset: every stage small, outputs labelled small-scale. About 15-20 min on 2 cores.
+QUICK = dict(record=dict(steps=60_000, checkpoint_every=20_000, chunk_steps=10_000),
+             dqn=dict(learning_starts=5_000, eps_decay_steps=30_000, replay_capacity=100_000),
+             imitate=dict(context=128, iters=150, batch=8, n_layer=2, eval_every=50, checkpoint_every=50),
+             evaluate=dict(games=5, steps=15_000, control_steps=5_000))
+
+
+# -------------------------------------------------------------------------------------------
+# Statistics: a mean with its interval, a slope with its interval, and the verdict rules.
+# -------------------------------------------------------------------------------------------
+def mean_ci(x, rng, n_boot=4_000, level=0.95):
+    """Mean and percentile-bootstrap confidence interval."""
+    x = np.asarray(x, float)
+    if len(x) == 0:
+        return dict(mean=float("nan"), lo=float("nan"), hi=float("nan"), n=0)
+    boots = rng.choice(x, (n_boot, len(x))).mean(axis=1)
+    a = (1 - level) / 2
+    return dict(mean=float(x.mean()), lo=float(np.quantile(boots, a)), hi=float(np.quantile(boots, 1 - a)), n=len(x))
+
+
+def diff_ci(x, y, rng, n_boot=4_000, level=0.95):
+    """mean(x) - mean(y), with a bootstrap interval resampling each group on its own."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    d = rng.choice(x, (n_boot, len(x))).mean(1) - rng.choice(y, (n_boot, len(y))).mean(1)
+    a = (1 - level) / 2
+    return dict(diff=float(x.mean() - y.mean()), lo=float(np.quantile(d, a)), hi=float(np.quantile(d, 1 - a)))
+
+
+def slope(steps, scores):
+    """Least-squares slope of score against step, in raw score per 100k agent steps."""
+    s = np.asarray(steps, float) / 1e5
+    return float(np.polyfit(s, np.asarray(scores, float), 1)[0]) if len(s) >= 2 and s.std() > 0 else float("nan")
+
+
+def slope_ci(steps, scores, rng, n_boot=2_000, level=0.95):
+    """Slope per 100k steps with a bootstrap interval over games (each game a (step, score) pair)."""
+    steps, scores = np.asarray(steps, float), np.asarray(scores, float)
+    if len(steps) < 3:
+        return dict(slope=float("nan"), lo=float("nan"), hi=float("nan"), games=len(steps))
+    idx = rng.integers(0, len(steps), (n_boot, len(steps)))
+    x = steps[idx] / 1e5
+    y = scores[idx]
+    xc = x - x.mean(1, keepdims=True)
+    var = (xc ** 2).sum(1)
+    ok = var > 0
+    boots = (xc * (y - y.mean(1, keepdims=True))).sum(1)[ok] / var[ok]
+    a = (1 - level) / 2
+    return dict(slope=slope(steps, scores), lo=float(np.quantile(boots, a)), hi=float(np.quantile(boots, 1 - a)),
+                games=len(steps))
+
+
+def improving(s):
+    """The verdict rule for "keeps improving" / "learns": the slope's whole interval is above zero."""
+    return bool(s["lo"] > 0)
+
+
+def not_worse(d):
+    """The verdict rule for "plays like": the interval of (imitator - teacher) reaches zero or above,
+    so we cannot tell it apart from the teacher as worse. Deliberately lenient to the imitator."""
+    return bool(d["hi"] >= 0)
+
+
+# -------------------------------------------------------------------------------------------
+# Policies that play without learning
+# -------------------------------------------------------------------------------------------
+class TeacherPolicy:
+    """A frozen teacher checkpoint, epsilon-greedy."""
+
+    def __init__(self, ckpt, eps, rng):
+        self.p = dqn.param_views(dqn.load_checkpoint(ckpt)[1]["params"], dqn.param_shapes())
+        self.eps, self.rng = eps, rng
+
+    def greedy(self, stack):
+        return int(dqn.q_forward(self.p, dqn.stacks_to_input(stack[None]))[0].argmax())
+
+    def act(self, stack, prev_action, prev_reward):
+        if self.rng.random() < self.eps:
+            return int(self.rng.integers(dqn.N_ACTIONS))
+        return self.greedy(stack)
+
+
+class ImitatorPolicy:
+    """The frozen imitator; zero_rewards hides every reward from its context (a control)."""
+
+    def __init__(self, path, zero_rewards=False):
+        self.player, self.zero = imitate.Player(path), zero_rewards
+
+    def act(self, stack, prev_action, prev_reward):
+        return self.player.act(stack, prev_action, 0.0 if self.zero else prev_reward)
+
+    def prompt(self, teacher_run):
+        """Fill the context with the teacher's last K recorded steps, as they were recorded."""
+        K = self.player.tcfg.block_size
+        h = imitate.load_history(teacher_run, start=max(0, record.history_length(teacher_run) - K - 8))
+        n = len(h["action"])
+        stacks, pa, pr, _ = imitate.window_inputs(h, np.array([n - K]), K)
+        for t in range(K):
+            self.player.logits(stacks[t], int(pa[0, t]), 0.0 if self.zero else float(pr[0, t] - 1))
+        return int(h["action"][-1]), float(h["reward_clip"][-1])
+
+
+class RandomPolicy:
+    def __init__(self, rng):
+        self.rng = rng
+
+    def act(self, stack, prev_action, prev_reward):
+        return int(self.rng.integers(dqn.N_ACTIONS))
+
+
+# -------------------------------------------------------------------------------------------
+# A playing arm: play games, log each one, save after each one so a restart loses nothing.
+# -------------------------------------------------------------------------------------------
+def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc=""):
+    """Play until n_steps agent steps or n_games games are done. Returns the list of games:
+    [end_step, score, length, agreement with judge's greedy move (or -1)].
+
+    Resuming: finished games are kept; the game in progress when the job stopped is dropped and its
+    steps are not counted; the imitator's context is restored as it was after the last saved game."""
+    os.makedirs(arm_dir, exist_ok=True)
+    state_path = os.path.join(arm_dir, "state.json")
+    state = dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0)
+    if os.path.exists(state_path):
+        with open(state_path) as f:
+            state = json.load(f)
+    player = getattr(policy, "player", None)
+    ctx_path = os.path.join(arm_dir, "context.npy")
+    if player is not None and os.path.exists(ctx_path):
+        ctx = np.load(ctx_path, allow_pickle=False)
+        player.decoder.reset()
+        if len(ctx):
+            player.decoder._prefill(ctx)
+    elif player is not None and state.get("prompt"):
+        state["prev_action"], state["prev_reward"] = policy.prompt(state["prompt"])
+
+    def done():
+        return (n_steps is not None and state["steps"] >= n_steps) or \
+               (n_games is not None and len(state["games"]) >= n_games)
+
+    env = dqn.make_env(game)
+    obs, _ = env.reset(seed=seed + 1000 * len(state["games"]) + state["steps"])
+    prev_a, prev_r, first = state["prev_action"], state["prev_reward"], True
+    score, length, agree, steps_here = 0.0, 0, 0, 0
+    bar = tqdm(total=n_steps or n_games, initial=state["steps"] if n_steps else len(state["games"]),
+               desc=desc, unit="step" if n_steps else "game")
+    try:
+        while not done():
+            a = policy.act(obs[0], imitate.NEW_GAME if first else prev_a, prev_r)
+            if judge is not None:
+                agree += a == judge.greedy(obs[0])
+            env.send(np.array([a], np.int64))
+            obs, r, term, trunc, _ = env.recv()
+            score, length, steps_here = score + float(r[0]), length + 1, steps_here + 1
+            prev_a, prev_r, first = a, float(np.sign(r[0])), False
+            if n_steps:
+                bar.update(1)
+            if term[0] or trunc[0]:
+                state["steps"] += steps_here
+                state["games"].append([state["steps"], score, length, agree / length if judge else -1.0])
+                state["prev_action"], state["prev_reward"] = prev_a, prev_r
+                if player is not None:
+                    np.save(ctx_path, player.decoder.inputs[:player.decoder.n])
+                dqn.write_json(state_path, state)
+                score, length, agree, steps_here, first = 0.0, 0, 0, 0, True
+                if not n_steps:
+                    bar.update(1)
+                bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}")
+    finally:
+        bar.close()
+        env.close()
+    return state["games"]
+
+
+# -------------------------------------------------------------------------------------------
+# The arms
+# -------------------------------------------------------------------------------------------
+def teacher_dqn_config(run_dir):
+    with open(os.path.join(run_dir, "config.json")) as f:
+        return dqn.DQNConfig(**json.load(f)["dqn"])
+
+
+def final_epsilon(run_dir):
+    return teacher_dqn_config(run_dir).eps_end
+
+
+def learn_arm(c, name, game, steps, init_from):
+    """A teacher arm that learns: a record.py run (resumable) starting from init_from or from scratch."""
+    dc = teacher_dqn_config(c.teacher)
+    dc.seed = c.seed + 17                              # its own stream of randomness
+    rc = record.RecordConfig(game=game, steps=steps, out=os.path.join(c.work, name), results="",
+                             init_from=init_from, checkpoint_every=record.RecordConfig.checkpoint_every
+                             if steps >= 100_000 else 10_000 if steps >= 10_000 else steps,
+                             chunk_steps=10_000 if steps >= 10_000 else steps)
+    record.record(rc, dc)
+    s, v = record.read_curve(rc.out)
+    return [[int(a), float(b), 0, -1.0] for a, b in zip(s, v)]
+
+
+def arms(c: EvalConfig):
+    """name -> (group, function returning the list of games)."""
+    T, I, W = c.teacher, os.path.join(c.imitator, "imitator"), c.work
+    rng = lambda k: np.random.default_rng(c.seed + k)
+    eps = lambda: final_epsilon(T)
+    final = lambda: record.checkpoint_name(T, record.list_checkpoints(T)[-1])
+
+    def imitator(prompt, zero_rewards=False):
+        pol = ImitatorPolicy(I, zero_rewards)
+        return pol, (T if prompt else None)
+
+    def play(name, game, pol_prompt, **kw):
+        pol, prompt = pol_prompt
+        arm_dir = os.path.join(W, name)
+        if prompt and not os.path.exists(os.path.join(arm_dir, "state.json")):
+            os.makedirs(arm_dir, exist_ok=True)
+            dqn.write_json(os.path.join(arm_dir, "state.json"),
+                           dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0, prompt=prompt))
+        return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, **kw)
+
+    return {
+        "now_teacher": ("now", lambda: play("now_teacher", "breakout", (TeacherPolicy(final(), eps(), rng(1)), None),
+                                            n_games=c.games)),
+        "now_imitator": ("now", lambda: play("now_imitator", "breakout", imitator(True), n_games=c.games,
+                                             judge=TeacherPolicy(final(), 0.0, rng(2)))),
+        "now_imitator_empty": ("now", lambda: play("now_imitator_empty", "breakout", imitator(False),
+                                                   n_games=c.games, judge=TeacherPolicy(final(), 0.0, rng(3)))),
+        "later_teacher": ("later", lambda: learn_arm(c, "later_teacher", "breakout", c.steps, T)),
+        "later_imitator": ("later", lambda: play("later_imitator", "breakout", imitator(True), n_steps=c.steps)),
+        "elsewhere_teacher": ("elsewhere", lambda: learn_arm(c, "elsewhere_teacher", "space_invaders", c.steps, T)),
+        "elsewhere_fresh": ("elsewhere", lambda: learn_arm(c, "elsewhere_fresh", "space_invaders", c.steps, "")),
+        "elsewhere_imitator": ("elsewhere", lambda: play("elsewhere_imitator", "space_invaders", imitator(False),
+                                                         n_steps=c.steps)),
+        "elsewhere_random": ("elsewhere", lambda: play("elsewhere_random", "space_invaders",
+                                                       (RandomPolicy(rng(4)), None), n_steps=c.steps)),
+        "swap_teacher": ("controls", lambda: learn_arm(c, "swap_teacher", "breakout_swapped", c.control_steps, T)),
+        "swap_imitator": ("controls", lambda: play("swap_imitator", "breakout_swapped", imitator(True),
+                                                   n_steps=c.control_steps)),
+        "noreward_imitator": ("controls", lambda: play("noreward_imitator", "breakout", imitator(True, True),
+                                                       n_steps=c.control_steps)),
+    }
+
+
+GROUPS = ("now", "later", "elsewhere", "controls")
+
+
+def selected(c, table):
+    wanted = {w.strip() for w in c.only.split(",")}
+    unknown = wanted - set(table) - set(GROUPS) - {"all"}
+    if unknown:
+        raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: all, {', '.join(GROUPS)}, {', '.join(table)}")
+    return [n for n, (g, _) in table.items() if "all" in wanted or n in wanted or g in wanted]
+
+
+def load_arm(c, name):
+    """The games of a finished or partly finished arm, or None if it never ran."""
+    state = os.path.join(c.work, name, "state.json")
+    if os.path.exists(state):
+        with open(state) as f:
+            return json.load(f)["games"]
+    if os.path.exists(os.path.join(c.work, name, "curve.csv")):
+        s, v = record.read_curve(os.path.join(c.work, name))
+        return [[int(a), float(b), 0, -1.0] for a, b in zip(s, v)]
+    return None
+
+
+# -------------------------------------------------------------------------------------------
+# The verdict: every number, the table, the plots
+# -------------------------------------------------------------------------------------------
+def verdict(c: EvalConfig):
+    rng = np.random.default_rng(c.seed + 99)
+    g = {name: load_arm(c, name) for name in arms(c)}
+    sc = lambda n: [x[1] for x in g[n]] if g[n] else []
+    st = lambda n: [x[0] for x in g[n]] if g[n] else []
+    have = lambda *ns: all(g[n] for n in ns)
+    R = dict(scale=dict(steps=c.steps, control_steps=c.control_steps, games=c.games, quick=c.quick))
+    metrics_path = os.path.join(c.imitator, "metrics.json")
+    if os.path.exists(metrics_path):
+        with open(metrics_path) as f:
+            R["imitator_training_metrics"] = json.load(f)
+    if have("now_teacher", "now_imitator"):
+        agree = [x[3] for x in g["now_imitator"]]
+        lengths = [x[2] for x in g["now_imitator"]]
+        R["now"] = dict(teacher=mean_ci(sc("now_teacher"), rng), imitator=mean_ci(sc("now_imitator"), rng),
+                        imitator_minus_teacher=diff_ci(sc("now_imitator"), sc("now_teacher"), rng),
+                        move_agreement=float(np.average(agree, weights=lengths)))
+        if g["now_imitator_empty"]:
+            R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), rng)
+        R["now"]["verdict"] = not_worse(R["now"]["imitator_minus_teacher"])
+    if have("later_teacher", "later_imitator"):
+        im = sc("later_imitator")
+        k = min(30, len(im))
+        rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
+        final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
+        R["later"] = dict(teacher=slope_ci(st("later_teacher"), sc("later_teacher"), rng),
+                          imitator=slope_ci(st("later_imitator"), im, rng),
+                          imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
+                          teacher_final_score=final)
+        R["later"]["teacher"]["verdict"] = improving(R["later"]["teacher"])
+        R["later"]["imitator"]["verdict"] = improving(R["later"]["imitator"])
+        R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
+    if have("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random"):
+        R["elsewhere"] = {n.split("_")[1]: slope_ci(st(n), sc(n), rng) | dict(mean=mean_ci(sc(n), rng))
+                          for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
+        for v in R["elsewhere"].values():
+            v["verdict"] = improving(v)
+    if have("swap_teacher", "swap_imitator"):
+        R["swap"] = dict(teacher=slope_ci(st("swap_teacher"), sc("swap_teacher"), rng),
+                         imitator=slope_ci(st("swap_imitator"), sc("swap_imitator"), rng))
+        for v in R["swap"].values():
+            v["verdict"] = improving(v)
+    if have("noreward_imitator", "later_imitator"):
+        same_span = [x[1] for x in g["later_imitator"] if x[0] <= c.control_steps]
+        R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), rng), normal=mean_ci(same_span, rng),
+                             zeroed_minus_normal=diff_ci(sc("noreward_imitator"), same_span, rng))
+        d = R["noreward"]["zeroed_minus_normal"]
+        R["noreward"]["verdict"] = bool(d["lo"] > 0 or d["hi"] < 0)   # reward in context changes play
+    os.makedirs(c.out, exist_ok=True)
+    dqn.write_json(os.path.join(c.out, "verdict.json"), R)
+    table = verdict_table(R, c)
+    with open(os.path.join(c.out, "verdict.md"), "w") as f:
+        f.write(table)
+    plot_all(c, g, R)
+    return R, table
+
+
+def fmt(d, key="mean"):
+    return f"{d[key]:.1f} [{d['lo']:.1f}, {d['hi']:.1f}]"
+
+
+def yn(b):
+    return "**yes**" if b else "**no**"
+
+
+ROWS = [("now", "1. **Now**: plays like the teacher at the end of its training"),
+        ("later", "2. **Later**: keeps improving over N more steps"),
+        ("elsewhere", "3. **Elsewhere**: learns Space Invaders"),
+        ("swap", "control: LEFT/RIGHT swapped, adapts"),
+        ("noreward", "control: uses the rewards in its context")]
+
+
+def table_cells(key, d, R):
+    """The (DQN teacher, transformer imitator) cells of one row of the verdict table."""
+    if key == "now":
+        ref = R.get("imitator_training_metrics", {}).get("teacher_vs_teacher", {}).get("agreement")
+        return (f"score {fmt(d['teacher'])}",
+                f"score {fmt(d['imitator'])}; its move = the teacher's greedy move {d['move_agreement']:.0%} of the "
+                f"time" + (f" (teacher vs itself 50k steps earlier: {ref:.0%})" if ref is not None else "")
+                + f"; {yn(d['verdict'])}")
+    if key == "later":
+        return (f"slope {fmt(d['teacher'], 'slope')}; {yn(d['teacher']['verdict'])}",
+                f"slope {fmt(d['imitator'], 'slope')}; {yn(d['imitator']['verdict'])}; best 30-game mean "
+                f"{d['imitator_best_rolling_mean']:.1f} {'passes' if d['imitator_passes_teacher_final'] else 'never passes'}"
+                f" the teacher's final {d['teacher_final_score']:.1f}")
+    if key == "elsewhere":
+        return (f"transplanted: slope {fmt(d['teacher'], 'slope')}, {yn(d['teacher']['verdict'])}; fresh DQN: slope "
+                f"{fmt(d['fresh'], 'slope')}, {yn(d['fresh']['verdict'])}",
+                f"slope {fmt(d['imitator'], 'slope')}, {yn(d['imitator']['verdict'])}; mean score "
+                f"{fmt(d['imitator']['mean'])} vs random {fmt(d['random']['mean'])}")
+    if key == "swap":
+        return (f"slope {fmt(d['teacher'], 'slope')}, {yn(d['teacher']['verdict'])}",
+                f"slope {fmt(d['imitator'], 'slope')}, {yn(d['imitator']['verdict'])}")
+    return ("(learns from reward by design)",
+            f"rewards zeroed: score {fmt(d['zeroed'])} vs normal {fmt(d['normal'])}; {yn(d['verdict'])}")
+
+
+def verdict_table(R, c):
+    scale = "SMALL-SCALE (--quick) " if c.quick else ""
+    lines = [f"# {scale}Verdict: can a transformer imitation-learn how to continual-learn?", "",
+             f"Scale: N = {c.steps:,} agent steps per later/elsewhere arm, {c.control_steps:,} per control, "
+             f"{c.games} games per arm in question 1. Slopes are raw score per 100k agent steps.", "",
+             "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
+             "|---|---|---|---|"]
+    for key, question in ROWS:
+        teacher, imitator = table_cells(key, R[key], R) if key in R else ("not run yet", "not run yet")
+        lines.append(f"| {question} | yes | {teacher} | {imitator} |")
+    lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
+              "(raw score per 100k steps), with 95% bootstrap intervals in brackets. Verdict rules: *plays like "
+              "the teacher* = the interval of (imitator - teacher) mean score reaches 0 (lenient to the imitator); "
+              "*keeps improving / learns / adapts* = the slope's whole interval is above 0; *uses reward* = zeroing "
+              "the rewards in its context changes its mean score (interval of the difference excludes 0).", ""]
+    return "\n".join(lines)
+
+
+def plot_all(c, g, R):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tag = " (small-scale)" if c.quick else ""
+
+    def curve(ax, name, label):
+        if not g.get(name):
+            return
+        s, v = np.array([x[0] for x in g[name]]), np.array([x[1] for x in g[name]])
+        line, = ax.plot(s, v, ".", ms=2, alpha=0.3)
+        k = min(30, len(v))
+        ax.plot(s[k - 1:], np.convolve(v, np.ones(k) / k, "valid"), color=line.get_color(), lw=2,
+                label=f"{label} (mean of {k} games)")
+
+    for fname, title, names, labels in [
+            ("later.png", "2. Later: Breakout, N more steps", ["later_teacher", "later_imitator"],
+             ["DQN teacher, learning on", "frozen imitator"]),
+            ("elsewhere.png", "3. Elsewhere: Space Invaders",
+             ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random"],
+             ["Breakout teacher, learning on", "fresh DQN", "frozen imitator", "random"]),
+            ("controls.png", "Controls: swapped LEFT/RIGHT, zeroed rewards",
+             ["swap_teacher", "swap_imitator", "noreward_imitator"],
+             ["teacher, swapped, learning on", "imitator, swapped", "imitator, rewards zeroed"])]:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for n, lab in zip(names, labels):
+            curve(ax, n, lab)
+        if fname == "later.png" and "now" in R:
+            ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher's final score")
+        ax.set_xlabel("agent steps from the end of the recorded history")
+        ax.set_ylabel("raw game score")
+        ax.set_title(title + tag)
+        if ax.lines:
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(c.out, fname), dpi=120)
+        plt.close(fig)
+    if "now" in R:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        bars = [("teacher", R["now"]["teacher"]), ("imitator,\nprompted", R["now"]["imitator"])]
+        if "imitator_empty_context" in R["now"]:
+            bars.append(("imitator,\nempty context", R["now"]["imitator_empty_context"]))
+        for i, (lab, d) in enumerate(bars):
+            ax.bar(i, d["mean"], yerr=[[d["mean"] - d["lo"]], [d["hi"] - d["mean"]]], capsize=6)
+        ax.set_xticks(range(len(bars)), [b[0] for b in bars])
+        ax.set_ylabel("mean raw score (95% CI)")
+        ax.set_title("1. Now: Breakout, end of training" + tag)
+        fig.tight_layout()
+        fig.savefig(os.path.join(c.out, "now.png"), dpi=120)
+        plt.close(fig)
+
+
+# -------------------------------------------------------------------------------------------
+# The whole pipeline: record (if needed), imitate (if needed), the chosen arms, the verdict.
+# -------------------------------------------------------------------------------------------
+def run_pipeline(c: EvalConfig):
+    rcfg, dcfg, icfg = {}, {}, {}
+    if c.quick:
+        c.teacher, c.imitator = "runs/quick/breakout", "runs/quick/imitator"
+        c.work, c.out = "runs/quick/eval", os.path.join(c.out, "quick")
+        rcfg, dcfg, icfg = QUICK["record"], QUICK["dqn"], QUICK["imitate"]
+        for k, v in QUICK["evaluate"].items():
+            setattr(c, k, v)
+    if not os.path.exists(os.path.join(c.teacher, "config.json")) or not os.path.exists(
+            os.path.join(c.imitator, "imitator.json")):
+        print("stage 1: the teacher (record.py)")
+        record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out, **rcfg),
+                      dqn.DQNConfig(**dcfg))
+        print("stage 2: the imitator (imitate.py)")
+        imitate.train(imitate.ImitateConfig(history=c.teacher, out=c.imitator, **icfg))
+    for name in selected(c, arms(c)):
+        print(f"arm {name}")
+        arms(c)[name][1]()
+    R, table = verdict(c)
+    print(table)
+    return R
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="Measure the three questions and write the verdict table.")
+    dqn.add_config_flags(ap, EvalConfig)
+    cfg = dqn.config_from_args(EvalConfig, ap.parse_args())
+    try:
+        run_pipeline(cfg)
+    except (record.HistoryError, ValueError) as e:
+        raise SystemExit(f"error: {e}")

@@ -1,0 +1,397 @@
+"""imitate.py: train a transformer to predict the teacher's next move from its whole learning history.
+
+Page four: the imitator. It is plain self-supervised next-token prediction, as in LLM
+pre-training, where one token is one agent step of the recorded DQN history:
+
+    token_t = Linear(conv torso(frame stack_t))        the observation (dqn.py's conv layers,
+            + E_action[previous action]                   with the imitator's own weights)
+            + E_reward[previous clipped reward]
+    logits_t = transformer(token_1 .. token_t)          causal: sees only the past
+    loss = cross-entropy(logits_t, action the teacher actually took at t)
+
+Training windows of K consecutive steps are cut from anywhere in the history, from the random
+first steps to the end, so a window can hold several whole games and the change of behaviour
+between them. The last 5% of the history (by time) is held out. Afterwards the weights are frozen,
+and Player picks the most likely next move with a sliding context of the last K steps.
+
+    python imitate.py --history runs/breakout --out runs/imitator
+
+writes runs/imitator/: checkpoint.npz/.json (resumable), imitator.npz/.json (the frozen imitator),
+metrics.json (held-out accuracies, teacher-vs-teacher reference), loss.png.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from tqdm import tqdm
+
+import dqn
+import record
+import transformer as tf
+
+
+@dataclass
+class ImitateConfig:
+    history: str = "runs/breakout"   # a run folder written by record.py
+    out: str = "runs/imitator"       # where the imitator and its metrics go
+    context: int = 512               # K: agent steps the transformer sees at once
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    batch: int = 8                   # windows per step (tokens per step = batch * context)
+    iters: int = 1500                # optimizer steps
+    lr: float = 6e-4                 # peak learning rate
+    warmup: int = 100                # linear warm-up steps
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    val_frac: float = 0.05           # held-out tail of the history
+    eval_every: int = 250            # steps between held-out loss estimates
+    checkpoint_every: int = 100      # steps between resumable checkpoints
+    seed: int = 0
+
+
+N_PREV_ACTIONS = dqn.N_ACTIONS + 1   # the 4 actions, and "none": the first step of a game
+NEW_GAME = dqn.N_ACTIONS
+
+
+# -------------------------------------------------------------------------------------------
+# Data: the history in memory, and windows of it as model inputs.
+# -------------------------------------------------------------------------------------------
+def load_history(run_dir, start=0):
+    """The history columns needed here from step `start` on, concatenated: frames (N, 84, 84) and
+    per-step arrays. Indices into the result count from `start`."""
+    parts = [cols for _, cols in tqdm(record.read_history(run_dir, start), desc="loading history",
+                                      total=len(record.history_index(run_dir)), unit="chunk", leave=False)]
+    if not parts:
+        raise record.HistoryError(f"{run_dir}: the history is empty")
+    return {k: np.concatenate([c[k] for c in parts]) for k in ("frame", "action", "reward_clip", "first")}
+
+
+@njit(cache=True)
+def stacks_at(frames, first, idx):
+    """Frame stacks (len(idx), 4, 84, 84) at absolute steps idx, never crossing a game start."""
+    out = np.empty((len(idx), 4, frames.shape[1], frames.shape[2]), np.uint8)
+    for j in range(len(idx)):
+        dqn.stack_at(frames, first, idx[j], out[j])
+    return out
+
+
+def window_inputs(h, starts, K):
+    """Model inputs and targets for windows of K steps beginning at `starts` (B,)."""
+    idx = starts[:, None] + np.arange(K)                           # (B, K) absolute steps
+    prev = np.maximum(idx - 1, 0)
+    prev_a = np.where(h["first"][idx], NEW_GAME, h["action"][prev]).astype(np.int64)   # (B, K)
+    prev_r = np.where(idx > 0, np.sign(h["reward_clip"][prev]) + 1, 1).astype(np.int64)    # -1, 0, 1 -> 0, 1, 2
+    stacks = stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
+    return stacks, prev_a, prev_r, h["action"][idx].astype(np.int64)
+
+
+# -------------------------------------------------------------------------------------------
+# The imitator: conv torso + embeddings -> transformer -> action logits.
+# -------------------------------------------------------------------------------------------
+def imitator_shapes(tcfg: tf.TransformerConfig):
+    C = tcfg.n_embd
+    torso = [(n, s) for n, s in dqn.param_shapes() if n in ("w1", "b1", "w2", "b2")]
+    return torso + [("w_obs", (9 * 9 * 32, C)), ("b_obs", (C,)),
+                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + tf.param_shapes(tcfg)
+
+
+def init_imitator(tcfg, rng):
+    shapes = imitator_shapes(tcfg)
+    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
+    p = dqn.param_views(flat, shapes)
+    tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all ...
+    dqn.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
+    return flat, shapes
+
+
+def imitator_forward(p, stacks, prev_a, prev_r, tcfg):
+    """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K) -> action logits (B, K, A)."""
+    B, K = prev_a.shape
+    feat, c_torso = dqn.torso_forward(p, dqn.stacks_to_input(stacks))   # (B*K, 2592)
+    obs, c_obs = dqn.linear_forward(feat, p["w_obs"], p["b_obs"])       # (B*K, C)
+    ea, c_a = tf.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
+    er, c_r = tf.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
+    logits, c_tf = tf.transformer_forward(p, obs.reshape(B, K, -1) + ea + er, tcfg)
+    return logits, (c_torso, c_obs, c_a, c_r, c_tf)
+
+
+def imitator_backward(dlogits, cache, g, tcfg):
+    c_torso, c_obs, c_a, c_r, c_tf = cache
+    dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
+    g["e_act"][...] = tf.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er
+    g["e_rew"][...] = tf.embedding_backward(dx, c_r)
+    dfeat, g["w_obs"][...], g["b_obs"][...] = dqn.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
+    dqn.torso_backward(dfeat, c_torso, g)
+
+
+def tcfg_of(c: ImitateConfig):
+    return tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head,
+                                n_embd=c.n_embd, n_out=dqn.N_ACTIONS)
+
+
+def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
+    """One optimizer step on a batch (stacks, prev_a, prev_r, targets); returns loss, grad norm.
+    p and g are the named views of the flat parameter and gradient vectors."""
+    stacks, pa, pr, y = batch
+    logits, cache = imitator_forward(p, stacks, pa, pr, tcfg)
+    loss, cc = tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+    gnorm = tf.clip_grad_norm(grad, grad_clip)
+    opt.step(flat, grad, lr)
+    return float(loss), gnorm
+
+
+# -------------------------------------------------------------------------------------------
+# Evaluation on the held-out tail: how well does the imitator predict the teacher?
+# -------------------------------------------------------------------------------------------
+def predict_windows(p, h, starts, tcfg):
+    """Greedy predictions (len(starts), K) and the targets, one window at a time."""
+    preds, targets = [], []
+    for s in starts:
+        stacks, pa, pr, y = window_inputs(h, np.array([s]), tcfg.block_size)
+        preds.append(imitator_forward(p, stacks, pa, pr, tcfg)[0].argmax(-1)[0])
+        targets.append(y[0])
+    return np.array(preds), np.array(targets)
+
+
+def window_loss(p, h, start, tcfg):
+    """Next-action cross-entropy on one window (no gradient)."""
+    stacks, pa, pr, y = window_inputs(h, np.array([start]), tcfg.block_size)
+    logits, _ = imitator_forward(p, stacks, pa, pr, tcfg)
+    return tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
+
+
+def teacher_greedy(params_flat, h, idx, batch=512):
+    """The greedy action of a teacher network on the states at absolute steps idx."""
+    p = dqn.param_views(params_flat, dqn.param_shapes())
+    out = [dqn.q_forward(p, dqn.stacks_to_input(stacks_at(h["frame"], h["first"], idx[i:i + batch])))[0].argmax(1)
+           for i in range(0, len(idx), batch)]
+    return np.concatenate(out)
+
+
+def evaluate_imitator(p, h, c: ImitateConfig, n_train, max_windows=None):
+    """Held-out accuracies, the teacher-vs-teacher reference, and accuracy by stage of the history."""
+    tcfg, K, N = tcfg_of(c), c.context, len(h["action"])
+    val_starts = np.arange(n_train, N - K + 1, K)[:max_windows]
+    pred, actual = predict_windows(p, h, val_starts, tcfg)
+    idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
+    ckpts = record.list_checkpoints(c.history)
+    final = ckpts[-1]
+    earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
+    load = lambda s: dqn.load_checkpoint(record.checkpoint_name(c.history, s))[1]["params"]
+    g_final, g_earlier = teacher_greedy(load(final), h, idx), teacher_greedy(load(earlier), h, idx)
+    m = dict(heldout_steps=int(len(idx)), heldout_from_step=int(n_train),
+             acc_vs_teacher_actions=float((pred.reshape(-1) == actual.reshape(-1)).mean()),
+             agree_with_final_teacher_greedy=float((pred.reshape(-1) == g_final).mean()),
+             final_teacher_greedy_vs_actual_actions=float((g_final == actual.reshape(-1)).mean()),
+             teacher_vs_teacher={"checkpoints": [earlier, final], "agreement": float((g_final == g_earlier).mean())},
+             chance_of_most_common_action=float(np.bincount(actual.reshape(-1), minlength=4).max() / actual.size))
+    rng = np.random.default_rng(c.seed + 7)                        # accuracy by stage (training data)
+    stages = {}
+    for name, (a, b) in zip(("early", "middle", "late"), ((0, n_train // 3), (n_train // 3, 2 * n_train // 3),
+                                                          (2 * n_train // 3, n_train - K))):
+        starts = rng.integers(a, max(a + 1, b - K), 8 if max_windows is None else min(8, max_windows))
+        pr, ac = predict_windows(p, h, starts, tcfg)
+        stages[name] = {"steps": [int(a), int(b)], "acc_vs_teacher_actions": float((pr == ac).mean())}
+    m["by_stage"] = stages
+    return m
+
+
+# -------------------------------------------------------------------------------------------
+# Training, with checkpoints and resume.
+# -------------------------------------------------------------------------------------------
+def train(c: ImitateConfig, log=print):
+    done = os.path.join(c.out, "metrics.json")
+    if os.path.exists(done) and os.path.exists(os.path.join(c.out, "imitator.json")):
+        with open(os.path.join(c.out, "imitator.json")) as f:
+            if json.load(f)["trained_steps"] >= c.iters:
+                log(f"{c.out}: imitator already trained ({done}); nothing to do")
+                with open(done) as f2:
+                    return json.load(f2)
+    h = load_history(c.history)
+    N, K = len(h["action"]), c.context
+    n_train = int(N * (1 - c.val_frac))
+    if n_train - K < 1 or N - n_train < K:
+        raise SystemExit(f"{c.history}: history of {N} steps is too short for context {K} "
+                         f"with a {c.val_frac:.0%} held-out tail")
+    tcfg = tcfg_of(c)
+    os.makedirs(c.out, exist_ok=True)
+    ck = os.path.join(c.out, "checkpoint")
+    rng = np.random.default_rng(c.seed)
+    flat, shapes = init_imitator(tcfg, rng)
+    p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
+    g = dqn.param_views(grad, shapes)
+    opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
+    state = dict(step=0, train_loss=[], val_loss=[])
+    if os.path.exists(ck + ".json"):                               # resume
+        with open(ck + ".json") as f:
+            state = json.load(f)
+        if state["config"] != dataclasses.asdict(c) | {"iters": state["config"]["iters"]}:
+            raise SystemExit(f"{ck}.json was trained with other settings; use another --out")
+        with np.load(ck + ".npz", allow_pickle=False) as z:
+            flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
+        opt.t = state["step"]
+        rng.bit_generator.state = state["rng"]
+
+    def save_checkpoint():
+        np.savez(ck + ".tmp.npz", params=flat, adam_m=opt.m, adam_v=opt.v)
+        os.replace(ck + ".tmp.npz", ck + ".npz")
+        dqn.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
+
+    val_starts = np.arange(n_train, N - K + 1, K)
+    bar = tqdm(total=c.iters, initial=state["step"], desc="imitator", unit="step")
+    t0, tokens = time.perf_counter(), 0
+    while state["step"] < c.iters:
+        step = state["step"]
+        starts = rng.integers(0, n_train - K + 1, c.batch)         # windows inside the training part
+        stacks, pa, pr, y = window_inputs(h, starts, K)
+        loss, gnorm = train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, c.grad_clip,
+                                 tf.lr_at(step, c.lr, c.warmup, c.iters))
+        state["step"] = step + 1
+        state["train_loss"].append([step, float(loss)])
+        tokens += y.size
+        if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
+            vl = [window_loss(p, h, s, tcfg) for s in val_starts[:: max(1, len(val_starts) // 8)]]
+            state["val_loss"].append([state["step"], float(np.mean(vl))])
+        if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
+            save_checkpoint()
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}",
+                        tok_s=f"{tokens / (time.perf_counter() - t0):.0f}")
+    bar.close()
+
+    # Freeze: the final weights alone, plus everything needed to rebuild the model.
+    np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
+    meta = dict(kind="imitator", n_actions=dqn.N_ACTIONS, transformer=dataclasses.asdict(tcfg),
+                n_params=int(flat.size), trained_steps=state["step"], history=os.path.abspath(c.history),
+                history_steps=N, train_steps=n_train)
+    dqn.write_json(os.path.join(c.out, "imitator.json"), meta)
+    log("evaluating on the held-out tail ...")
+    metrics = evaluate_imitator(p, h, c, n_train)
+    metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
+    dqn.write_json(os.path.join(c.out, "metrics.json"), metrics)
+    plot_losses(state, os.path.join(c.out, "loss.png"))
+    log(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def plot_losses(state, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tr = np.array(state["train_loss"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(tr[:, 0], tr[:, 1], alpha=0.3, label="training batch")
+    if len(tr) >= 20:
+        k = max(10, len(tr) // 50)
+        ax.plot(tr[k - 1:, 0], np.convolve(tr[:, 1], np.ones(k) / k, "valid"), label=f"training, mean of {k}")
+    if state["val_loss"]:
+        va = np.array(state["val_loss"])
+        ax.plot(va[:, 0], va[:, 1], "o-", label="held-out tail")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("next-action cross-entropy (nats)")
+    ax.set_title("Imitator: next-action prediction on the DQN's learning history")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# -------------------------------------------------------------------------------------------
+# The frozen player
+# -------------------------------------------------------------------------------------------
+class Player:
+    """The frozen imitator playing one step at a time: it picks the most likely next move given
+    the newest frame stack, its previous move and the previous reward, with a sliding context of
+    the last K steps (transformer.Decoder). Its weights are read-only: they cannot change in play."""
+
+    def __init__(self, path, n_actions=dqn.N_ACTIONS):
+        try:
+            with open(path + ".json") as f:
+                meta = json.load(f)
+            with np.load(path + ".npz", allow_pickle=False) as z:
+                flat = z["params"]
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"cannot read imitator {path}(.npz/.json): {e}") from e
+        if meta.get("kind") != "imitator" or meta.get("n_actions") != n_actions:
+            raise ValueError(f"{path}.json is not an imitator for {n_actions} actions "
+                             f"(kind={meta.get('kind')}, n_actions={meta.get('n_actions')})")
+        self.tcfg = tf.TransformerConfig(**meta["transformer"])
+        shapes = imitator_shapes(self.tcfg)
+        if flat.size != sum(int(np.prod(s)) for _, s in shapes):
+            raise ValueError(f"{path}.npz holds {flat.size} parameters, its .json describes another model")
+        flat.setflags(write=False)                                 # frozen: any write would raise
+        self.flat, self.p = flat, dqn.param_views(flat, shapes)
+        self.decoder = tf.Decoder(self.p, self.tcfg)
+        self.reset()
+
+    def reset(self):
+        """Forget the context (a fresh start, e.g. in a new game world)."""
+        self.decoder.reset()
+
+    def logits(self, stack, prev_action, prev_reward):
+        """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
+        feat, _ = dqn.torso_forward(self.p, dqn.stacks_to_input(stack[None]))
+        x = (feat @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
+            + self.p["e_rew"][int(np.sign(prev_reward)) + 1]
+        return self.decoder.step(x)
+
+    def act(self, stack, prev_action, prev_reward):
+        return int(np.argmax(self.logits(stack, prev_action, prev_reward)))
+
+
+def bench(c: ImitateConfig, steps=5):
+    """Training tokens/s at the default config on synthetic inputs, and the frozen player's steps/s."""
+    tcfg, rng = tcfg_of(c), np.random.default_rng(0)
+    flat, shapes = init_imitator(tcfg, rng)
+    grad = np.zeros_like(flat)
+    p, g = dqn.param_views(flat, shapes), dqn.param_views(grad, shapes)
+    opt = tf.AdamW(flat, shapes)
+    B, K = c.batch, c.context
+    batch = (rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8), rng.integers(0, 5, (B, K)),
+             rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K)))
+    train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)        # compile, allocate
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)
+        times.append(time.perf_counter() - t0)
+    print(f"training: {B * K / np.median(times):7.0f} tokens/s (batch {B} x context {K}, conv encoder included)")
+    os.makedirs("/tmp/imitator_bench", exist_ok=True)
+    np.savez("/tmp/imitator_bench/imitator.npz", params=flat)
+    dqn.write_json("/tmp/imitator_bench/imitator.json", dict(kind="imitator", n_actions=dqn.N_ACTIONS,
+                                                                transformer=dataclasses.asdict(tcfg)))
+    player = Player("/tmp/imitator_bench/imitator")
+    stacks = batch[0][:256]
+    player.act(stacks[0], 0, 0.0)
+    t0 = time.perf_counter()
+    for i in range(3 * K):                               # several slides of the window included
+        player.act(stacks[i % 256], i % 4, 0.0)
+    print(f"frozen player: {3 * K / (time.perf_counter() - t0):7.0f} steps/s (no emulator)")
+    env = dqn.make_env("breakout")
+    obs, _ = env.reset(seed=0)
+    a, t0 = NEW_GAME, time.perf_counter()
+    for i in range(2000):
+        a = player.act(obs[0], a, 0.0)
+        env.send(np.array([a]))
+        obs, *_ = env.recv()
+    print(f"frozen player + Breakout emulator: {2000 / (time.perf_counter() - t0):7.0f} steps/s")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="Train the imitator on a recorded DQN history.")
+    ap.add_argument("--bench", action="store_true", help="print speed figures and exit")
+    dqn.add_config_flags(ap, ImitateConfig)
+    args = ap.parse_args()
+    if args.bench:
+        bench(dqn.config_from_args(ImitateConfig, args))
+    else:
+        train(dqn.config_from_args(ImitateConfig, args))

@@ -1,0 +1,240 @@
+"""dqn.py: gradient checks for every layer and the whole network, kernels against plain NumPy,
+the replay buffer's stacks, checkpoints, and a learning loop that must actually learn."""
+import numpy as np
+import pytest
+from conftest import Catch, assert_grad_close, numerical_grad
+
+import dqn
+
+
+# --- plain NumPy references ------------------------------------------------------------------
+def conv_reference(x_nchw, w, b, stride):
+    """Direct convolution, no tricks: out[n, f, i, j] = b[f] + sum w[f, c, ky, kx] x[n, c, i*s+ky, j*s+kx]."""
+    N, C, H, W = x_nchw.shape
+    F, _, k, _ = w.shape
+    Ho, Wo = (H - k) // stride + 1, (W - k) // stride + 1
+    out = np.zeros((N, F, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            patch = x_nchw[:, :, i * stride:i * stride + k, j * stride:j * stride + k]   # (N, C, k, k)
+            out[:, :, i, j] = np.einsum("nckl,fckl->nf", patch, w) + b
+    return out
+
+
+def test_conv_is_a_real_strided_convolution():
+    rng = np.random.default_rng(0)
+    for C, F, s, H in [(4, 16, 4, 84), (16, 32, 2, 20), (3, 5, 2, 8)]:
+        x = rng.standard_normal((2, C, H, H))
+        w, b = rng.standard_normal((F, C, 2 * s, 2 * s)), rng.standard_normal(F)
+        out, _ = dqn.conv_forward(dqn.space_to_depth(x.transpose(0, 2, 3, 1), s), w, b)
+        np.testing.assert_allclose(out.transpose(0, 3, 1, 2), conv_reference(x, w, b, s), rtol=1e-10, atol=1e-10)
+
+
+def test_stacks_to_input_matches_space_to_depth():
+    stacks = np.random.default_rng(1).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    ref = dqn.space_to_depth(stacks.transpose(0, 2, 3, 1).astype(np.float32) / 255, 4)
+    np.testing.assert_allclose(dqn.stacks_to_input(stacks), ref, rtol=1e-6)
+
+
+def test_shift_kernels_match_numpy():
+    rng = np.random.default_rng(2)
+    z, bias = rng.standard_normal((2, 5, 6, 12)), rng.standard_normal(3)
+    F = 3
+    ref = bias + z[:, :-1, :-1, :F] + z[:, :-1, 1:, F:2 * F] + z[:, 1:, :-1, 2 * F:3 * F] + z[:, 1:, 1:, 3 * F:]
+    np.testing.assert_allclose(dqn.shift_sum(z, bias), ref)
+    dout = rng.standard_normal((2, 4, 5, 3))
+    dz_ref = np.zeros_like(z)
+    for t, (dy, dx) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        dz_ref[:, dy:dy + 4, dx:dx + 5, t * F:(t + 1) * F] = dout
+    dz, db = dqn.shift_scatter(dout)
+    np.testing.assert_allclose(dz, dz_ref)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 1, 2)))
+
+
+def test_weight_matrix_round_trip():
+    w = np.random.default_rng(3).standard_normal((5, 3, 4, 4))
+    np.testing.assert_array_equal(dqn.matrix_to_conv_weight(dqn.conv_weight_to_matrix(w), 5, 3, 2), w)
+
+
+def test_adam_matches_numpy():
+    rng = np.random.default_rng(4)
+    p, g = rng.standard_normal(1000).astype(np.float32), rng.standard_normal(1000).astype(np.float32)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    pr, mr, vr = p.astype(np.float64), np.zeros(1000), np.zeros(1000)
+    for t in range(1, 4):
+        dqn.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, t)
+        mr = 0.9 * mr + 0.1 * g
+        vr = 0.999 * vr + 0.001 * g.astype(np.float64) ** 2
+        pr -= 1e-3 * (mr / (1 - 0.9 ** t)) / (np.sqrt(vr / (1 - 0.999 ** t)) + 1e-8)
+    np.testing.assert_allclose(p, pr, rtol=1e-5, atol=1e-6)
+
+
+# --- finite-difference gradient checks (float64, tiny shapes) -----------------------------------
+@pytest.mark.parametrize("s", [2, 4])
+def test_conv_gradients(s):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 3, s * s * 2))          # space-to-depth input, C = 2
+    w, b = rng.standard_normal((3, 2, 2 * s, 2 * s)), rng.standard_normal(3)
+    out, cache = dqn.conv_forward(x, w, b)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = dqn.conv_backward(dout, cache)
+    loss = lambda: (dqn.conv_forward(x, w, b)[0] * dout).sum()
+    assert_grad_close(dx, numerical_grad(loss, x))
+    assert_grad_close(dw, numerical_grad(loss, w))
+    assert_grad_close(db, numerical_grad(loss, b))
+
+
+def test_linear_relu_huber_space_to_depth_gradients():
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    dout = rng.standard_normal((4, 3))
+    dx, dw, db = dqn.linear_backward(dout, dqn.linear_forward(x, w, b)[1])
+    loss = lambda: (dqn.linear_forward(x, w, b)[0] * dout).sum()
+    for analytic, wrt in ((dx, x), (dw, w), (db, b)):
+        assert_grad_close(analytic, numerical_grad(loss, wrt))
+
+    y = rng.standard_normal((3, 4)) + 0.01                 # away from the kink at 0
+    dy = rng.standard_normal((3, 4))
+    assert_grad_close(dqn.relu_backward(dy, dqn.relu_forward(y)[1]),
+                      numerical_grad(lambda: (dqn.relu_forward(y)[0] * dy).sum(), y))
+
+    pred = np.array([0.3, -2.0, 1.5, 0.1, 4.0])            # both the quadratic and the linear part
+    target = np.array([0.0, 0.0, 0.0, 0.5, 1.0])
+    _, err = dqn.huber_forward(pred, target)
+    assert_grad_close(dqn.huber_backward(err), numerical_grad(lambda: dqn.huber_forward(pred, target)[0], pred))
+
+    h = rng.standard_normal((2, 4, 6, 3))
+    dh = rng.standard_normal((2, 2, 3, 12))
+    assert_grad_close(dqn.depth_to_space(dh, 2), numerical_grad(lambda: (dqn.space_to_depth(h, 2) * dh).sum(), h))
+
+
+def test_q_network_gradient():
+    rng = np.random.default_rng(7)
+    shapes = dqn.param_shapes(4)
+    flat = dqn.init_q_params(rng, 4, np.float64)
+    p = dqn.param_views(flat, shapes)
+    gflat = np.zeros_like(flat)
+    g = dqn.param_views(gflat, shapes)
+    x = rng.random((2, 21, 21, 64))
+    q, cache = dqn.q_forward(p, x)
+    dq = rng.standard_normal(q.shape)
+    dqn.q_backward(dq, cache, g)
+    loss = lambda: (dqn.q_forward(p, x)[0] * dq).sum()
+    for name, _ in shapes:                                  # a sample of entries of every parameter
+        v = p[name].reshape(-1)
+        for i in rng.choice(v.size, min(6, v.size), replace=False):
+            old = v[i]
+            v[i] = old + 1e-6
+            hi = loss()
+            v[i] = old - 1e-6
+            lo = loss()
+            v[i] = old
+            num, ana = (hi - lo) / 2e-6, g[name].reshape(-1)[i]
+            assert abs(num - ana) <= 1e-6 * max(1.0, abs(num)), (name, i, num, ana)
+
+
+# --- replay ----------------------------------------------------------------------------------
+def test_replay_stacks_equal_what_the_emulator_showed():
+    """Frames are stored once; the rebuilt stack at every step equals the env's own 4-frame stack,
+    including right after each reset, where the env shows zeros before the first frame."""
+    env = dqn.make_env("breakout")
+    obs, _ = env.reset(seed=3)
+    rep, rng, first, seen = dqn.Replay(3000), np.random.default_rng(0), True, []
+    for _ in range(2500):
+        seen.append(obs[0].copy())
+        a = int(rng.integers(4))
+        env.send(np.array([a]))
+        obs2, r, term, trunc, _ = env.recv()
+        rep.add(obs[0, -1], a, float(r[0]), bool(term[0]), first)
+        obs, first = obs2, bool(term[0])
+    assert rep.first.sum() >= 3, "the test should cross several episode starts"
+    out = np.empty((4, 84, 84), np.uint8)
+    for t in range(2500):
+        dqn.stack_at(rep.frames, rep.first, t, out)
+        np.testing.assert_array_equal(out, seen[t])
+        np.testing.assert_array_equal(rep.frames[t], seen[t][3])  # each frame stored exactly once
+
+
+def test_replay_never_stacks_across_episodes_and_n_step_stops_at_done():
+    rep = dqn.Replay(50)
+    n = 20
+    frames = np.arange(1, n + 1, dtype=np.uint8)[:, None, None] * np.ones((1, 84, 84), np.uint8)  # step i shows i+1
+    first = np.zeros(n, bool)
+    first[[0, 6, 7]] = True                                # games start at steps 0, 6 and 7
+    done = np.zeros(n, bool)
+    done[3] = True                                         # a life lost at step 3
+    rewards = np.arange(n, dtype=np.float32)
+    rep.extend(frames, np.zeros(n, np.uint8), rewards, done, first)
+    assert rep.done[5] and rep.done[6], "the step before a new game must stop bootstrapping"
+    s, a, ret, disc, s2 = dqn.gather_batch(rep.frames, rep.first, rep.actions, rep.rewards, rep.done,
+                                           np.array([8, 6, 1, 10]), 3, 0.5)
+    assert [list(st[:, 0, 0]) for st in s] == [[0, 0, 8, 9], [0, 0, 0, 7], [0, 0, 1, 2], [8, 9, 10, 11]]
+    np.testing.assert_allclose(ret, [8 + 0.5 * 9 + 0.25 * 10, 6, 1 + 0.5 * 2 + 0.25 * 3, 10 + 5.5 + 3])
+    np.testing.assert_allclose(disc, [0.125, 0, 0, 0.125])  # step 6 ends a game; step 3 a life
+    assert list(s2[0][:, 0, 0]) == [9, 10, 11, 12] and list(s2[3][:, 0, 0]) == [11, 12, 13, 14]
+
+
+def test_replay_wraps_around():
+    rep = dqn.Replay(10)
+    for t in range(25):
+        rep.add(np.full((84, 84), t, np.uint8), t % 4, 0.0, False, t == 0)
+    assert rep.t == 25 and sorted(rep.frames[:, 0, 0]) == list(range(15, 25))
+    idx = np.random.default_rng(0).integers(15 + 3, 25 - 3, 100)
+    s, *_ = dqn.gather_batch(rep.frames, rep.first, rep.actions, rep.rewards, rep.done, idx, 2, 0.9)
+    for i, st in zip(idx, s):
+        assert list(st[:, 0, 0]) == [i - 3, i - 2, i - 1, i]
+
+
+# --- the agent ---------------------------------------------------------------------------------
+def test_checkpoint_round_trip_and_mismatch(tmp_path):
+    cfg = dqn.DQNConfig(replay_capacity=100, seed=3)
+    a = dqn.Agent(cfg)
+    a.steps, a.updates = 123, 7
+    a.m[:] = 0.5
+    a.rng.random(5)
+    a.save(str(tmp_path / "ck"))
+    b = dqn.Agent(dqn.DQNConfig(replay_capacity=100, seed=9))
+    b.load(str(tmp_path / "ck"))
+    np.testing.assert_array_equal(a.flat, b.flat)
+    np.testing.assert_array_equal(a.m, b.m)
+    assert (b.steps, b.updates) == (123, 7) and a.rng.random() == b.rng.random()
+    with pytest.raises(ValueError, match="ck.npz is not a 2013-DQN checkpoint with 6 actions"):
+        dqn.load_checkpoint(str(tmp_path / "ck"), n_actions=6)
+    with pytest.raises(ValueError, match="cannot read teacher checkpoint"):
+        dqn.load_checkpoint(str(tmp_path / "nothing"))
+
+
+def test_unknown_game_lists_valid_ones_and_swap_exchanges_left_right():
+    with pytest.raises(ValueError, match="valid games: breakout, breakout_swapped, space_invaders"):
+        dqn.make_env("pong")
+    sent = []
+
+    class Spy:
+        def send(self, a):
+            sent.append(list(a))
+    dqn.RemappedActions(Spy(), dqn.GAMES["breakout_swapped"][1]).send(np.array([0, 1, 2, 3]))
+    assert sent == [[0, 1, 3, 2]]
+
+
+def mean_return(agent, env, episodes, eps, seed):
+    obs, _ = env.reset(seed=seed)
+    total, done = 0.0, 0
+    while done < episodes:
+        env.send(np.array([agent.act(obs[0], eps)]))
+        obs, r, term, _, _ = env.recv()
+        total += r[0]
+        done += bool(term[0])
+    return total / episodes
+
+
+def test_learning_loop_improves_returns_on_catch():
+    """Not a smoke test: after 5000 steps (~1200 updates) the greedy policy must catch the ball."""
+    cfg = dqn.DQNConfig(lr=1e-3, learning_starts=500, eps_decay_steps=2500, target_every=250,
+                        replay_capacity=10_000, n_step=3, seed=1)
+    agent, env = dqn.Agent(cfg), Catch()
+    before = mean_return(agent, Catch(), 200, 1.0, seed=5)
+    for _ in dqn.learn(env, agent, 5000, reset_seed=0):
+        pass
+    after = mean_return(agent, Catch(), 200, 0.0, seed=6)
+    assert before < -0.3, before
+    assert after > 0.6, f"greedy return after learning {after:.2f} (random {before:.2f})"

@@ -1,0 +1,112 @@
+"""evaluate.py: the statistics on curves with known answers, resumable arms, the whole verdict on
+tiny runs, and clear errors for missing or mismatched inputs."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import dqn
+import evaluate as ev
+import imitate
+from test_imitate import tiny_config
+
+
+# --- statistics --------------------------------------------------------------------------------
+def test_mean_and_difference_intervals():
+    rng = np.random.default_rng(0)
+    x = rng.normal(10, 2, 400)
+    m = ev.mean_ci(x, rng)
+    assert m["lo"] < 10 < m["hi"] and m["hi"] - m["lo"] < 1.0 and m["mean"] == pytest.approx(x.mean())
+    d = ev.diff_ci(x, x + 5, rng)
+    assert d["diff"] == pytest.approx(-5) and d["hi"] < 0 and not ev.not_worse(d)
+    assert ev.not_worse(ev.diff_ci(x, rng.normal(10, 2, 400), rng))
+
+
+def test_slope_flat_and_rising_curves():
+    rng = np.random.default_rng(1)
+    steps = np.sort(rng.uniform(0, 1e6, 500))
+    flat = rng.normal(20, 5, 500)
+    rising = 5 + 3e-5 * steps + rng.normal(0, 5, 500)          # 3 points per 100k steps
+    s_flat, s_rise = ev.slope_ci(steps, flat, rng), ev.slope_ci(steps, rising, rng)
+    assert s_flat["lo"] < 0 < s_flat["hi"] and not ev.improving(s_flat)
+    assert s_rise["lo"] < 3 < s_rise["hi"] and ev.improving(s_rise)
+    assert ev.slope(steps, 7 - 1e-5 * steps) == pytest.approx(-1.0)
+    falling = ev.slope_ci(steps, 30 - 2e-5 * steps + rng.normal(0, 1, 500), rng)
+    assert falling["hi"] < 0 and not ev.improving(falling)
+
+
+# --- a playing arm resumes without repeating or losing games -------------------------------------
+class DiesAfter:
+    """A random policy that raises (like Ctrl-C) after a number of moves."""
+
+    def __init__(self, moves):
+        self.rng, self.left = np.random.default_rng(0), moves
+
+    def act(self, stack, prev_action, prev_reward):
+        self.left -= 1
+        if self.left < 0:
+            raise KeyboardInterrupt
+        return int(self.rng.integers(4))
+
+
+def test_play_arm_resumes_without_repeats_or_losses(tmp_path):
+    arm = str(tmp_path / "arm")
+    with pytest.raises(KeyboardInterrupt):
+        ev.play_arm(arm, "breakout", DiesAfter(450), n_games=4)
+    saved = json.load(open(os.path.join(arm, "state.json")))["games"]
+    assert 1 <= len(saved) < 4
+    games = ev.play_arm(arm, "breakout", ev.RandomPolicy(np.random.default_rng(1)), n_games=4)
+    assert len(games) == 4 and games[:len(saved)] == saved          # nothing lost, nothing repeated
+    ends, lengths = [g[0] for g in games], [g[2] for g in games]
+    assert ends == list(np.cumsum(lengths))                          # steps count each game exactly once
+
+
+# --- end to end on tiny runs --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_imitator(tiny_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("imitator")
+    imitate.train(tiny_config(tiny_run, out, iters=4), log=lambda *a: None)
+    return str(out)
+
+
+@pytest.fixture
+def short_games(monkeypatch):
+    """Untrained players may never press FIRE: cap games at 400 agent steps to keep tests short."""
+    monkeypatch.setattr(dqn, "MAX_FRAMES", 1600)
+
+
+def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
+    c = ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "work"),
+                      out=str(tmp_path / "results"), games=3, steps=800, control_steps=400)
+    R = ev.run_pipeline(c)
+    for key in ("now", "later", "elsewhere", "swap", "noreward"):
+        assert key in R, key
+    assert R["now"]["teacher"]["n"] == 3 and 0 <= R["now"]["move_agreement"] <= 1
+    assert R["later"]["teacher"]["games"] >= 1 and isinstance(R["later"]["imitator"]["verdict"], bool)
+    table = open(tmp_path / "results" / "verdict.md").read()
+    assert "| 1. **Now**" in table and "not run yet" not in table
+    for f in ("verdict.json", "now.png", "later.png", "elsewhere.png", "controls.png"):
+        assert os.path.exists(tmp_path / "results" / f), f
+    again = ev.run_pipeline(c)                                       # every arm is done: nothing re-runs
+    assert again["now"]["teacher"] == R["now"]["teacher"]
+
+
+def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tmp_path):
+    with pytest.raises(Exception, match="no recorded history"):
+        imitate.load_history(str(tmp_path / "nothing"))
+    meta_path = os.path.join(tiny_imitator, "imitator.json")
+    meta = json.load(open(meta_path))
+    bad = tmp_path / "bad"
+    os.makedirs(bad)
+    json.dump(meta | {"n_actions": 6}, open(bad / "imitator.json", "w"))
+    os.link(os.path.join(tiny_imitator, "imitator.npz"), bad / "imitator.npz")
+    with pytest.raises(ValueError, match="bad/imitator.json is not an imitator for 4 actions"):
+        ev.ImitatorPolicy(str(bad / "imitator"))
+    other = tmp_path / "other.npz"
+    np.savez(other, params=np.zeros(10, np.float32))
+    json.dump({"network": "other", "n_actions": 4}, open(tmp_path / "other.json", "w"))
+    with pytest.raises(ValueError, match="other.npz is not a 2013-DQN checkpoint"):
+        ev.TeacherPolicy(str(tmp_path / "other"), 0.0, np.random.default_rng(0))
+    with pytest.raises(SystemExit, match="unknown"):
+        ev.selected(ev.EvalConfig(only="nonsense"), ev.arms(ev.EvalConfig()))

@@ -1,0 +1,120 @@
+"""imitate.py: the whole imitator's gradient, training end to end with resume, the frozen player."""
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import assert_grad_close
+
+import dqn
+import imitate
+import transformer as tf
+
+
+def tiny_config(run_dir, out, **kw):
+    base = dict(context=32, n_layer=1, n_head=2, n_embd=16, batch=2, iters=12, warmup=3, eval_every=6,
+                checkpoint_every=5)
+    return imitate.ImitateConfig(history=run_dir, out=str(out), **(base | kw))
+
+
+def test_whole_imitator_gradient_including_the_conv_encoder():
+    tcfg = tf.TransformerConfig(block_size=3, n_layer=1, n_head=2, n_embd=4, n_out=4)
+    flat32, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0))
+    flat = flat32.astype(np.float64)
+    p = dqn.param_views(flat, shapes)
+    grad = np.zeros_like(flat)
+    g = dqn.param_views(grad, shapes)
+    rng = np.random.default_rng(1)
+    stacks = rng.integers(0, 256, (2 * 3, 4, 84, 84), dtype=np.uint8)
+    pa, pr = rng.integers(0, 5, (2, 3)), rng.integers(0, 3, (2, 3))
+    y = rng.integers(0, 4, 6)
+
+    def loss():
+        logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg)
+        return tf.cross_entropy_forward(logits.reshape(-1, 4), y)[0], logits, cache
+
+    _, logits, cache = loss()
+    _, cc = tf.cross_entropy_forward(logits.reshape(-1, 4), y)
+    imitate.imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+    views = dqn.param_views(flat, shapes)
+    for name in ("w1", "b1", "w2", "b2", "w_obs", "b_obs", "e_act", "e_rew", "wpe", "h0.w_qkv", "h0.ln2_g", "w_head"):
+        v = views[name].reshape(-1)
+        for i in rng.choice(v.size, min(4, v.size), replace=False):
+            old = v[i]
+            v[i] = old + 1e-5
+            hi = loss()[0]
+            v[i] = old - 1e-5
+            lo = loss()[0]
+            v[i] = old
+            num, ana = (hi - lo) / 2e-5, g[name].reshape(-1)[i]
+            assert abs(num - ana) <= 1e-5 * max(1e-3, abs(num)), (name, i, num, ana)
+
+
+def test_window_inputs_follow_the_history(tiny_run):
+    h = imitate.load_history(tiny_run)
+    stacks, pa, pr, y = imitate.window_inputs(h, np.array([0, 100]), 8)
+    assert stacks.shape == (16, 4, 84, 84) and pa.shape == (2, 8)
+    np.testing.assert_array_equal(y[1], h["action"][100:108])
+    np.testing.assert_array_equal(pa[1], np.where(h["first"][100:108], imitate.NEW_GAME, h["action"][99:107]))
+    np.testing.assert_array_equal(pr[1], np.sign(h["reward_clip"][99:107]) + 1)
+    assert pa[0, 0] == imitate.NEW_GAME and pr[0, 0] == 1
+    np.testing.assert_array_equal(stacks[8 + 3][3], h["frame"][103])
+
+
+def test_train_end_to_end_and_resume_equals_uninterrupted(tiny_run, tmp_path, monkeypatch):
+    full = imitate.train(tiny_config(tiny_run, tmp_path / "full"), log=lambda *a: None)
+    for k in ("acc_vs_teacher_actions", "agree_with_final_teacher_greedy", "final_teacher_greedy_vs_actual_actions"):
+        assert 0.0 <= full[k] <= 1.0
+    assert full["teacher_vs_teacher"]["checkpoints"] == [0, 3000]
+    assert set(full["by_stage"]) == {"early", "middle", "late"}
+    for f in ("imitator.npz", "imitator.json", "metrics.json", "loss.png", "checkpoint.npz"):
+        assert os.path.exists(tmp_path / "full" / f)
+
+    calls = {"n": 0}
+    real_clip = tf.clip_grad_norm
+
+    def dies_at_step_8(g, m):                         # an interruption between checkpoints 5 and 10
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real_clip(g, m)
+
+    monkeypatch.setattr(tf, "clip_grad_norm", dies_at_step_8)
+    with pytest.raises(KeyboardInterrupt):
+        imitate.train(tiny_config(tiny_run, tmp_path / "cut"), log=lambda *a: None)
+    assert json.load(open(tmp_path / "cut" / "checkpoint.json"))["step"] == 5
+    monkeypatch.setattr(tf, "clip_grad_norm", real_clip)
+    imitate.train(tiny_config(tiny_run, tmp_path / "cut"), log=lambda *a: None)
+    a = np.load(tmp_path / "full" / "imitator.npz")["params"]
+    b = np.load(tmp_path / "cut" / "imitator.npz")["params"]
+    np.testing.assert_array_equal(a, b)               # resumed = never interrupted
+
+
+def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
+    c = tiny_config(tiny_run, tmp_path / "im", iters=3)
+    imitate.train(c, log=lambda *a: None)
+    player = imitate.Player(str(tmp_path / "im" / "imitator"))
+    before = player.flat.copy()
+    h = imitate.load_history(tiny_run)
+    K = 32
+    stacks, pa, pr, _ = imitate.window_inputs(h, np.array([0]), K)
+    full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg)[0][0]     # (K, 4)
+    for t in range(K):                                # the player, fed step by step, agrees
+        out = player.logits(stacks[t], pa[0, t], pr[0, t] - 1)
+        np.testing.assert_allclose(out, full[t], rtol=1e-4, atol=1e-5)
+    for t in range(3 * K):                            # keep playing through several slides
+        a = player.act(stacks[t % K], int(pa[0, t % K]), 0.0)
+        assert 0 <= a < 4
+    np.testing.assert_array_equal(player.flat, before)
+    with pytest.raises(ValueError):
+        player.flat[0] = 1.0                          # frozen for real: read-only memory
+
+
+def test_player_refuses_mismatched_files(tiny_run, tmp_path):
+    imitate.train(tiny_config(tiny_run, tmp_path / "im", iters=2), log=lambda *a: None)
+    with pytest.raises(ValueError, match="not an imitator for 6 actions"):
+        imitate.Player(str(tmp_path / "im" / "imitator"), n_actions=6)
+    with pytest.raises(ValueError, match="cannot read imitator"):
+        imitate.Player(str(tmp_path / "nothing"))
+    with pytest.raises(SystemExit, match="too short"):
+        imitate.train(tiny_config(tiny_run, tmp_path / "x", context=2000), log=lambda *a: None)

@@ -1,0 +1,149 @@
+"""record.py: the history round-trips, survives a kill, is deterministic, and fails loudly."""
+import csv
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+from conftest import run_record
+
+import record
+
+
+def load_all(run_dir):
+    parts = [cols for _, cols in record.read_history(run_dir)]
+    return {k: np.concatenate([c[k] for c in parts]) for k in record.FIELDS}
+
+
+def games_in_history(h):
+    """Raw score of every finished game, recomputed from the history rows alone."""
+    scores, score = [], None
+    for first, r, end in zip(h["first"], h["reward_raw"], h["terminated"] | h["truncated"]):
+        if first:
+            score = 0.0
+        if score is not None:
+            score += r
+        if end and score is not None:
+            scores.append(score)
+            score = None
+    return scores
+
+
+def curve_scores(run_dir):
+    with open(os.path.join(run_dir, "curve.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["episode"]) for r in rows] == list(range(len(rows)))
+    return [float(r["score"]) for r in rows], [int(r["step"]) for r in rows]
+
+
+def test_chunk_round_trip_is_exact(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 37
+    cols = {k: (rng.integers(0, 256, (n, 84, 84)) if k == "frame" else rng.standard_normal(n) > 0
+                if dt is np.bool_ else rng.integers(0, 4, n) if k == "action" else rng.standard_normal(n)).astype(dt)
+            for k, dt in record.FIELDS.items()}
+    os.makedirs(tmp_path / "history")
+    record.write_chunk(str(tmp_path), 100, cols)
+    back = record.read_chunk(record.chunk_path(str(tmp_path), 100), 100)
+    for k in record.FIELDS:
+        assert back[k].dtype == cols[k].dtype
+        np.testing.assert_array_equal(back[k], cols[k])
+
+
+def test_tiny_run_is_complete_and_consistent(tiny_run):
+    h = load_all(tiny_run)
+    assert len(h["action"]) == record.history_length(tiny_run) == 3000
+    assert h["first"][0] and h["epsilon"][0] == 1.0 and h["epsilon"][-1] < 1.0
+    np.testing.assert_array_equal(h["reward_clip"], np.sign(h["reward_raw"]))
+    assert (h["frame"].reshape(3000, -1).max(1) > 0).all()            # real frames, not zeros
+    scores, steps = curve_scores(tiny_run)
+    assert len(scores) >= 5 and scores == games_in_history(h)          # the curve is the history's games
+    assert record.list_checkpoints(tiny_run) == [0, 1000, 2000, 3000]
+    for s in record.list_checkpoints(tiny_run):
+        with open(record.checkpoint_name(tiny_run, s) + ".json") as f:
+            assert json.load(f)["steps"] == s
+    summary = json.load(open(tiny_run + "_results/breakout/teacher_summary.json"))
+    assert summary["steps"] == 3000 and summary["games"] == len(scores)
+
+
+def test_kill_and_resume_gives_a_contiguous_history(tmp_path):
+    out = tmp_path / "run"
+    p = run_record(out)
+    deadline = time.time() + 120
+    while not os.path.exists(record.checkpoint_name(str(out), 1000) + ".json"):
+        assert p.poll() is None and time.time() < deadline, "run ended before it could be killed"
+        time.sleep(0.02)
+    time.sleep(0.6)                                     # die somewhere after the 1000-step checkpoint
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert record.list_checkpoints(str(out))[-1] < 3000, "killed too late to test resuming"
+    resume_at = record.list_checkpoints(str(out))[-1]
+    before = load_all(str(out))                         # may run past the checkpoint: it will be cut
+    p = run_record(out)
+    _, err = p.communicate()
+    assert p.returncode == 0, err.decode()[-2000:]
+    h = load_all(str(out))
+    assert len(h["action"]) == 3000                     # nothing lost, nothing twice
+    for k in record.FIELDS:                             # everything before the resume point untouched
+        np.testing.assert_array_equal(h[k][:resume_at], before[k][:resume_at])
+    assert h["first"][resume_at], "a fresh game starts at the resume point"
+    scores, steps = curve_scores(str(out))
+    assert scores == games_in_history(h)
+    assert record.list_checkpoints(str(out))[-1] == 3000
+
+
+def test_two_runs_with_one_thread_are_identical(tmp_path, tiny_run):
+    runs = [run_record(tmp_path / f"r{i}", threads=1) for i in range(2)]
+    for p in runs:
+        _, err = p.communicate()
+        assert p.returncode == 0, err.decode()[-2000:]
+    a, b = load_all(str(tmp_path / "r0")), load_all(str(tmp_path / "r1"))
+    for k in record.FIELDS:
+        np.testing.assert_array_equal(a[k], b[k])
+    wa = np.load(record.checkpoint_name(str(tmp_path / "r0"), 3000) + ".npz")["params"]
+    wb = np.load(record.checkpoint_name(str(tmp_path / "r1"), 3000) + ".npz")["params"]
+    np.testing.assert_array_equal(wa, wb)
+
+
+def test_damaged_or_missing_chunk_is_named(tmp_path, tiny_run):
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    path = record.chunk_path(str(run), 1000)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF                        # one flipped byte in the compressed frames
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(record.HistoryError, match="damaged history chunk .*chunk_0000001000.npz"):
+        load_all(str(run))
+    os.remove(path)
+    with pytest.raises(record.HistoryError, match="missing history chunk .*chunk_0000001000.npz"):
+        load_all(str(run))
+    with pytest.raises(record.HistoryError, match="no recorded history"):
+        record.history_length(str(tmp_path / "nowhere"))
+
+
+def test_bad_game_and_changed_settings_are_refused(tmp_path, tiny_run):
+    p = run_record(tmp_path / "x", "--game", "pong")
+    _, err = p.communicate()
+    assert p.returncode != 0 and b"valid games: breakout, breakout_swapped, space_invaders" in err
+    p = run_record(tiny_run, "--lr", "0.5")
+    _, err = p.communicate()
+    assert p.returncode != 0 and b"other settings" in err
+
+
+def test_init_from_continues_the_final_teacher_in_another_game(tmp_path, tiny_run):
+    """The "learning on" arms: the final teacher, its optimizer and step count, carried into a new run."""
+    out = tmp_path / "si"
+    p = run_record(out, "--game", "space_invaders", "--init_from", tiny_run, "--steps", "1000")
+    _, err = p.communicate()
+    assert p.returncode == 0, err.decode()[-2000:]
+    start = np.load(record.checkpoint_name(str(out), 0) + ".npz")["params"]
+    final = np.load(record.checkpoint_name(tiny_run, 3000) + ".npz")["params"]
+    np.testing.assert_array_equal(start, final)
+    meta = json.load(open(record.checkpoint_name(str(out), 1000) + ".json"))
+    assert meta["steps"] == 4000                        # the agent's own clock went on from 3000
+    h = load_all(str(out))
+    assert len(h["action"]) == 1000 and np.allclose(h["epsilon"], 0.01)   # past the decay: no re-exploring
+    assert not np.array_equal(np.load(record.checkpoint_name(str(out), 1000) + ".npz")["params"], final)

@@ -1,0 +1,127 @@
+"""transformer.py: every layer's gradient, kernels against NumPy, causality, the KV cache, and
+the in-context demonstration actually learned."""
+import numpy as np
+import pytest
+from conftest import assert_grad_close, numerical_grad
+
+import dqn
+import transformer as tf
+
+TINY = tf.TransformerConfig(block_size=6, n_layer=2, n_head=2, n_embd=8, n_out=3)
+
+
+def tiny_model(dtype=np.float64, cfg=TINY, seed=0):
+    shapes = tf.param_shapes(cfg)
+    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), dtype)
+    p = dqn.param_views(flat, shapes)
+    tf.init_params(p, cfg, np.random.default_rng(seed))
+    for name, arr in p.items():                       # make biases and gains non-trivial for the checks
+        if arr.ndim == 1:
+            arr += np.random.default_rng(1).normal(0, 0.1, arr.shape)
+    return flat, shapes, p
+
+
+# --- kernels against plain NumPy --------------------------------------------------------------
+def test_kernels_match_numpy():
+    rng = np.random.default_rng(0)
+    x, g, b = rng.standard_normal((5, 7)), rng.standard_normal(7), rng.standard_normal(7)
+    ref = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5) * g + b
+    np.testing.assert_allclose(tf.layernorm_forward(x, g, b)[0], ref, rtol=1e-10)
+    s = rng.standard_normal((2, 3, 4, 4))
+    masked = np.where(np.tril(np.ones((4, 4), bool)), s * 0.5, -np.inf)
+    ref = np.exp(masked - masked.max(-1, keepdims=True))
+    np.testing.assert_allclose(tf.causal_softmax(s, 0.5), ref / ref.sum(-1, keepdims=True), rtol=1e-12)
+    ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(tf.gelu_forward(x)[0], ref, rtol=1e-12)
+
+
+# --- gradient checks ---------------------------------------------------------------------------
+def test_layer_gradients():
+    rng = np.random.default_rng(1)
+    ids, table = rng.integers(0, 4, (3, 5)), rng.standard_normal((4, 6))
+    d = rng.standard_normal((3, 5, 6))                 # ids repeat: rows collect several gradients
+    assert_grad_close(tf.embedding_backward(d, tf.embedding_forward(ids, table)[1]),
+                      numerical_grad(lambda: (tf.embedding_forward(ids, table)[0] * d).sum(), table))
+
+    x, g, b = rng.standard_normal((2, 3, 6)), rng.standard_normal(6), rng.standard_normal(6)
+    d = rng.standard_normal((2, 3, 6))
+    dx, dg, db = tf.layernorm_backward(d, tf.layernorm_forward(x, g, b)[1])
+    loss = lambda: (tf.layernorm_forward(x, g, b)[0] * d).sum()
+    for analytic, wrt in ((dx, x), (dg, g), (db, b)):
+        assert_grad_close(analytic, numerical_grad(loss, wrt))
+
+    assert_grad_close(tf.gelu_backward(d, x), numerical_grad(lambda: (tf.gelu_forward(x)[0] * d).sum(), x))
+
+    qkv = rng.standard_normal((2, 5, 3 * 8))
+    d = rng.standard_normal((2, 5, 8))
+    analytic = tf.attention_backward(d, tf.attention_forward(qkv, 2)[1])
+    assert_grad_close(analytic, numerical_grad(lambda: (tf.attention_forward(qkv, 2)[0] * d).sum(), qkv))
+
+    logits, targets = rng.standard_normal((7, 4)), rng.integers(0, 4, 7)
+    analytic = tf.cross_entropy_backward(tf.cross_entropy_forward(logits, targets)[1])
+    assert_grad_close(analytic, numerical_grad(lambda: tf.cross_entropy_forward(logits, targets)[0], logits))
+
+
+def test_whole_transformer_gradient():
+    flat, shapes, p = tiny_model()
+    grad = np.zeros_like(flat)
+    g = dqn.param_views(grad, shapes)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 5, TINY.n_embd))
+    out, cache = tf.transformer_forward(p, x, TINY)
+    d = rng.standard_normal(out.shape)
+    dx = tf.transformer_backward(d, cache, g, TINY)
+    loss = lambda: (tf.transformer_forward(p, x, TINY)[0] * d).sum()
+    assert_grad_close(dx, numerical_grad(loss, x))
+    assert_grad_close(grad, numerical_grad(loss, flat))   # every parameter, including unused positions
+
+
+# --- causality and the cache -------------------------------------------------------------------
+def test_causality():
+    _, _, p = tiny_model()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 6, TINY.n_embd))
+    base = tf.transformer_forward(p, x, TINY)[0]
+    for t in range(5):
+        x2 = x.copy()
+        x2[:, t + 1:] = rng.standard_normal(x2[:, t + 1:].shape)
+        out = tf.transformer_forward(p, x2, TINY)[0]
+        np.testing.assert_array_equal(out[:, :t + 1], base[:, :t + 1])
+        assert not np.allclose(out[:, t + 1:], base[:, t + 1:])
+
+
+def test_cached_decoding_equals_full_forward_also_after_sliding():
+    _, _, p = tiny_model()
+    rng = np.random.default_rng(4)
+    dec, window = tf.Decoder(p, TINY), []
+    xs = rng.standard_normal((20, TINY.n_embd))        # over three times the block size: many slides
+    for x in xs:
+        if len(window) == TINY.block_size:              # the slide the decoder should make
+            window = window[-(TINY.block_size // 2 - 1):]
+        window.append(x)
+        full = tf.transformer_forward(p, np.array(window)[None], TINY)[0][0, -1]
+        np.testing.assert_allclose(dec.step(x), full, rtol=1e-10, atol=1e-12)
+    dec.reset()
+    np.testing.assert_allclose(dec.step(xs[0]), tf.transformer_forward(p, xs[None, :1], TINY)[0][0, 0], rtol=1e-10)
+
+
+# --- optimisation ------------------------------------------------------------------------------
+def test_adamw_decays_only_matrices_and_schedule_shape():
+    shapes = [("w", (2, 3)), ("b", (3,))]
+    flat = np.ones(9, np.float32)
+    opt = tf.AdamW(flat, shapes, weight_decay=0.5)
+    opt.step(flat, np.zeros(9, np.float32), lr=0.1)    # zero gradient: only the decay acts
+    np.testing.assert_allclose(flat, [0.95] * 6 + [1.0] * 3, rtol=1e-6)
+    lrs = [tf.lr_at(s, 1.0, 10, 100) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] == pytest.approx(0.1, abs=1e-3)
+    g = np.full(4, 3.0)
+    assert tf.clip_grad_norm(g, 1.0) == pytest.approx(6.0) and np.linalg.norm(g) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_in_context_copy_task_is_learned():
+    """Tiny scale, seconds: the repeated half is predicted from context, the random half is not."""
+    dc = tf.DemoConfig(vocab=8, half=8, n_layer=2, n_head=2, n_embd=32, batch=32, steps=600, lr=5e-3)
+    acc_random, acc_context = tf.train_copy_task(dc, log=None)
+    assert acc_random < 0.3, acc_random
+    assert acc_context > 0.9, acc_context
