@@ -112,24 +112,51 @@ def init_imitator(tcfg, rng):
     return flat, shapes
 
 
+ENCODER_PIECE = 32    # stacks the conv encoder handles at a time (see encode); small pieces stay in cache
+
+
+def encode(p, stacks):
+    """Conv features (N, 2592) of N frame stacks, computed piece by piece and keeping no caches.
+
+    Why pieces: at 4096 stacks per batch the encoder's activations run to gigabytes, and freshly
+    allocated memory costs a page fault per 4 KB on first touch: a single 462 MB buffer took 0.4 s
+    to fill, 20x its arithmetic. Pieces of 32 stacks stay in the CPU caches and reuse the same memory;
+    the backward pass recomputes each piece's forward (activation checkpointing: a third more conv
+    work, far less memory traffic). Measured: 1,400 -> 3,800 training tokens/s."""
+    return np.concatenate([dqn.torso_forward(p, dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE]))[0]
+                           for i in range(0, len(stacks), ENCODER_PIECE)])
+
+
+def encode_backward(dfeat, stacks, p, g):
+    """Backward of encode: per piece, recompute the forward, run the backward, sum the gradients."""
+    names = ("w1", "b1", "w2", "b2")
+    part = {n: np.empty_like(g[n]) for n in names}
+    for n in names:
+        g[n][...] = 0
+    for i in range(0, len(stacks), ENCODER_PIECE):
+        _, cache = dqn.torso_forward(p, dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE]))
+        dqn.torso_backward(dfeat[i:i + ENCODER_PIECE], cache, part)
+        for n in names:
+            g[n] += part[n]                                  # a shared weight: gradients add up
+
+
 def imitator_forward(p, stacks, prev_a, prev_r, tcfg):
     """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K) -> action logits (B, K, A)."""
     B, K = prev_a.shape
-    feat, c_torso = dqn.torso_forward(p, dqn.stacks_to_input(stacks))   # (B*K, 2592)
-    obs, c_obs = dqn.linear_forward(feat, p["w_obs"], p["b_obs"])       # (B*K, C)
+    obs, c_obs = dqn.linear_forward(encode(p, stacks), p["w_obs"], p["b_obs"])  # (B*K, C)
     ea, c_a = tf.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
     er, c_r = tf.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
     logits, c_tf = tf.transformer_forward(p, obs.reshape(B, K, -1) + ea + er, tcfg)
-    return logits, (c_torso, c_obs, c_a, c_r, c_tf)
+    return logits, (stacks, p, c_obs, c_a, c_r, c_tf)
 
 
 def imitator_backward(dlogits, cache, g, tcfg):
-    c_torso, c_obs, c_a, c_r, c_tf = cache
+    stacks, p, c_obs, c_a, c_r, c_tf = cache
     dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
     g["e_act"][...] = tf.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er
     g["e_rew"][...] = tf.embedding_backward(dx, c_r)
     dfeat, g["w_obs"][...], g["b_obs"][...] = dqn.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
-    dqn.torso_backward(dfeat, c_torso, g)
+    encode_backward(dfeat, stacks, p, g)
 
 
 def tcfg_of(c: ImitateConfig):
@@ -339,8 +366,7 @@ class Player:
 
     def logits(self, stack, prev_action, prev_reward):
         """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
-        feat, _ = dqn.torso_forward(self.p, dqn.stacks_to_input(stack[None]))
-        x = (feat @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
+        x = (encode(self.p, stack[None]) @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
             + self.p["e_rew"][int(np.sign(prev_reward)) + 1]
         return self.decoder.step(x)
 
