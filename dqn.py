@@ -68,22 +68,16 @@ GAMES = {                                     # name -> (ROM, emulator action pr
 
 
 class RemappedActions:
-    """Wraps an env so that our action a presses emulator action mapping[a]."""
+    """Wraps an env so that our action a presses emulator action mapping[a]; all else passes through."""
 
     def __init__(self, env, mapping):
         self.env, self.mapping = env, np.array(mapping)
 
-    def reset(self, **kw):
-        return self.env.reset(**kw)
-
     def send(self, actions):
         self.env.send(self.mapping[actions])
 
-    def recv(self):
-        return self.env.recv()
-
-    def close(self):
-        self.env.close()
+    def __getattr__(self, name):
+        return getattr(self.env, name)
 
 
 def make_env(game: str, sticky: float = 0.25):
@@ -446,9 +440,9 @@ class Agent:
         self.updates = 0                                   # gradient steps taken
         self.last_loss = float("nan")
 
-    def epsilon(self, step=None):
+    def epsilon(self):
         c = self.cfg
-        frac = min(1.0, (self.steps if step is None else step) / c.eps_decay_steps)
+        frac = min(1.0, self.steps / c.eps_decay_steps)
         return c.eps_start + frac * (c.eps_end - c.eps_start)
 
     def greedy(self, stacks):
@@ -582,12 +576,9 @@ def config_from_args(cls, args):
 def bench(repeats=200):
     """Median ms per training update and per acting forward, then agent steps/s end to end."""
     cfg = DQNConfig(replay_capacity=60_000, learning_starts=0)
-    agent = Agent(cfg)
-    rng = np.random.default_rng(1)
-    n = 50_000
+    agent, rng, n = Agent(cfg), np.random.default_rng(1), 50_000
     agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
-                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01,
-                        rng.random(n) < 0.002)
+                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
     agent.steps = cfg.eps_decay_steps                      # past the decay: epsilon 0.01, greedy forwards
 
     def median_ms(fn):
@@ -603,17 +594,13 @@ def bench(repeats=200):
     stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
     print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
     print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
-
-    # End to end on Breakout with the real loop at epsilon 0.01, one update per 4 steps.
-    env = make_env("breakout")
-    rates = []
+    env, rates = make_env("breakout"), []                  # the real loop, 1 update per 4 steps
     for rep in range(3):
-        loop = learn(env, agent, 4000, reset_seed=rep)
         t0 = time.perf_counter()
-        for _ in loop:
+        for _ in learn(env, agent, 4000, reset_seed=rep):
             pass
         rates.append(4000 / (time.perf_counter() - t0))
-    print(f"end to end (Breakout, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "
+    print(f"end to end (Breakout, epsilon 0.01, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "
           f"(1M steps in {1e6 / np.median(rates) / 60:.0f} min)")
 
 

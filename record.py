@@ -26,6 +26,7 @@ import dataclasses
 import glob
 import json
 import os
+import resource
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -344,9 +345,12 @@ def export_results(rc, run_dir):
         if os.path.exists(os.path.join(run_dir, name)):
             shutil.copy(os.path.join(run_dir, name), os.path.join(dest, name))
     steps, scores = read_curve(run_dir)
-    write_json(os.path.join(dest, "teacher_summary.json"),
-               dict(game=rc.game, steps=final, games=len(scores), quarter_means=quarter_means(steps, scores, final),
-                    history_steps=history_length(run_dir)))
+    summary = dict(game=rc.game, steps=final, games=len(scores), quarter_means=quarter_means(steps, scores, final),
+                   history_steps=history_length(run_dir), history_mb=round(sum(os.path.getsize(p) for _, _, p in
+                                                                                history_index(run_dir)) / 1e6, 1),
+                   peak_rss_gb_this_process=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2))
+    write_json(os.path.join(dest, "teacher_summary.json"), summary)
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
