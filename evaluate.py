@@ -289,13 +289,56 @@ def arms(c: EvalConfig):
 
 
 GROUPS = ("now", "later", "elsewhere", "controls")
+DIAGNOSTICS = ("copycat",)
+
+
+def copycat_diagnosis(c, n=3000, seed=5):
+    """Does the imitator lean on its previous-action input (the "copycat" failure of behaviour
+    cloning)? Feed it n held-out steps three ways and look at its moves."""
+    T, L = c.teacher, record.history_length(c.teacher)
+    n = min(n, L - 16)
+    h = imitate.load_history(T, start=L - n - 16)      # the last n steps of the history (held out)
+    stacks, pa, pr, y = imitate.window_inputs(h, np.array([8]), n)
+    first = h["first"][8:8 + n]
+    mix = lambda a: [float(x) for x in np.bincount(a, minlength=dqn.N_ACTIONS) / len(a)]
+    repeats = lambda a: float((a[1:] == a[:-1]).mean())
+    player = imitate.Player(os.path.join(c.imitator, "imitator"))
+    open_loop = np.array([player.act(stacks[t], int(pa[0, t]), float(pr[0, t] - 1)) for t in range(n)])
+    player.reset()
+    own, prev = [], imitate.NEW_GAME
+    for t in range(n):                                    # the teacher's states, its own moves fed back
+        prev = player.act(stacks[t], imitate.NEW_GAME if first[t] else prev, float(pr[0, t] - 1))
+        own.append(prev)
+    own = np.array(own)
+    player.reset()
+    env = dqn.make_env("breakout")
+    obs, _ = env.reset(seed=seed)
+    prev, prev_r, new_game, closed = imitate.NEW_GAME, 0.0, True, []
+    for _ in range(n):                                    # playing: its own states and moves
+        a = player.act(obs[0], imitate.NEW_GAME if new_game else prev, prev_r)
+        env.send(np.array([a], np.int64))
+        obs, r, term, trunc, _ = env.recv()
+        prev, prev_r, new_game = a, float(np.sign(r[0])), bool(term[0] or trunc[0])
+        closed.append(a)
+    env.close()
+    closed = np.array(closed)
+    out = dict(steps=n, teacher=dict(repeat_rate=repeats(y[0]), action_mix=mix(y[0])),
+               open_loop=dict(acc_vs_teacher=float((open_loop == y[0]).mean()), repeat_rate=repeats(open_loop)),
+               own_moves_fed_back=dict(acc_vs_teacher=float((own == y[0]).mean()), repeat_rate=repeats(own),
+                                       action_mix=mix(own)),
+               closed_loop=dict(repeat_rate=repeats(closed), action_mix=mix(closed)))
+    os.makedirs(c.out, exist_ok=True)
+    dqn.write_json(os.path.join(c.out, "copycat.json"), out)
+    print(json.dumps(out, indent=1))
+    return out
 
 
 def selected(c, table):
     wanted = {w.strip() for w in c.only.split(",")}
-    unknown = wanted - set(table) - set(GROUPS) - {"all"}
+    unknown = wanted - set(table) - set(GROUPS) - set(DIAGNOSTICS) - {"all"}
     if unknown:
-        raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: all, {', '.join(GROUPS)}, {', '.join(table)}")
+        raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: all, {', '.join(GROUPS + DIAGNOSTICS)}, "
+                         f"{', '.join(table)}")
     return [n for n, (g, _) in table.items() if "all" in wanted or n in wanted or g in wanted]
 
 
@@ -325,6 +368,9 @@ def verdict(c: EvalConfig):
     if os.path.exists(metrics_path):
         with open(metrics_path) as f:
             R["imitator_training_metrics"] = json.load(f)
+    if os.path.exists(os.path.join(c.out, "copycat.json")):
+        with open(os.path.join(c.out, "copycat.json")) as f:
+            R["copycat"] = json.load(f)
     if have("now_teacher", "now_imitator"):
         agree = [x[3] for x in g["now_imitator"]]
         lengths = [x[2] for x in g["now_imitator"]]
@@ -453,6 +499,8 @@ def plot_all(c, g, R):
             ("controls.png", "Controls: swapped LEFT/RIGHT, zeroed rewards",
              ["swap_teacher", "swap_imitator", "noreward_imitator"],
              ["teacher, swapped, learning on", "imitator, swapped", "imitator, rewards zeroed"])]:
+        if not any(g.get(n) for n in names):
+            continue                                       # none of its arms has run yet
         fig, ax = plt.subplots(figsize=(7, 4))
         for n, lab in zip(names, labels):
             curve(ax, n, lab)
@@ -502,6 +550,9 @@ def run_pipeline(c: EvalConfig):
     for name in selected(c, arms(c)):
         print(f"arm {name}")
         arms(c)[name][1]()
+    wanted = {w.strip() for w in c.only.split(",")}
+    if "all" in wanted or "copycat" in wanted:
+        copycat_diagnosis(c)
     R, table = verdict(c)
     print(table)
     return R

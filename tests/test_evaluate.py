@@ -86,7 +86,8 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
     assert R["later"]["teacher"]["games"] >= 1 and isinstance(R["later"]["imitator"]["verdict"], bool)
     table = open(tmp_path / "results" / "verdict.md").read()
     assert "| 1. **Now**" in table and "not run yet" not in table
-    for f in ("verdict.json", "now.png", "later.png", "elsewhere.png", "controls.png"):
+    assert 0 <= R["copycat"]["closed_loop"]["repeat_rate"] <= 1 and len(R["copycat"]["open_loop"]) == 2
+    for f in ("verdict.json", "copycat.json", "now.png", "later.png", "elsewhere.png", "controls.png"):
         assert os.path.exists(tmp_path / "results" / f), f
     again = ev.run_pipeline(c)                                       # every arm is done: nothing re-runs
     assert again["now"]["teacher"] == R["now"]["teacher"]
