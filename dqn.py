@@ -562,11 +562,16 @@ def learn(env, agent, n_steps, reset_seed):
 # Command line: config dataclasses become flags; --bench measures speed.
 # -------------------------------------------------------------------------------------------
 def add_config_flags(parser, cls):
-    """One --flag per dataclass field, with the field's default and type (bools take true/false)."""
+    """One --flag per dataclass field, with the field's default and type. A bool flag alone means
+    true (--quick); it also takes a value (--quick false)."""
     for f in dataclasses.fields(cls):
-        t = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true", "yes")}
-        parser.add_argument("--" + f.name, type=t[f.type if isinstance(f.type, str) else f.type.__name__],
-                            default=f.default, help=f"(default: {f.default})")
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        if kind == "bool":
+            parser.add_argument("--" + f.name, type=lambda s: s.lower() in ("1", "true", "yes"), nargs="?",
+                                const=True, default=f.default, help=f"(default: {f.default})")
+        else:
+            parser.add_argument("--" + f.name, type={"int": int, "float": float, "str": str}[kind],
+                                default=f.default, help=f"(default: {f.default})")
 
 
 def config_from_args(cls, args):

@@ -418,6 +418,8 @@ def verdict(c: EvalConfig):
 
 
 def fmt(d, key="mean"):
+    if not np.isfinite(d[key]):
+        return "n/a (fewer than 3 games)"
     return f"{d[key]:.1f} [{d['lo']:.1f}, {d['hi']:.1f}]"
 
 
@@ -435,11 +437,12 @@ ROWS = [("now", "1. **Now**: plays like the teacher at the end of its training")
 def table_cells(key, d, R):
     """The (DQN teacher, transformer imitator) cells of one row of the verdict table."""
     if key == "now":
-        ref = R.get("imitator_training_metrics", {}).get("teacher_vs_teacher", {}).get("agreement")
+        tvt = R.get("imitator_training_metrics", {}).get("teacher_vs_teacher")
+        ref = (f" (the teacher vs itself {(tvt['checkpoints'][1] - tvt['checkpoints'][0]) // 1000}k steps earlier: "
+               f"{tvt['agreement']:.0%})") if tvt else ""
         return (f"score {fmt(d['teacher'])}",
                 f"score {fmt(d['imitator'])}; its move = the teacher's greedy move {d['move_agreement']:.0%} of the "
-                f"time" + (f" (teacher vs itself 50k steps earlier: {ref:.0%})" if ref is not None else "")
-                + f"; {yn(d['verdict'])}")
+                f"time{ref}; {yn(d['verdict'])}")
     if key == "later":
         return (f"slope {fmt(d['teacher'], 'slope')}; {yn(d['teacher']['verdict'])}",
                 f"slope {fmt(d['imitator'], 'slope')}; {yn(d['imitator']['verdict'])}; best 30-game mean "

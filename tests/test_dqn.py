@@ -238,3 +238,21 @@ def test_learning_loop_improves_returns_on_catch():
     after = mean_return(agent, Catch(), 200, 0.0, seed=6)
     assert before < -0.3, before
     assert after > 0.6, f"greedy return after learning {after:.2f} (random {before:.2f})"
+
+
+def test_config_flags_mirror_the_dataclass():
+    import argparse
+    ap = argparse.ArgumentParser()
+    dqn.add_config_flags(ap, dqn.DQNConfig)
+    assert dqn.config_from_args(dqn.DQNConfig, ap.parse_args([])) == dqn.DQNConfig()
+    got = dqn.config_from_args(dqn.DQNConfig, ap.parse_args(["--lr", "0.5", "--n_step", "1"]))
+    assert got.lr == 0.5 and got.n_step == 1
+
+    from dataclasses import dataclass
+
+    @dataclass
+    class WithBool:
+        quick: bool = False
+    ap = argparse.ArgumentParser()
+    dqn.add_config_flags(ap, WithBool)
+    assert [ap.parse_args(a).quick for a in ([], ["--quick"], ["--quick", "false"])] == [False, True, False]
