@@ -55,6 +55,8 @@ class ImitateConfig:
     eval_every: int = 250            # steps between held-out loss estimates
     checkpoint_every: int = 100      # steps between resumable checkpoints
     seed: int = 0
+    see_prev_action: bool = True     # false: the previous-action input always reads "new game", an
+                                     # ablation against the copycat failure (see evaluate.py)
 
 
 N_PREV_ACTIONS = dqn.N_ACTIONS + 1   # the 4 actions, and "none": the first step of a game
@@ -83,11 +85,11 @@ def stacks_at(frames, first, idx):
     return out
 
 
-def window_inputs(h, starts, K):
+def window_inputs(h, starts, K, hide_prev_action=False):
     """Model inputs and targets for windows of K steps beginning at `starts` (B,)."""
     idx = starts[:, None] + np.arange(K)                           # (B, K) absolute steps
     prev = np.maximum(idx - 1, 0)
-    prev_a = np.where(h["first"][idx], NEW_GAME, h["action"][prev]).astype(np.int64)   # (B, K)
+    prev_a = np.where(h["first"][idx] | hide_prev_action, NEW_GAME, h["action"][prev]).astype(np.int64)  # (B, K)
     prev_r = np.where(idx > 0, np.sign(h["reward_clip"][prev]) + 1, 1).astype(np.int64)    # -1, 0, 1 -> 0, 1, 2
     stacks = stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
     return stacks, prev_a, prev_r, h["action"][idx].astype(np.int64)
@@ -179,19 +181,19 @@ def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
 # -------------------------------------------------------------------------------------------
 # Evaluation on the held-out tail: how well does the imitator predict the teacher?
 # -------------------------------------------------------------------------------------------
-def predict_windows(p, h, starts, tcfg):
+def predict_windows(p, h, starts, tcfg, hide_prev_action=False):
     """Greedy predictions (len(starts), K) and the targets, one window at a time."""
     preds, targets = [], []
     for s in starts:
-        stacks, pa, pr, y = window_inputs(h, np.array([s]), tcfg.block_size)
+        stacks, pa, pr, y = window_inputs(h, np.array([s]), tcfg.block_size, hide_prev_action)
         preds.append(imitator_forward(p, stacks, pa, pr, tcfg)[0].argmax(-1)[0])
         targets.append(y[0])
     return np.array(preds), np.array(targets)
 
 
-def window_loss(p, h, start, tcfg):
+def window_loss(p, h, start, tcfg, hide_prev_action=False):
     """Next-action cross-entropy on one window (no gradient)."""
-    stacks, pa, pr, y = window_inputs(h, np.array([start]), tcfg.block_size)
+    stacks, pa, pr, y = window_inputs(h, np.array([start]), tcfg.block_size, hide_prev_action)
     logits, _ = imitator_forward(p, stacks, pa, pr, tcfg)
     return tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
 
@@ -208,7 +210,8 @@ def evaluate_imitator(p, h, c: ImitateConfig, n_train, max_windows=None):
     """Held-out accuracies, the teacher-vs-teacher reference, and accuracy by stage of the history."""
     tcfg, K, N = tcfg_of(c), c.context, len(h["action"])
     val_starts = np.arange(n_train, N - K + 1, K)[:max_windows]
-    pred, actual = predict_windows(p, h, val_starts, tcfg)
+    hide = not c.see_prev_action
+    pred, actual = predict_windows(p, h, val_starts, tcfg, hide)
     idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
     ckpts = record.list_checkpoints(c.history)
     final = ckpts[-1]
@@ -226,7 +229,7 @@ def evaluate_imitator(p, h, c: ImitateConfig, n_train, max_windows=None):
     for name, (a, b) in zip(("early", "middle", "late"), ((0, n_train // 3), (n_train // 3, 2 * n_train // 3),
                                                           (2 * n_train // 3, n_train - K))):
         starts = rng.integers(a, max(a + 1, b - K), 8 if max_windows is None else min(8, max_windows))
-        pr, ac = predict_windows(p, h, starts, tcfg)
+        pr, ac = predict_windows(p, h, starts, tcfg, hide)
         stages[name] = {"steps": [int(a), int(b)], "acc_vs_teacher_actions": float((pr == ac).mean())}
     m["by_stage"] = stages
     return m
@@ -279,14 +282,14 @@ def train(c: ImitateConfig, log=print):
     while state["step"] < c.iters:
         step = state["step"]
         starts = rng.integers(0, n_train - K + 1, c.batch)         # windows inside the training part
-        stacks, pa, pr, y = window_inputs(h, starts, K)
+        stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
         loss, gnorm = train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, c.grad_clip,
                                  tf.lr_at(step, c.lr, c.warmup, c.iters))
         state["step"] = step + 1
         state["train_loss"].append([step, float(loss)])
         tokens += y.size
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            vl = [window_loss(p, h, s, tcfg) for s in val_starts[:: max(1, len(val_starts) // 8)]]
+            vl = [window_loss(p, h, s, tcfg, not c.see_prev_action) for s in val_starts[:: max(1, len(val_starts) // 8)]]
             state["val_loss"].append([state["step"], float(np.mean(vl))])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
             save_checkpoint()
@@ -298,8 +301,8 @@ def train(c: ImitateConfig, log=print):
     # Freeze: the final weights alone, plus everything needed to rebuild the model.
     np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
     meta = dict(kind="imitator", n_actions=dqn.N_ACTIONS, transformer=dataclasses.asdict(tcfg),
-                n_params=int(flat.size), trained_steps=state["step"], history=os.path.abspath(c.history),
-                history_steps=N, train_steps=n_train)
+                n_params=int(flat.size), trained_steps=state["step"], see_prev_action=c.see_prev_action,
+                history=os.path.abspath(c.history), history_steps=N, train_steps=n_train)
     dqn.write_json(os.path.join(c.out, "imitator.json"), meta)
     log("evaluating on the held-out tail ...")
     metrics = evaluate_imitator(p, h, c, n_train)
@@ -358,6 +361,7 @@ class Player:
         flat.setflags(write=False)                                 # frozen: any write would raise
         self.flat, self.p = flat, dqn.param_views(flat, shapes)
         self.decoder = tf.Decoder(self.p, self.tcfg)
+        self.see_prev_action = meta.get("see_prev_action", True)
         self.reset()
 
     def reset(self):
@@ -366,6 +370,8 @@ class Player:
 
     def logits(self, stack, prev_action, prev_reward):
         """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
+        if not self.see_prev_action:
+            prev_action = NEW_GAME                           # trained without it: hide it here too
         x = (encode(self.p, stack[None]) @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
             + self.p["e_rew"][int(np.sign(prev_reward)) + 1]
         return self.decoder.step(x)

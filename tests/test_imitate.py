@@ -118,3 +118,18 @@ def test_player_refuses_mismatched_files(tiny_run, tmp_path):
         imitate.Player(str(tmp_path / "nothing"))
     with pytest.raises(SystemExit, match="too short"):
         imitate.train(tiny_config(tiny_run, tmp_path / "x", context=2000), log=lambda *a: None)
+
+
+def test_hiding_the_previous_action(tiny_run, tmp_path):
+    """The copycat ablation: trained and played with the previous-action input always "new game"."""
+    h = imitate.load_history(tiny_run)
+    _, pa, _, _ = imitate.window_inputs(h, np.array([100]), 16, hide_prev_action=True)
+    assert (pa == imitate.NEW_GAME).all()
+    imitate.train(tiny_config(tiny_run, tmp_path / "np", iters=2, see_prev_action=False), log=lambda *a: None)
+    player = imitate.Player(str(tmp_path / "np" / "imitator"))
+    stack = h["frame"][:4].copy()
+    outs = []
+    for a in (0, 3):
+        player.reset()
+        outs.append(player.logits(stack, a, 0.0))
+    np.testing.assert_array_equal(outs[0], outs[1])   # the previous action cannot matter
