@@ -85,8 +85,8 @@ def test_train_end_to_end_and_resume_equals_uninterrupted(tiny_run, tmp_path, mo
     assert json.load(open(tmp_path / "cut" / "checkpoint.json"))["step"] == 5
     monkeypatch.setattr(tf, "clip_grad_norm", real_clip)
     imitate.train(tiny_config(tiny_run, tmp_path / "cut"), log=lambda *a: None)
-    a = np.load(tmp_path / "full" / "imitator.npz")["params"]
-    b = np.load(tmp_path / "cut" / "imitator.npz")["params"]
+    a = np.load(tmp_path / "full" / "imitator.npz", allow_pickle=False)["params"]
+    b = np.load(tmp_path / "cut" / "imitator.npz", allow_pickle=False)["params"]
     np.testing.assert_array_equal(a, b)               # resumed = never interrupted
 
 

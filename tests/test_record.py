@@ -102,8 +102,8 @@ def test_two_runs_with_one_thread_are_identical(tmp_path, tiny_run):
     a, b = load_all(str(tmp_path / "r0")), load_all(str(tmp_path / "r1"))
     for k in record.FIELDS:
         np.testing.assert_array_equal(a[k], b[k])
-    wa = np.load(record.checkpoint_name(str(tmp_path / "r0"), 3000) + ".npz")["params"]
-    wb = np.load(record.checkpoint_name(str(tmp_path / "r1"), 3000) + ".npz")["params"]
+    wa = np.load(record.checkpoint_name(str(tmp_path / "r0"), 3000) + ".npz", allow_pickle=False)["params"]
+    wb = np.load(record.checkpoint_name(str(tmp_path / "r1"), 3000) + ".npz", allow_pickle=False)["params"]
     np.testing.assert_array_equal(wa, wb)
 
 
@@ -139,11 +139,11 @@ def test_init_from_continues_the_final_teacher_in_another_game(tmp_path, tiny_ru
     p = run_record(out, "--game", "space_invaders", "--init_from", tiny_run, "--steps", "1000")
     _, err = p.communicate()
     assert p.returncode == 0, err.decode()[-2000:]
-    start = np.load(record.checkpoint_name(str(out), 0) + ".npz")["params"]
-    final = np.load(record.checkpoint_name(tiny_run, 3000) + ".npz")["params"]
+    start = np.load(record.checkpoint_name(str(out), 0) + ".npz", allow_pickle=False)["params"]
+    final = np.load(record.checkpoint_name(tiny_run, 3000) + ".npz", allow_pickle=False)["params"]
     np.testing.assert_array_equal(start, final)
     meta = json.load(open(record.checkpoint_name(str(out), 1000) + ".json"))
     assert meta["steps"] == 4000                        # the agent's own clock went on from 3000
     h = load_all(str(out))
     assert len(h["action"]) == 1000 and np.allclose(h["epsilon"], 0.01)   # past the decay: no re-exploring
-    assert not np.array_equal(np.load(record.checkpoint_name(str(out), 1000) + ".npz")["params"], final)
+    assert not np.array_equal(np.load(record.checkpoint_name(str(out), 1000) + ".npz", allow_pickle=False)["params"], final)
