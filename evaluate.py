@@ -241,8 +241,7 @@ def learn_arm(c, name, game, steps, init_from):
                              if steps >= 100_000 else 10_000 if steps >= 10_000 else steps,
                              chunk_steps=10_000 if steps >= 10_000 else steps)
     record.record(rc, dc)
-    s, v = record.read_curve(rc.out)
-    return [[int(a), float(b), 0, -1.0] for a, b in zip(s, v)]
+    return load_arm(c, name)
 
 
 def arms(c: EvalConfig):
