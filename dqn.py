@@ -309,6 +309,11 @@ def q_backward(dq, cache, g):
     torso_backward(dfeat, ct, g)
 
 
+def greedy(p, stacks):
+    """Greedy actions (B,) of the network p for frame stacks (B, 4, 84, 84)."""
+    return q_forward(p, stacks_to_input(stacks))[0].argmax(axis=1)
+
+
 @njit(cache=True, fastmath=True)
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, t):
     """One Adam step (Kingma & Ba 2015) on flat float32 vectors, in place; t counts steps from 1.
@@ -445,15 +450,11 @@ class Agent:
         frac = min(1.0, self.steps / c.eps_decay_steps)
         return c.eps_start + frac * (c.eps_end - c.eps_start)
 
-    def greedy(self, stacks):
-        """Greedy actions (B,) for frame stacks (B, 4, 84, 84)."""
-        return q_forward(self.p, stacks_to_input(stacks))[0].argmax(axis=1)
-
     def act(self, stack, eps):
         """Epsilon-greedy action for one stack (4, 84, 84)."""
         if self.rng.random() < eps:
             return int(self.rng.integers(self.n_actions))
-        return int(self.greedy(stack[None])[0])
+        return int(greedy(self.p, stack[None])[0])
 
     def wants_update(self):
         c = self.cfg

@@ -40,7 +40,8 @@ class EvalConfig:
     imitator: str = "runs/imitator"    # the trained imitator (imitate.py)
     work: str = "runs/eval"            # one resumable folder per arm
     out: str = "results"               # table, JSON, plots
-    only: str = "all"                  # comma-separated arms or groups: now, later, elsewhere, controls
+    only: str = "all"                  # comma-separated arms or groups: now, later, elsewhere, controls;
+                                       # "table" runs nothing and rewrites the table from what is on disk
     games: int = 30                    # games per arm for question 1
     steps: int = 1_000_000             # N: agent steps of every "later" and "elsewhere" arm
     control_steps: int = 250_000       # agent steps of every control arm
@@ -121,7 +122,7 @@ class TeacherPolicy:
         self.eps, self.rng = eps, rng
 
     def greedy(self, stack):
-        return int(dqn.q_forward(self.p, dqn.stacks_to_input(stack[None]))[0].argmax())
+        return int(dqn.greedy(self.p, stack[None])[0])
 
     def act(self, stack, prev_action, prev_reward):
         if self.rng.random() < self.eps:
@@ -309,23 +310,26 @@ def copycat_diagnosis(c, n=3000, seed=5):
         prev = player.act(stacks[t], imitate.NEW_GAME if first[t] else prev, float(pr[0, t] - 1))
         own.append(prev)
     own = np.array(own)
-    player.reset()
-    env = dqn.make_env("breakout")
-    obs, _ = env.reset(seed=seed)
-    prev, prev_r, new_game, closed = imitate.NEW_GAME, 0.0, True, []
-    for _ in range(n):                                    # playing: its own states and moves
-        a = player.act(obs[0], imitate.NEW_GAME if new_game else prev, prev_r)
-        env.send(np.array([a], np.int64))
-        obs, r, term, trunc, _ = env.recv()
-        prev, prev_r, new_game = a, float(np.sign(r[0])), bool(term[0] or trunc[0])
-        closed.append(a)
-    env.close()
-    closed = np.array(closed)
+
+    def closed_loop(game):                                # playing: its own states and moves
+        player.reset()
+        env = dqn.make_env(game)
+        obs, _ = env.reset(seed=seed)
+        prev, prev_r, new_game, moves = imitate.NEW_GAME, 0.0, True, []
+        for _ in range(n):
+            a = player.act(obs[0], imitate.NEW_GAME if new_game else prev, prev_r)
+            env.send(np.array([a], np.int64))
+            obs, r, term, trunc, _ = env.recv()
+            prev, prev_r, new_game = a, float(np.sign(r[0])), bool(term[0] or trunc[0])
+            moves.append(a)
+        env.close()
+        return dict(repeat_rate=repeats(np.array(moves)), action_mix=mix(np.array(moves)))
+
     out = dict(steps=n, teacher=dict(repeat_rate=repeats(y[0]), action_mix=mix(y[0])),
                open_loop=dict(acc_vs_teacher=float((open_loop == y[0]).mean()), repeat_rate=repeats(open_loop)),
                own_moves_fed_back=dict(acc_vs_teacher=float((own == y[0]).mean()), repeat_rate=repeats(own),
                                        action_mix=mix(own)),
-               closed_loop=dict(repeat_rate=repeats(closed), action_mix=mix(closed)))
+               closed_loop=closed_loop("breakout"), closed_loop_space_invaders=closed_loop("space_invaders"))
     os.makedirs(c.out, exist_ok=True)
     dqn.write_json(os.path.join(c.out, "copycat.json"), out)
     print(json.dumps(out, indent=1))
@@ -334,9 +338,9 @@ def copycat_diagnosis(c, n=3000, seed=5):
 
 def selected(c, table):
     wanted = {w.strip() for w in c.only.split(",")}
-    unknown = wanted - set(table) - set(GROUPS) - set(DIAGNOSTICS) - {"all"}
+    unknown = wanted - set(table) - set(GROUPS) - set(DIAGNOSTICS) - {"all", "table"}
     if unknown:
-        raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: all, {', '.join(GROUPS + DIAGNOSTICS)}, "
+        raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: all, table, {', '.join(GROUPS + DIAGNOSTICS)}, "
                          f"{', '.join(table)}")
     return [n for n, (g, _) in table.items() if "all" in wanted or n in wanted or g in wanted]
 

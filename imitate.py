@@ -201,9 +201,8 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
 def teacher_greedy(params_flat, h, idx, batch=512):
     """The greedy action of a teacher network on the states at absolute steps idx."""
     p = dqn.param_views(params_flat, dqn.param_shapes())
-    out = [dqn.q_forward(p, dqn.stacks_to_input(stacks_at(h["frame"], h["first"], idx[i:i + batch])))[0].argmax(1)
-           for i in range(0, len(idx), batch)]
-    return np.concatenate(out)
+    return np.concatenate([dqn.greedy(p, stacks_at(h["frame"], h["first"], idx[i:i + batch]))
+                           for i in range(0, len(idx), batch)])
 
 
 def evaluate_imitator(p, h, c: ImitateConfig, n_train, max_windows=None):

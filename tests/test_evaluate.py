@@ -87,6 +87,7 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
     table = open(tmp_path / "results" / "verdict.md").read()
     assert "| 1. **Now**" in table and "not run yet" not in table
     assert 0 <= R["copycat"]["closed_loop"]["repeat_rate"] <= 1 and len(R["copycat"]["open_loop"]) == 2
+    assert abs(sum(R["copycat"]["closed_loop_space_invaders"]["action_mix"]) - 1) < 1e-9
     for f in ("verdict.json", "copycat.json", "now.png", "later.png", "elsewhere.png", "controls.png"):
         assert os.path.exists(tmp_path / "results" / f), f
     again = ev.run_pipeline(c)                                       # every arm is done: nothing re-runs
@@ -111,3 +112,6 @@ def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tm
         ev.TeacherPolicy(str(tmp_path / "other"), 0.0, np.random.default_rng(0))
     with pytest.raises(SystemExit, match="unknown"):
         ev.selected(ev.EvalConfig(only="nonsense"), ev.arms(ev.EvalConfig()))
+    assert ev.selected(ev.EvalConfig(only="table"), ev.arms(ev.EvalConfig())) == []   # the table alone
+    assert ev.selected(ev.EvalConfig(only="later,swap_teacher"), ev.arms(ev.EvalConfig())) == [
+        "later_teacher", "later_imitator", "swap_teacher"]
