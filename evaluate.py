@@ -14,6 +14,7 @@ from the final teacher (--init_from); playing arms save their games and context 
 
     python evaluate.py                       # every arm at the default scale, then the table
     python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
+    python evaluate.py --only table          # no arm: rewrite the table and plots from what is on disk
     python evaluate.py --quick               # the whole pipeline, small scale, <= 20 min on 2 cores
 
 writes results/ (or results/quick/): verdict.md (the table), verdict.json (every number), *.png.
@@ -21,7 +22,6 @@ writes results/ (or results/quick/): verdict.md (the table), verdict.json (every
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 from dataclasses import dataclass
@@ -512,7 +512,7 @@ def plot_all(c, g, R):
             curve(ax, n, lab)
         if fname == "later.png" and "now" in R:
             ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher's final score")
-        ax.set_xlabel("agent steps from the end of the recorded history")
+        ax.set_xlabel("agent steps since the arm began (teacher arms: since the end of its recorded history)")
         ax.set_ylabel("raw game score")
         ax.set_title(title + tag)
         if ax.lines:
