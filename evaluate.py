@@ -553,9 +553,10 @@ def run_pipeline(c: EvalConfig):
                       dqn.DQNConfig(**dcfg))
         print("stage 2: the imitator (imitate.py)")
         imitate.train(imitate.ImitateConfig(history=c.teacher, out=c.imitator, **icfg))
-    for name in selected(c, arms(c)):
+    all_arms = arms(c)
+    for name in selected(c, all_arms):
         print(f"arm {name}")
-        arms(c)[name][1]()
+        all_arms[name][1]()
     wanted = {w.strip() for w in c.only.split(",")}
     if "all" in wanted or "copycat" in wanted:
         copycat_diagnosis(c)

@@ -207,9 +207,10 @@ def record(rc: RecordConfig, dc: DQNConfig):
     # Where the teacher starts: random weights, or another run's final checkpoint ("learning on").
     base = 0
     if rc.init_from:
-        if not list_checkpoints(rc.init_from):
+        init_steps = list_checkpoints(rc.init_from)
+        if not init_steps:
             raise SystemExit(f"--init_from {rc.init_from}: no teacher checkpoints in {rc.init_from}/checkpoints")
-        base = list_checkpoints(rc.init_from)[-1]
+        base = init_steps[-1]
 
     # The run's identity: resuming with another game or other learning settings is refused.
     cfg_path = os.path.join(run_dir, "config.json")
