@@ -18,8 +18,19 @@ quick: .venv/installed
 test: .venv/installed
 	$(PY) -m pytest -q tests
 
-bench: .venv/installed
+# Optional: our speed next to PyTorch's, measured in one run on this machine (and a correctness
+# check: same weights and inputs, same loss and gradients). PyTorch goes into its own environment,
+# never into the project's. Elsewhere, a CPU-only wheel: make bench TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
+.venv-bench/installed: requirements.txt
+	python3 -m venv .venv-bench
+	.venv-bench/bin/pip install -q -r requirements.txt $(TORCH)
+	touch $@
+
+bench: .venv/installed .venv-bench/installed
 	$(PY) dqn.py --bench
 	$(PY) transformer.py --bench
+	$(PY) imitate.py --bench
+	.venv-bench/bin/python benchmarks/compare_pytorch.py --json results/bench.json
 
 .PHONY: run quick test bench

@@ -187,10 +187,16 @@ def shift_scatter(dout):
 def conv_forward(x, w, b):
     """A (2s x 2s, stride s) convolution on a space-to-depth input x (B, H, W, s*s*C)."""
     B, H, W, D = x.shape
-    wm = conv_weight_to_matrix(w)                          # (D, 4F)
+    x, w, wm = cache = conv_cache(x, w)
     z = (x.reshape(B * H * W, D) @ wm).reshape(B, H, W, -1)  # (B, H, W, 4F): all four taps at once
     out = shift_sum(z, b)                                  # (B, H-1, W-1, F)
-    return out, (x, w, wm)
+    return out, cache
+
+
+def conv_cache(x, w):
+    """What conv_backward needs: the input, the weight and its (D, 4F) matrix form. Built on its own
+    when a caller recomputes instead of storing (activation checkpointing, see imitate.encode)."""
+    return x, w, conv_weight_to_matrix(w)
 
 
 def conv_backward(dout, cache, need_dx=True):
@@ -207,7 +213,9 @@ def conv_backward(dout, cache, need_dx=True):
 
 
 def linear_forward(x, w, b):
-    return x @ w + b, (x, w)                               # (B, out)
+    out = x @ w                                            # (B, out)
+    out += b                                               # in place: no second (B, out) array
+    return out, (x, w)
 
 
 def linear_backward(dout, cache):

@@ -118,47 +118,63 @@ ENCODER_PIECE = 32    # stacks the conv encoder handles at a time (see encode); 
 
 
 def encode(p, stacks):
-    """Conv features (N, 2592) of N frame stacks, computed piece by piece and keeping no caches.
+    """Conv features (N, 2592) of N frame stacks, computed piece by piece, and the cache for encode_backward.
 
-    Why pieces: at 4096 stacks per batch the encoder's activations run to gigabytes, and freshly
-    allocated memory costs a page fault per 4 KB on first touch: a single 462 MB buffer took 0.4 s
-    to fill, 20x its arithmetic. Pieces of 32 stacks stay in the CPU caches and reuse the same memory;
-    the backward pass recomputes each piece's forward (activation checkpointing: a third more conv
-    work, far less memory traffic). Measured: 1,400 -> 3,800 training tokens/s."""
-    return np.concatenate([dqn.torso_forward(p, dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE]))[0]
-                           for i in range(0, len(stacks), ENCODER_PIECE)])
+    Why pieces: at 4096 stacks per batch the network input alone (float32, space-to-depth) is 462 MB,
+    and walking such buffers costs more in memory traffic than in arithmetic. Pieces of 32 stacks
+    stay in the CPU caches and reuse the same memory. What is kept for the backward: the output of
+    the first ReLU (4x smaller than the input) and the features; the backward rebuilds each piece's
+    input from the uint8 stacks (activation checkpointing of the cheapest step only)."""
+    N, dtype = len(stacks), p["w1"].dtype
+    feats = np.empty((N, 9 * 9 * 32), dtype)                  # (N, 2592) = ReLU of conv2, flattened
+    h1 = np.empty((N, 20, 20, 16), dtype)                     # ReLU of conv1
+    for i in range(0, N, ENCODER_PIECE):
+        x = dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE])   # (n, 21, 21, 64)
+        z1, _ = dqn.conv_forward(x, p["w1"], p["b1"])          # (n, 20, 20, 16)
+        h1[i:i + len(x)] = dqn.relu_forward(z1)[0]
+        z2, _ = dqn.conv_forward(dqn.space_to_depth(h1[i:i + len(x)], 2), p["w2"], p["b2"])  # (n, 9, 9, 32)
+        feats[i:i + len(x)] = dqn.relu_forward(z2)[0].reshape(len(x), -1)
+    return feats, (stacks, h1, feats)
 
 
-def encode_backward(dfeat, stacks, p, g):
-    """Backward of encode: per piece, recompute the forward, run the backward, sum the gradients."""
-    names = ("w1", "b1", "w2", "b2")
-    part = {n: np.empty_like(g[n]) for n in names}
-    for n in names:
+def encode_backward(dfeat, cache, p, g):
+    """Backward of encode, piece by piece (the same steps as dqn.torso_backward, from the kept
+    activations); the shared weights' gradients add up over the pieces."""
+    stacks, h1, feats = cache
+    for n in ("w1", "b1", "w2", "b2"):
         g[n][...] = 0
     for i in range(0, len(stacks), ENCODER_PIECE):
-        _, cache = dqn.torso_forward(p, dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE]))
-        dqn.torso_backward(dfeat[i:i + ENCODER_PIECE], cache, part)
-        for n in names:
-            g[n] += part[n]                                  # a shared weight: gradients add up
+        s = slice(i, i + ENCODER_PIECE)
+        n = len(h1[s])
+        dz2 = dqn.relu_backward(dfeat[s].reshape(n, 9, 9, 32), feats[s].reshape(n, 9, 9, 32))
+        dx2, dw2, db2 = dqn.conv_backward(dz2, dqn.conv_cache(dqn.space_to_depth(h1[s], 2), p["w2"]))
+        dz1 = dqn.relu_backward(dqn.depth_to_space(dx2, 2), h1[s])              # (n, 20, 20, 16)
+        x = dqn.stacks_to_input(stacks[s]).astype(h1.dtype, copy=False)       # rebuilt, not stored
+        _, dw1, db1 = dqn.conv_backward(dz1, dqn.conv_cache(x, p["w1"]), need_dx=False)
+        g["w1"] += dw1
+        g["b1"] += db1
+        g["w2"] += dw2
+        g["b2"] += db2
 
 
 def imitator_forward(p, stacks, prev_a, prev_r, tcfg):
     """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K) -> action logits (B, K, A)."""
     B, K = prev_a.shape
-    obs, c_obs = dqn.linear_forward(encode(p, stacks), p["w_obs"], p["b_obs"])  # (B*K, C)
+    feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
+    obs, c_obs = dqn.linear_forward(feats, p["w_obs"], p["b_obs"])      # (B*K, C)
     ea, c_a = tf.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
     er, c_r = tf.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
     logits, c_tf = tf.transformer_forward(p, obs.reshape(B, K, -1) + ea + er, tcfg)
-    return logits, (stacks, p, c_obs, c_a, c_r, c_tf)
+    return logits, (c_enc, p, c_obs, c_a, c_r, c_tf)
 
 
 def imitator_backward(dlogits, cache, g, tcfg):
-    stacks, p, c_obs, c_a, c_r, c_tf = cache
+    c_enc, p, c_obs, c_a, c_r, c_tf = cache
     dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
     g["e_act"][...] = tf.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er
     g["e_rew"][...] = tf.embedding_backward(dx, c_r)
     dfeat, g["w_obs"][...], g["b_obs"][...] = dqn.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
-    encode_backward(dfeat, stacks, p, g)
+    encode_backward(dfeat, c_enc, p, g)
 
 
 def tcfg_of(c: ImitateConfig):
@@ -245,6 +261,7 @@ def train(c: ImitateConfig, log=print):
                 log(f"{c.out}: imitator already trained ({done}); nothing to do")
                 with open(done) as f2:
                     return json.load(f2)
+    tf.keep_freed_memory()                                         # faster steps; see transformer.py
     h = load_history(c.history)
     N, K = len(h["action"]), c.context
     n_train = int(N * (1 - c.val_frac))
@@ -371,7 +388,7 @@ class Player:
         """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
         if not self.see_prev_action:
             prev_action = NEW_GAME                           # trained without it: hide it here too
-        x = (encode(self.p, stack[None]) @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
+        x = (encode(self.p, stack[None])[0] @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
             + self.p["e_rew"][int(np.sign(prev_reward)) + 1]
         return self.decoder.step(x)
 
@@ -381,6 +398,7 @@ class Player:
 
 def bench(c: ImitateConfig, steps=5):
     """Training tokens/s at the default config on synthetic inputs, and the frozen player's steps/s."""
+    tf.keep_freed_memory()
     tcfg, rng = tcfg_of(c), np.random.default_rng(0)
     flat, shapes = init_imitator(tcfg, rng)
     grad = np.zeros_like(flat)

@@ -1,0 +1,354 @@
+"""compare_pytorch.py: the same work in this project's NumPy code and in PyTorch, in one run.
+
+Not a page of the experiment and not a requirement of the project: an optional yardstick. It
+needs PyTorch, which `make bench` installs into a separate environment (.venv-bench) so that the
+project itself never depends on it. For each of three pieces of work it
+
+  1. checks correctness in the spirit of llm.c: the same weights and the same inputs must give the
+     same loss and the same gradients in both implementations, to float32 tolerance;
+  2. times both on this machine, in this run, and prints ours, theirs and the ratio.
+
+    make bench                                   # installs .venv-bench once, then runs this
+    .venv-bench/bin/python benchmarks/compare_pytorch.py [--seconds 20] [--only dqn,transformer,imitator]
+
+The pieces: one DQN training update (batch 32 sampled from a replay buffer, online forward and
+backward, target forward, Adam), one transformer training step (d_model 128, 4 layers, 4 heads,
+context 512, batch 8: forward, backward, gradient clipping, AdamW) and one imitator training step
+(the same transformer fed by the conv encoder over 4,096 frame stacks). Both libraries use the
+machine's 2 cores (PyTorch: torch.set_num_threads(2); NumPy: OpenBLAS's default).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import dqn          # noqa: E402
+import imitate      # noqa: E402
+import transformer as tf  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    raise SystemExit("compare_pytorch.py needs PyTorch: run `make bench`, which installs it into .venv-bench "
+                     "(never into the project's own environment)")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags")).split()
+        return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    except (OSError, StopIteration):
+        return "?"
+
+
+def timed(fn, seconds, min_runs=5):
+    """Median seconds of fn() after two warm-up calls, over at least min_runs calls or `seconds`."""
+    fn()
+    fn()
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < min_runs:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def rel_err(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.abs(a - b).max() / max(1e-12, np.abs(b).max()))
+
+
+def report_check(name, errors, tol=1e-3):
+    worst = max(errors.values())
+    ok = worst < tol
+    print(f"  correctness ({name}): worst relative gradient/loss difference {worst:.1e} "
+          f"({'OK' if ok else 'MISMATCH'}, tolerance {tol:.0e}); by tensor: "
+          + ", ".join(f"{k} {v:.0e}" for k, v in errors.items()))
+    return ok
+
+
+# -------------------------------------------------------------------------------------------
+# Layout conversions: our flat vectors <-> PyTorch's tensors
+# -------------------------------------------------------------------------------------------
+def fc_from_features(w, c=32, hw=9):
+    """Our (hw*hw*c, out) weight reads features flattened as (y, x, c); PyTorch flattens NCHW as
+    (c, y, x) and stores weights (out, in)."""
+    out = w.shape[1]
+    return np.ascontiguousarray(w.reshape(hw, hw, c, out).transpose(3, 2, 0, 1).reshape(out, c * hw * hw))
+
+
+def fc_to_features(wt, c=32, hw=9):
+    out = wt.shape[0]
+    return wt.reshape(out, c, hw, hw).transpose(2, 3, 1, 0).reshape(hw * hw * c, out)
+
+
+def T(a, grad=True):
+    return torch.tensor(np.ascontiguousarray(a), dtype=torch.float32, requires_grad=grad)
+
+
+# -------------------------------------------------------------------------------------------
+# 1. The DQN update
+# -------------------------------------------------------------------------------------------
+class TorchQ:
+    """The 2013 DQN in PyTorch, holding the same numbers as our parameter views."""
+
+    def __init__(self, p):
+        self.w1, self.b1, self.w2, self.b2 = T(p["w1"]), T(p["b1"]), T(p["w2"]), T(p["b2"])
+        self.w3, self.b3 = T(fc_from_features(p["w3"])), T(p["b3"])
+        self.w4, self.b4 = T(p["w4"].T), T(p["b4"])
+        self.params = [self.w1, self.b1, self.w2, self.b2, self.w3, self.b3, self.w4, self.b4]
+
+    def __call__(self, x):                                 # x (B, 4, 84, 84) float in [0, 1]
+        h = F.relu(F.conv2d(x, self.w1, self.b1, stride=4))
+        h = F.relu(F.conv2d(h, self.w2, self.b2, stride=2))
+        h = F.relu(F.linear(h.flatten(1), self.w3, self.b3))
+        return F.linear(h, self.w4, self.b4)
+
+    def grads_in_our_layout(self):
+        g = [t.grad.numpy() for t in self.params]
+        return dict(w1=g[0], b1=g[1], w2=g[2], b2=g[3], w3=fc_to_features(g[4]), b3=g[5], w4=g[6].T, b4=g[7])
+
+
+def bench_dqn(seconds):
+    print("\n[1] DQN training update: batch 32 from replay, online forward + backward, target forward, Adam")
+    cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
+    agent, rng, n = dqn.Agent(cfg), np.random.default_rng(1), 50_000
+    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
+                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
+    agent.target_flat[...] = agent.flat + 0.01 * rng.standard_normal(agent.flat.size).astype(np.float32)
+
+    # correctness: one batch, both implementations, loss and gradients
+    s, a, ret, disc, s2 = agent.replay.sample(np.random.default_rng(5), 32, cfg.n_step, cfg.gamma)
+    q2, _ = dqn.q_forward(agent.target, dqn.stacks_to_input(s2))
+    y = ret + disc * q2.max(axis=1)
+    q, cache = dqn.q_forward(agent.p, dqn.stacks_to_input(s))
+    rows = np.arange(32)
+    loss, err = dqn.huber_forward(q[rows, a], y)
+    dq = np.zeros_like(q)
+    dq[rows, a] = dqn.huber_backward(err)
+    dqn.q_backward(dq, cache, agent.g)
+    online, target = TorchQ(agent.p), TorchQ(agent.target)
+    with torch.no_grad():
+        ty = torch.from_numpy(ret) + torch.from_numpy(disc) * target(torch.from_numpy(s2).float() / 255).max(1).values
+    tq = online(torch.from_numpy(s).float() / 255).gather(1, torch.from_numpy(a)[:, None])[:, 0]
+    tloss = F.smooth_l1_loss(tq, ty)                      # Huber with delta 1, mean over the batch
+    tloss.backward()
+    errors = {"loss": rel_err(loss, tloss.item())}
+    errors |= {k: rel_err(agent.g[k], v) for k, v in online.grads_in_our_layout().items()}
+    ok = report_check("DQN", errors)
+
+    # speed: ours is Agent.update; theirs samples from the same replay, then the same work in torch
+    opt = torch.optim.Adam(online.params, lr=cfg.lr, eps=cfg.adam_eps)
+    trng = np.random.default_rng(6)
+
+    def torch_update():
+        s, a, ret, disc, s2 = agent.replay.sample(trng, 32, cfg.n_step, cfg.gamma)
+        with torch.no_grad():
+            q2 = target(torch.from_numpy(s2).float() / 255).max(1).values
+            yy = torch.from_numpy(ret) + torch.from_numpy(disc) * q2
+        qq = online(torch.from_numpy(s).float() / 255).gather(1, torch.from_numpy(a)[:, None])[:, 0]
+        opt.zero_grad(set_to_none=True)
+        F.smooth_l1_loss(qq, yy).backward()
+        opt.step()
+
+    ours = timed(agent.update, seconds)
+    theirs = timed(torch_update, seconds)
+    print(f"  ours {1e3 * ours:6.2f} ms   PyTorch {1e3 * theirs:6.2f} ms   ratio {theirs / ours:4.2f}x "
+          f"(above 1: ours is faster)")
+    return dict(ours_ms=1e3 * ours, torch_ms=1e3 * theirs, ratio=theirs / ours, correct=ok, errors=errors)
+
+
+# -------------------------------------------------------------------------------------------
+# 2. The transformer training step (and 3. with the imitator's conv encoder in front)
+# -------------------------------------------------------------------------------------------
+class TorchGPT:
+    """transformer.py's model in PyTorch ops, reading the same parameter views."""
+
+    def __init__(self, p, cfg):
+        self.cfg = cfg
+        self.t = {k: T(v) for k, v in p.items()}
+
+    def __call__(self, x):                                 # x (B, T, C) -> (B, T, V)
+        t, cfg = self.t, self.cfg
+        B, Tn, C = x.shape
+        NH, hs = cfg.n_head, C // cfg.n_head
+        h = x + t["wpe"][:Tn]
+        for l in range(cfg.n_layer):
+            a = F.layer_norm(h, (C,), t[f"h{l}.ln1_g"], t[f"h{l}.ln1_b"], eps=1e-5)
+            q, k, v = (a @ t[f"h{l}.w_qkv"] + t[f"h{l}.b_qkv"]).view(B, Tn, 3, NH, hs).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)        # (B, NH, T, hs)
+            h = h + y.transpose(1, 2).reshape(B, Tn, C) @ t[f"h{l}.w_o"] + t[f"h{l}.b_o"]
+            m = F.layer_norm(h, (C,), t[f"h{l}.ln2_g"], t[f"h{l}.ln2_b"], eps=1e-5)
+            f = F.gelu(m @ t[f"h{l}.w_fc"] + t[f"h{l}.b_fc"], approximate="tanh")
+            h = h + f @ t[f"h{l}.w_fc2"] + t[f"h{l}.b_fc2"]
+        hf = F.layer_norm(h, (C,), t["lnf_g"], t["lnf_b"], eps=1e-5)
+        return hf @ t["w_head"] + t["b_head"]
+
+    def adamw(self, lr=1e-4, wd=0.1):
+        decay = [v for v in self.t.values() if v.ndim >= 2]
+        no_decay = [v for v in self.t.values() if v.ndim < 2]
+        return torch.optim.AdamW([dict(params=decay, weight_decay=wd), dict(params=no_decay, weight_decay=0.0)],
+                                 lr=lr, betas=(0.9, 0.95), eps=1e-8)
+
+
+def bench_transformer(seconds):
+    print("\n[2] transformer training step: d_model 128, 4 layers, 4 heads, context 512, batch 8 "
+          "(forward, backward, clipping, AdamW)")
+    cfg = tf.TransformerConfig()
+    B, Tn = 8, cfg.block_size
+    rng = np.random.default_rng(0)
+    shapes = tf.param_shapes(cfg)
+    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
+    p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
+    g = dqn.param_views(grad, shapes)
+    tf.init_params(p, cfg, rng)
+    for name, arr in p.items():                           # non-trivial biases and gains for the check
+        if arr.ndim == 1:
+            arr += rng.normal(0, 0.1, arr.shape).astype(np.float32)
+    x = rng.standard_normal((B, Tn, cfg.n_embd)).astype(np.float32)
+    y = rng.integers(0, cfg.n_out, B * Tn)
+
+    out, cache = tf.transformer_forward(p, x, cfg)
+    loss, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
+    tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+    model = TorchGPT(p, cfg)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    tloss = F.cross_entropy(model(tx).reshape(-1, cfg.n_out), ty)
+    tloss.backward()
+    errors = {"loss": rel_err(loss, tloss.item())}
+    errors |= {k: rel_err(g[k], v.grad.numpy()) for k, v in model.t.items() if k in ("wpe", "h0.w_qkv", "h0.ln1_g",
+                                                                                       "h3.w_fc", "h3.b_fc2", "w_head")}
+    errors["all"] = rel_err(grad, np.concatenate([model.t[k].grad.numpy().reshape(-1) for k, _ in shapes]))
+    ok = report_check("transformer", errors)
+
+    opt = tf.AdamW(flat, shapes)
+    topt = model.adamw()
+
+    def ours_step():
+        out, cache = tf.transformer_forward(p, x, cfg)
+        _, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
+        tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+        tf.clip_grad_norm(grad, 1.0)
+        opt.step(flat, grad, 1e-4)
+
+    def torch_step():
+        topt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(tx).reshape(-1, cfg.n_out), ty).backward()
+        torch.nn.utils.clip_grad_norm_(list(model.t.values()), 1.0)
+        topt.step()
+
+    ours, theirs = timed(ours_step, seconds), timed(torch_step, seconds)
+    n = B * Tn
+    print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {theirs / ours:4.2f}x "
+          f"(above 1: ours is faster)")
+    return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=theirs / ours, correct=ok, errors=errors)
+
+
+def bench_imitator(seconds):
+    c = imitate.ImitateConfig()
+    print(f"\n[3] imitator training step: conv encoder over {c.batch * c.context} frame stacks + the transformer "
+          f"(batch {c.batch} x context {c.context})")
+    tcfg, rng = imitate.tcfg_of(c), np.random.default_rng(0)
+    flat, shapes = imitate.init_imitator(tcfg, rng)
+    grad = np.zeros_like(flat)
+    p, g = dqn.param_views(flat, shapes), dqn.param_views(grad, shapes)
+    B, K = c.batch, c.context
+    stacks = rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8)
+    pa, pr, y = rng.integers(0, 5, (B, K)), rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K))
+
+    logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg)
+    loss, cc = tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    imitate.imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+
+    gpt = TorchGPT({k: v for k, v in p.items() if k not in ("w1", "b1", "w2", "b2", "w_obs", "e_act", "e_rew",
+                                                           "b_obs")}, tcfg)
+    enc = dict(w1=T(p["w1"]), b1=T(p["b1"]), w2=T(p["w2"]), b2=T(p["b2"]), w_obs=T(fc_from_features(p["w_obs"])),
+               b_obs=T(p["b_obs"]), e_act=T(p["e_act"]), e_rew=T(p["e_rew"]))
+    ts, tpa, tpr, ty = (torch.from_numpy(a) for a in (stacks, pa, pr, y.reshape(-1)))
+
+    def torch_loss():
+        h = F.relu(F.conv2d(ts.float() / 255, enc["w1"], enc["b1"], stride=4))
+        h = F.relu(F.conv2d(h, enc["w2"], enc["b2"], stride=2))
+        x = F.linear(h.flatten(1), enc["w_obs"], enc["b_obs"]).view(B, K, -1) + enc["e_act"][tpa] + enc["e_rew"][tpr]
+        return F.cross_entropy(gpt(x).reshape(-1, dqn.N_ACTIONS), ty)
+
+    tloss = torch_loss()
+    tloss.backward()
+    torch_g = dict(w1=enc["w1"].grad.numpy(), w2=enc["w2"].grad.numpy(), w_obs=fc_to_features(enc["w_obs"].grad.numpy()),
+                   e_act=enc["e_act"].grad.numpy(), **{"h0.w_qkv": gpt.t["h0.w_qkv"].grad.numpy()})
+    errors = {"loss": rel_err(loss, tloss.item())} | {k: rel_err(g[k], v) for k, v in torch_g.items()}
+    # The first conv's gradient sums 4096 x 400 float32 products, so both float32 results carry
+    # rounding error of ~1e-3 there. Referee: our same code in float64 (checked by the finite-
+    # difference tests). Ours passes if it is no further from it than PyTorch is, or within 1e-4.
+    flat64 = flat.astype(np.float64)
+    g64 = dqn.param_views(np.zeros_like(flat64), shapes)
+    logits64, cache64 = imitate.imitator_forward(dqn.param_views(flat64, shapes), stacks, pa, pr, tcfg)
+    _, cc64 = tf.cross_entropy_forward(logits64.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    imitate.imitator_backward(tf.cross_entropy_backward(cc64).reshape(logits64.shape), cache64, g64, tcfg)
+    ours64 = {k: rel_err(g[k], g64[k]) for k in torch_g}
+    theirs64 = {k: rel_err(v, g64[k]) for k, v in torch_g.items()}
+    print("  distance from float64: ours " + ", ".join(f"{k} {v:.0e}" for k, v in ours64.items())
+          + "; PyTorch " + ", ".join(f"{k} {v:.0e}" for k, v in theirs64.items()))
+    ok = report_check("imitator", errors, tol=max(1e-3, 2 * max(theirs64.values())))
+    ok = ok and all(ours64[k] <= max(1e-4, 1.5 * theirs64[k]) for k in ours64)
+
+    opt = tf.AdamW(flat, shapes)
+    allt = list(enc.values()) + list(gpt.t.values())
+    topt = torch.optim.AdamW(allt, lr=1e-4, betas=(0.9, 0.95))
+
+    def torch_step():
+        topt.zero_grad(set_to_none=True)
+        torch_loss().backward()
+        torch.nn.utils.clip_grad_norm_(allt, 1.0)
+        topt.step()
+
+    ours = timed(lambda: imitate.train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, 1.0, 1e-4), seconds, 3)
+    theirs = timed(torch_step, seconds, 3)
+    n = B * K
+    print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {theirs / ours:4.2f}x "
+          f"(above 1: ours is faster)")
+    return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=theirs / ours, correct=ok, errors=errors)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="Our NumPy code against PyTorch: correctness, then speed, in one run.")
+    ap.add_argument("--seconds", type=float, default=15.0, help="time spent timing each side of each piece")
+    ap.add_argument("--only", default="dqn,transformer,imitator", help="comma-separated: dqn, transformer, imitator")
+    ap.add_argument("--json", default="", help="also write every figure to this JSON file")
+    a = ap.parse_args()
+    pieces = {"dqn": bench_dqn, "transformer": bench_transformer, "imitator": bench_imitator}
+    wanted = [w.strip() for w in a.only.split(",") if w.strip()]
+    bad = [w for w in wanted if w not in pieces]
+    if bad:
+        raise SystemExit(f"--only: unknown {bad}; valid: {', '.join(pieces)}")
+    torch.set_num_threads(2)
+    tf.keep_freed_memory()                    # as our training scripts do (it applies to both libraries)
+    print(f"CPU: {cpu_name()} ({os.cpu_count()} cores, {cpu_flags()}); numpy {np.__version__}, "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    results = dict(cpu=cpu_name(), simd=cpu_flags(), numpy=np.__version__, torch=torch.__version__)
+    for w in wanted:
+        results[w] = pieces[w](a.seconds)
+    if a.json:
+        dqn.write_json(a.json, results)
+    bad = [w for w in wanted if not results[w]["correct"]]
+    if bad:
+        raise SystemExit(f"correctness check failed for: {', '.join(bad)}")
