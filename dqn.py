@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -542,25 +544,27 @@ def load_checkpoint(path, n_actions=N_ACTIONS):
 # -------------------------------------------------------------------------------------------
 # The learning loop: act, step the emulator, remember, learn. It yields one record per step.
 # -------------------------------------------------------------------------------------------
-def learn(env, agent, n_steps, reset_seed):
+def learn(env, agent, n_steps, reset_seed, frozen_eps=None):
     """Run the agent for n_steps more agent steps in env, learning as it goes.
 
     Starts a fresh episode (seeded by reset_seed). Yields, per step, a dict with the frame the agent
-    saw, its action, the raw and clipped reward, the episode-end flags and epsilon."""
+    saw, its action, the raw and clipped reward, the episode-end flags and epsilon. With frozen_eps
+    set, the agent only plays, epsilon-greedy at that epsilon: no replay, no update (a frozen teacher)."""
     obs, info = env.reset(seed=reset_seed)                 # obs (1, 4, 84, 84)
     lives, first = int(info["lives"][0]), True
     for _ in range(n_steps):
-        eps = agent.epsilon()
+        eps = agent.epsilon() if frozen_eps is None else frozen_eps
         a = agent.act(obs[0], eps)
         env.send(np.array([a], np.int64))                  # the emulator runs in its own thread ...
-        if agent.wants_update():
+        if frozen_eps is None and agent.wants_update():
             agent.update()                                 # ... while we learn
         obs2, r, term, trunc, info = env.recv()
         r_raw, term, trunc = float(r[0]), bool(term[0]), bool(trunc[0])
         new_lives = int(info["lives"][0])
         life_lost = new_lives < lives and not (term or trunc)
         r_clip = float(np.sign(r_raw))                     # clip to [-1, 1]: one scale for all games
-        agent.replay.add(obs[0, -1], a, r_clip, term or trunc or life_lost, first)
+        if frozen_eps is None:
+            agent.replay.add(obs[0, -1], a, r_clip, term or trunc or life_lost, first)
         agent.after_step()
         yield dict(frame=obs[0, -1], action=a, reward_raw=r_raw, reward_clip=r_clip,
                    terminated=term, truncated=trunc, life_lost=life_lost, first=first, epsilon=eps)
@@ -570,17 +574,33 @@ def learn(env, agent, n_steps, reset_seed):
 # -------------------------------------------------------------------------------------------
 # Command line: config dataclasses become flags; --bench measures speed.
 # -------------------------------------------------------------------------------------------
+def field_comments(cls):
+    """The comment written after each field of a config dataclass, continuation lines included:
+    the one place a setting is explained, read from the source so --help and code never disagree."""
+    comments, current = {}, None
+    for line in inspect.getsource(cls).splitlines()[1:]:
+        field = re.match(r"\s+(\w+)\s*:[^=]*=[^#]*(#\s?(.*))?$", line)
+        if field:
+            current = field.group(1)
+            comments[current] = (field.group(3) or "").strip()
+        elif current and re.match(r"\s+#", line):               # a comment continuing the field's
+            comments[current] += " " + line.strip()[1:].strip()
+    return comments
+
+
 def add_config_flags(parser, cls):
-    """One --flag per dataclass field, with the field's default and type. A bool flag alone means
-    true (--quick); it also takes a value (--quick false)."""
+    """One --flag per dataclass field, with the field's default, type and comment as its help. A
+    bool flag alone means true (--quick); it also takes a value (--quick false)."""
+    comments = field_comments(cls)
     for f in dataclasses.fields(cls):
         kind = f.type if isinstance(f.type, str) else f.type.__name__
+        helptext = f"{comments.get(f.name, '')} (default: {f.default})".strip().replace("%", "%%")
         if kind == "bool":
             parser.add_argument("--" + f.name, type=lambda s: s.lower() in ("1", "true", "yes"), nargs="?",
-                                const=True, default=f.default, help=f"(default: {f.default})")
+                                const=True, default=f.default, help=helptext)
         else:
             parser.add_argument("--" + f.name, type={"int": int, "float": float, "str": str}[kind],
-                                default=f.default, help=f"(default: {f.default})")
+                                default=f.default, help=helptext)
 
 
 def config_from_args(cls, args):

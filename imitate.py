@@ -42,25 +42,40 @@ class ImitateConfig:
     history: str = "runs/breakout"   # a run folder written by record.py
     out: str = "runs/imitator"       # where the imitator and its metrics go
     context: int = 512               # K: agent steps the transformer sees at once
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    batch: int = 8                   # windows per step (tokens per step = batch * context)
+    n_layer: int = 4                 # transformer blocks
+    n_head: int = 4                  # attention heads per block
+    n_embd: int = 128                # model width: each agent step becomes a vector of this size
+    batch: int = 8                   # windows per step (tokens per step = batch * context); for bc: stacks per step
     iters: int = 1500                # optimizer steps
     lr: float = 6e-4                 # peak learning rate
     warmup: int = 100                # linear warm-up steps
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
+    weight_decay: float = 0.1        # AdamW's decoupled weight decay on matrices (0: plain Adam)
+    grad_clip: float = 1.0           # the gradient's L2 norm is clipped to this
     val_frac: float = 0.05           # held-out tail of the history
     eval_every: int = 250            # steps between held-out loss estimates
     checkpoint_every: int = 100      # steps between resumable checkpoints
-    seed: int = 0
+    seed: int = 0                    # seeds the initial weights and the choice of training windows
     see_prev_action: bool = True     # false: the previous-action input always reads "new game", an
                                      # ablation against the copycat failure (see evaluate.py)
+    model: str = "transformer"       # "transformer": the imitator above; "bc": the yardstick, plain behaviour
+                                     # cloning: the 2013 DQN network with a softmax head, one frame stack in,
+                                     # one move out, minibatches of `batch` stacks drawn i.i.d. (no context)
+    augment: int = 0                 # random-shift augmentation: move each frame stack (each window, for the
+                                     # transformer) by up to this many pixels, edges repeated (DrQ uses 4); 0 = off
 
 
 N_PREV_ACTIONS = dqn.N_ACTIONS + 1   # the 4 actions, and "none": the first step of a game
 NEW_GAME = dqn.N_ACTIONS
+
+
+def reward_token(r):
+    """The reward input's token: the clipped reward -1, 0 or 1 becomes row 0, 1 or 2 of E_reward."""
+    return np.sign(r).astype(np.int64) + 1
+
+
+def token_reward(token):
+    """The clipped reward (-1.0, 0.0 or 1.0) a reward token stands for."""
+    return float(token) - 1.0
 
 
 # -------------------------------------------------------------------------------------------
@@ -90,9 +105,35 @@ def window_inputs(h, starts, K, hide_prev_action=False):
     idx = starts[:, None] + np.arange(K)                           # (B, K) absolute steps
     prev = np.maximum(idx - 1, 0)
     prev_a = np.where(h["first"][idx] | hide_prev_action, NEW_GAME, h["action"][prev]).astype(np.int64)  # (B, K)
-    prev_r = np.where(idx > 0, np.sign(h["reward_clip"][prev]) + 1, 1).astype(np.int64)    # -1, 0, 1 -> 0, 1, 2
+    prev_r = np.where(idx > 0, reward_token(h["reward_clip"][prev]), reward_token(0.0))     # (B, K)
     stacks = stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
     return stacks, prev_a, prev_r, h["action"][idx].astype(np.int64)
+
+
+@njit(cache=True)
+def shift_stacks(stacks, shifts):
+    """Random-shift augmentation (DrQ, Kostrikov et al. 2020): stack n moved by shifts[n] = (dy, dx)
+    pixels, the edge pixels repeated where the shift uncovers them. The move to predict stays the
+    same: a few pixels do not change what the teacher should do, so the network must look at where
+    things are relative to each other, not at fixed pixels."""
+    N, C, H, W = stacks.shape
+    out = np.empty_like(stacks)
+    for n in range(N):
+        dy, dx = shifts[n, 0], shifts[n, 1]
+        for c in range(C):
+            for y in range(H):
+                sy = min(max(y + dy, 0), H - 1)
+                for x in range(W):
+                    out[n, c, y, x] = stacks[n, c, sy, min(max(x + dx, 0), W - 1)]
+    return out
+
+
+def augment(stacks, rng, pad, group=1):
+    """Shift stacks by up to `pad` pixels; `group` consecutive stacks (one window) share one shift."""
+    if pad == 0:
+        return stacks
+    shifts = rng.integers(-pad, pad + 1, (len(stacks) // group, 2))
+    return shift_stacks(stacks, np.repeat(shifts, group, axis=0))
 
 
 # -------------------------------------------------------------------------------------------
@@ -195,6 +236,25 @@ def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
 
 
 # -------------------------------------------------------------------------------------------
+# The yardstick: behaviour cloning, one frame stack in, one move out, no context.
+# -------------------------------------------------------------------------------------------
+def bc_step(p, g, flat, grad, opt, batch, grad_clip, lr):
+    """One optimizer step of the behaviour-cloning network: stacks (B, 4, 84, 84), targets (B,)."""
+    stacks, y = batch
+    logits, cache = dqn.q_forward(p, dqn.stacks_to_input(stacks))      # (B, A): the Q-network, read as logits
+    loss, cc = tf.cross_entropy_forward(logits, y)
+    dqn.q_backward(tf.cross_entropy_backward(cc), cache, g)
+    gnorm = tf.clip_grad_norm(grad, grad_clip)
+    opt.step(flat, grad, lr)
+    return float(loss), gnorm
+
+
+def bc_logits(p, stacks, batch=512):
+    return np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks[i:i + batch]))[0]
+                           for i in range(0, len(stacks), batch)])
+
+
+# -------------------------------------------------------------------------------------------
 # Evaluation on the held-out tail: how well does the imitator predict the teacher?
 # -------------------------------------------------------------------------------------------
 def predict_windows(p, h, starts, tcfg, hide_prev_action=False):
@@ -221,29 +281,63 @@ def teacher_greedy(params_flat, h, idx, batch=512):
                            for i in range(0, len(idx), batch)])
 
 
-def evaluate_imitator(p, h, c: ImitateConfig, n_train, max_windows=None):
-    """Held-out accuracies, the teacher-vs-teacher reference, and accuracy by stage of the history."""
+def teacher_q_gap(params_flat, h, idx, batch=512):
+    """The teacher's Q-value margin between its best and second-best move on the states at idx:
+    large where the choice matters (the ball about to be missed), near 0 where any move will do."""
+    p = dqn.param_views(params_flat, dqn.param_shapes())
+    q = np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks_at(h["frame"], h["first"], idx[i:i + batch])))[0]
+                        for i in range(0, len(idx), batch)])
+    q.sort(axis=1)
+    return q[:, -1] - q[:, -2]
+
+
+def heldout_metrics(pred, actual, idx, h, history):
+    """Accuracies of predictions `pred` on held-out steps idx, against the teacher's actual moves, the
+    final teacher's greedy moves, on all steps and on the decisive quarter (largest Q-gap)."""
+    ckpts = record.list_checkpoints(history)
+    final = ckpts[-1]
+    earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
+    load = lambda s: dqn.load_checkpoint(record.checkpoint_name(history, s))[1]["params"]
+    g_final, g_earlier = teacher_greedy(load(final), h, idx), teacher_greedy(load(earlier), h, idx)
+    gap = teacher_q_gap(load(final), h, idx)
+    decisive = gap >= np.quantile(gap, 0.75)                   # the top quarter of the teacher's Q-gap
+    return dict(heldout_steps=int(len(idx)), heldout_from_step=int(idx[0]),
+                acc_vs_teacher_actions=float((pred == actual).mean()),
+                agree_with_final_teacher_greedy=float((pred == g_final).mean()),
+                decisive=dict(steps=int(decisive.sum()), min_q_gap=float(gap[decisive].min()),
+                              acc_vs_teacher_actions=float((pred == actual)[decisive].mean()),
+                              agree_with_final_teacher_greedy=float((pred == g_final)[decisive].mean())),
+                final_teacher_greedy_vs_actual_actions=float((g_final == actual).mean()),
+                teacher_vs_teacher={"checkpoints": [earlier, final], "agreement": float((g_final == g_earlier).mean())},
+                chance_of_most_common_action=float(np.bincount(actual, minlength=4).max() / actual.size))
+
+
+def evaluate_bc(p, h, c: ImitateConfig, n_train):
+    """Held-out metrics of the behaviour-cloning network, and its accuracy on its own training data."""
+    N = len(h["action"])
+    idx = np.arange(n_train, N)
+    pred = np.concatenate([bc_logits(p, stacks_at(h["frame"], h["first"], idx[i:i + 4096])).argmax(1)
+                           for i in range(0, len(idx), 4096)])
+    m = heldout_metrics(pred, h["action"][idx].astype(np.int64), idx, h, c.history)
+    tr = np.random.default_rng(c.seed + 7).integers(0, n_train, 4096)   # a sample of the training steps
+    m["train_acc"] = float((bc_logits(p, stacks_at(h["frame"], h["first"], tr)).argmax(1) == h["action"][tr]).mean())
+    return m
+
+
+def evaluate_imitator(p, h, c: ImitateConfig, n_train):
+    """Held-out accuracies (all steps and decisive ones), the teacher-vs-teacher reference, and
+    accuracy by stage of the history."""
     tcfg, K, N = tcfg_of(c), c.context, len(h["action"])
-    val_starts = np.arange(n_train, N - K + 1, K)[:max_windows]
+    val_starts = np.arange(n_train, N - K + 1, K)
     hide = not c.see_prev_action
     pred, actual = predict_windows(p, h, val_starts, tcfg, hide)
     idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
-    ckpts = record.list_checkpoints(c.history)
-    final = ckpts[-1]
-    earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
-    load = lambda s: dqn.load_checkpoint(record.checkpoint_name(c.history, s))[1]["params"]
-    g_final, g_earlier = teacher_greedy(load(final), h, idx), teacher_greedy(load(earlier), h, idx)
-    m = dict(heldout_steps=int(len(idx)), heldout_from_step=int(n_train),
-             acc_vs_teacher_actions=float((pred.reshape(-1) == actual.reshape(-1)).mean()),
-             agree_with_final_teacher_greedy=float((pred.reshape(-1) == g_final).mean()),
-             final_teacher_greedy_vs_actual_actions=float((g_final == actual.reshape(-1)).mean()),
-             teacher_vs_teacher={"checkpoints": [earlier, final], "agreement": float((g_final == g_earlier).mean())},
-             chance_of_most_common_action=float(np.bincount(actual.reshape(-1), minlength=4).max() / actual.size))
-    rng = np.random.default_rng(c.seed + 7)                        # accuracy by stage (training data)
+    m = heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, c.history)
+    rng = np.random.default_rng(c.seed + 7)     # its own stream: the stage windows do not move with training
     stages = {}
     for name, (a, b) in zip(("early", "middle", "late"), ((0, n_train // 3), (n_train // 3, 2 * n_train // 3),
                                                           (2 * n_train // 3, n_train - K))):
-        starts = rng.integers(a, max(a + 1, b - K), 8 if max_windows is None else min(8, max_windows))
+        starts = rng.integers(a, max(a + 1, b - K), 8)
         pr, ac = predict_windows(p, h, starts, tcfg, hide)
         stages[name] = {"steps": [int(a), int(b)], "acc_vs_teacher_actions": float((pr == ac).mean())}
     m["by_stage"] = stages
@@ -253,7 +347,26 @@ def evaluate_imitator(p, h, c: ImitateConfig, n_train, max_windows=None):
 # -------------------------------------------------------------------------------------------
 # Training, with checkpoints and resume.
 # -------------------------------------------------------------------------------------------
+def check_config(c: ImitateConfig):
+    """Refuse bad settings before anything is loaded, started or written, naming the flag."""
+    if c.model not in ("transformer", "bc"):
+        raise SystemExit(f"--model {c.model!r} is unknown; valid: transformer, bc")
+    for name in ("context", "n_layer", "n_head", "n_embd", "batch", "iters", "eval_every", "checkpoint_every"):
+        if getattr(c, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    if c.n_embd % c.n_head:
+        raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
+    if not 0 < c.val_frac < 1:
+        raise SystemExit(f"--val_frac {c.val_frac} must be between 0 and 1")
+    if not 0 <= c.augment < 42:
+        raise SystemExit(f"--augment {c.augment} must be a shift of 0 to 41 pixels")
+    if not os.path.exists(os.path.join(c.history, "history.json")):
+        raise SystemExit(f"--history {c.history}: no recorded history there (no history.json); "
+                         f"record one first, e.g. python record.py --out {c.history}")
+
+
 def train(c: ImitateConfig, log=print):
+    check_config(c)
     done = os.path.join(c.out, "metrics.json")
     if os.path.exists(done) and os.path.exists(os.path.join(c.out, "imitator.json")):
         with open(os.path.join(c.out, "imitator.json")) as f:
@@ -265,14 +378,18 @@ def train(c: ImitateConfig, log=print):
     h = load_history(c.history)
     N, K = len(h["action"]), c.context
     n_train = int(N * (1 - c.val_frac))
-    if n_train - K < 1 or N - n_train < K:
+    if c.model == "transformer" and (n_train - K < 1 or N - n_train < K):
         raise SystemExit(f"{c.history}: history of {N} steps is too short for context {K} "
                          f"with a {c.val_frac:.0%} held-out tail")
     tcfg = tcfg_of(c)
     os.makedirs(c.out, exist_ok=True)
     ck = os.path.join(c.out, "checkpoint")
     rng = np.random.default_rng(c.seed)
-    flat, shapes = init_imitator(tcfg, rng)
+    if c.model == "bc":
+        shapes = dqn.param_shapes()
+        flat = dqn.init_q_params(rng)
+    else:
+        flat, shapes = init_imitator(tcfg, rng)
     p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
     g = dqn.param_views(grad, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
@@ -293,35 +410,50 @@ def train(c: ImitateConfig, log=print):
         dqn.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
 
     val_starts = np.arange(n_train, N - K + 1, K)
-    bar = tqdm(total=c.iters, initial=state["step"], desc="imitator", unit="step")
+    val_idx = np.linspace(n_train, N - 1, min(2048, N - n_train)).astype(np.int64)   # for bc's held-out loss
+    bar = tqdm(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, tokens = time.perf_counter(), 0
     while state["step"] < c.iters:
         step = state["step"]
-        starts = rng.integers(0, n_train - K + 1, c.batch)         # windows inside the training part
-        stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
-        loss, gnorm = train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, c.grad_clip,
-                                 tf.lr_at(step, c.lr, c.warmup, c.iters))
+        lr = tf.lr_at(step, c.lr, c.warmup, c.iters)
+        if c.model == "bc":                                        # single stacks, drawn i.i.d.
+            idx = rng.integers(0, n_train, c.batch)
+            stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
+            y = h["action"][idx].astype(np.int64)
+            loss, gnorm = bc_step(p, g, flat, grad, opt, (stacks, y), c.grad_clip, lr)
+        else:
+            starts = rng.integers(0, n_train - K + 1, c.batch)     # windows inside the training part
+            stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
+            stacks = augment(stacks, rng, c.augment, group=K)       # one shift per window
+            loss, gnorm = train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, c.grad_clip, lr)
         state["step"] = step + 1
         state["train_loss"].append([step, float(loss)])
         tokens += y.size
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            vl = [window_loss(p, h, s, tcfg, not c.see_prev_action) for s in val_starts[:: max(1, len(val_starts) // 8)]]
+            if c.model == "bc":
+                logits = bc_logits(p, stacks_at(h["frame"], h["first"], val_idx))
+                vl = [tf.cross_entropy_forward(logits, h["action"][val_idx].astype(np.int64))[0]]
+            else:
+                vl = [window_loss(p, h, s, tcfg, not c.see_prev_action)
+                      for s in val_starts[:: max(1, len(val_starts) // 8)]]
             state["val_loss"].append([state["step"], float(np.mean(vl))])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
             save_checkpoint()
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}",
-                        tok_s=f"{tokens / (time.perf_counter() - t0):.0f}")
+                        **{"stacks_s" if c.model == "bc" else "tok_s": f"{tokens / (time.perf_counter() - t0):.0f}"})
     bar.close()
 
     # Freeze: the final weights alone, plus everything needed to rebuild the model.
     np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
-    meta = dict(kind="imitator", n_actions=dqn.N_ACTIONS, transformer=dataclasses.asdict(tcfg),
+    meta = dict(kind="bc" if c.model == "bc" else "imitator", n_actions=dqn.N_ACTIONS,
                 n_params=int(flat.size), trained_steps=state["step"], see_prev_action=c.see_prev_action,
-                history=os.path.abspath(c.history), history_steps=N, train_steps=n_train)
+                history=os.path.abspath(c.history), history_steps=N, train_steps=n_train, augment=c.augment)
+    if c.model == "transformer":
+        meta["transformer"] = dataclasses.asdict(tcfg)
     dqn.write_json(os.path.join(c.out, "imitator.json"), meta)
     log("evaluating on the held-out tail ...")
-    metrics = evaluate_imitator(p, h, c, n_train)
+    metrics = evaluate_bc(p, h, c, n_train) if c.model == "bc" else evaluate_imitator(p, h, c, n_train)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
     dqn.write_json(os.path.join(c.out, "metrics.json"), metrics)
     plot_losses(state, os.path.join(c.out, "loss.png"))
@@ -384,16 +516,60 @@ class Player:
         """Forget the context (a fresh start, e.g. in a new game world)."""
         self.decoder.reset()
 
+    def context(self):
+        """The context as it stands (an array: save it with np.save), for restore()."""
+        return self.decoder.window()
+
+    def restore(self, context):
+        """Continue from a context saved by context(), as if play had never stopped."""
+        self.decoder.reset()
+        self.decoder.prefill(np.asarray(context, self.decoder.inputs.dtype))
+
     def logits(self, stack, prev_action, prev_reward):
         """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
         if not self.see_prev_action:
             prev_action = NEW_GAME                           # trained without it: hide it here too
         x = (encode(self.p, stack[None])[0] @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
-            + self.p["e_rew"][int(np.sign(prev_reward)) + 1]
+            + self.p["e_rew"][reward_token(prev_reward)]
         return self.decoder.step(x)
 
     def act(self, stack, prev_action, prev_reward):
         return int(np.argmax(self.logits(stack, prev_action, prev_reward)))
+
+
+class BCPlayer:
+    """The frozen behaviour-cloning network: the most likely move for the newest frame stack alone
+    (no context, so nothing to prompt, save or forget). Same interface as Player."""
+
+    def __init__(self, path, n_actions=dqn.N_ACTIONS):
+        try:
+            with np.load(path + ".npz", allow_pickle=False) as z:
+                flat = z["params"]
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"cannot read behaviour-cloning network {path}.npz: {e}") from e
+        if flat.size != sum(int(np.prod(s)) for _, s in dqn.param_shapes(n_actions)):
+            raise ValueError(f"{path}.npz does not hold a 2013-DQN network with {n_actions} outputs")
+        flat.setflags(write=False)
+        self.p = dqn.param_views(flat, dqn.param_shapes(n_actions))
+
+    def reset(self):
+        pass
+
+    def logits(self, stack, prev_action, prev_reward):
+        return dqn.q_forward(self.p, dqn.stacks_to_input(stack[None]))[0][0]
+
+    def act(self, stack, prev_action, prev_reward):
+        return int(np.argmax(self.logits(stack, prev_action, prev_reward)))
+
+
+def load_player(path):
+    """The frozen player saved at path (.npz/.json) by train(): a Player or a BCPlayer."""
+    try:
+        with open(path + ".json") as f:
+            kind = json.load(f).get("kind")
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read {path}.json: {e}") from e
+    return BCPlayer(path) if kind == "bc" else Player(path)
 
 
 def bench(c: ImitateConfig, steps=5):

@@ -48,6 +48,10 @@ class RecordConfig:
     results: str = "results"        # where the finished run's curve and final weights are copied ("" = nowhere)
     init_from: str = ""             # start from this run's final teacher (weights, optimizer, step count,
                                     # replay) instead of random weights: the teacher "learning on"
+    frozen: str = ""                # instead of learning, let this teacher only play (a checkpoint path
+                                    # without .npz/.json, e.g. results/breakout/teacher_final): the record
+                                    # of a fixed policy, in the same format (imitate.py's positive control)
+    frozen_eps: float = 0.01        # the frozen teacher's exploration rate (the teacher's final epsilon)
 
 
 # -------------------------------------------------------------------------------------------
@@ -124,7 +128,7 @@ def read_history(run_dir, start=0, stop=None):
             continue
         cols = read_chunk(path, c0)
         if len(cols["action"]) != n:
-            raise HistoryError(f"history chunk {path} holds {len(cols['actions'])} steps, index says {n}")
+            raise HistoryError(f"history chunk {path} holds {len(cols['action'])} steps, index says {n}")
         yield lo, {k: v[lo - c0:hi - c0] for k, v in cols.items()}
 
 
@@ -195,11 +199,30 @@ def cut_curve(run_dir, step):
 # -------------------------------------------------------------------------------------------
 # The run.
 # -------------------------------------------------------------------------------------------
-def record(rc: RecordConfig, dc: DQNConfig):
+def check_config(rc: RecordConfig):
+    """Refuse bad settings before anything is started or written, naming the flag."""
     if rc.game not in GAMES:
-        raise SystemExit(f"unknown game {rc.game!r}; valid games: {', '.join(sorted(GAMES))}")
+        raise SystemExit(f"--game {rc.game!r} is unknown; valid games: {', '.join(sorted(GAMES))}")
+    for name in ("steps", "chunk_steps", "checkpoint_every"):
+        if getattr(rc, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(rc, name)} must be a positive number of agent steps")
     if rc.checkpoint_every % rc.chunk_steps:
-        raise SystemExit("--checkpoint_every must be a multiple of --chunk_steps")
+        raise SystemExit(f"--checkpoint_every {rc.checkpoint_every} must be a multiple of --chunk_steps {rc.chunk_steps}")
+    if rc.frozen and rc.init_from:
+        raise SystemExit("--frozen and --init_from exclude each other: a frozen teacher does not learn on")
+    if rc.frozen and not (os.path.exists(rc.frozen + ".npz") and os.path.exists(rc.frozen + ".json")):
+        raise SystemExit(f"--frozen {rc.frozen}: needs {rc.frozen}.npz and {rc.frozen}.json "
+                         f"(e.g. results/breakout/teacher_final)")
+    if rc.init_from and not os.path.isdir(rc.init_from):
+        raise SystemExit(f"--init_from {rc.init_from}: no such run folder")
+    if not 0.0 <= rc.frozen_eps <= 1.0:
+        raise SystemExit(f"--frozen_eps {rc.frozen_eps} must be in [0, 1]")
+
+
+def record(rc: RecordConfig, dc: DQNConfig):
+    check_config(rc)
+    if rc.frozen:                                          # no learning: no replay memory needed
+        dc = dataclasses.replace(dc, replay_capacity=1_000)
     run_dir = rc.out or os.path.join("runs", rc.game)
     os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
     os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
@@ -216,6 +239,8 @@ def record(rc: RecordConfig, dc: DQNConfig):
     cfg_path = os.path.join(run_dir, "config.json")
     identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc),
                     init_from=os.path.abspath(rc.init_from) if rc.init_from else "", init_step=base)
+    if rc.frozen:
+        identity |= dict(frozen=os.path.abspath(rc.frozen), frozen_eps=rc.frozen_eps)
     if os.path.exists(cfg_path):
         with open(cfg_path) as f:
             old = json.load(f)
@@ -237,10 +262,13 @@ def record(rc: RecordConfig, dc: DQNConfig):
         agent.load(checkpoint_name(run_dir, start))
     elif rc.init_from:
         agent.load(checkpoint_name(rc.init_from, base))
+    elif rc.frozen:
+        agent.load(rc.frozen, weights_only=True)
     chunks = cut_history(run_dir, rc.game, start)
     rows = cut_curve(run_dir, start)
-    sources = ([(rc.init_from, base)] if rc.init_from else []) + [(run_dir, start)]
-    refill_replay(agent, sources)
+    if not rc.frozen:
+        sources = ([(rc.init_from, base)] if rc.init_from else []) + [(run_dir, start)]
+        refill_replay(agent, sources)
     if not done_steps:
         agent.save(checkpoint_name(run_dir, 0))            # the teacher as this run starts
 
@@ -251,11 +279,13 @@ def record(rc: RecordConfig, dc: DQNConfig):
     score, length = 0.0, 0
     curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
     curve = csv.writer(curve_file)
-    bar = tqdm(total=rc.steps, initial=start, unit="step", desc=f"DQN {rc.game}", smoothing=0.05)
+    bar = tqdm(total=rc.steps, initial=start, unit="step", smoothing=0.05,
+               desc=f"{'frozen teacher' if rc.frozen else 'DQN'} {rc.game}")
     try:
         # easy to overlook: each resumed segment seeds its first game differently, else after a
         # resume the emulator would replay the run's very first game
-        for rec in learn(env, agent, rc.steps - start, reset_seed=dc.seed + start):
+        for rec in learn(env, agent, rc.steps - start, reset_seed=dc.seed + start,
+                         frozen_eps=rc.frozen_eps if rc.frozen else None):
             for k in FIELDS:
                 buf[k].append(rec[k].copy() if k == "frame" else rec[k])
             score += rec["reward_raw"]
@@ -339,14 +369,17 @@ def export_results(rc, run_dir):
     final = list_checkpoints(run_dir)[-1]
     dest = os.path.join(rc.results, os.path.basename(os.path.normpath(run_dir)))
     os.makedirs(dest, exist_ok=True)
-    with np.load(checkpoint_name(run_dir, final) + ".npz", allow_pickle=False) as z:
-        np.savez(os.path.join(dest, "teacher_final.npz"), params=z["params"])
-    shutil.copy(checkpoint_name(run_dir, final) + ".json", os.path.join(dest, "teacher_final.json"))
+    if not rc.frozen:                                      # a frozen teacher's weights are kept already
+        with np.load(checkpoint_name(run_dir, final) + ".npz", allow_pickle=False) as z:
+            np.savez(os.path.join(dest, "teacher_final.npz"), params=z["params"])
+        shutil.copy(checkpoint_name(run_dir, final) + ".json", os.path.join(dest, "teacher_final.json"))
     for name in ("curve.csv", "curve.png"):
         if os.path.exists(os.path.join(run_dir, name)):
             shutil.copy(os.path.join(run_dir, name), os.path.join(dest, name))
     steps, scores = read_curve(run_dir)
     summary = dict(game=rc.game, steps=final, games=len(scores), quarter_means=quarter_means(steps, scores, final),
+                   mean_score=float(np.mean(scores)) if len(scores) else float("nan"),
+                   frozen=rc.frozen, frozen_eps=rc.frozen_eps if rc.frozen else None,
                    history_steps=history_length(run_dir), history_mb=round(sum(os.path.getsize(p) for _, _, p in
                                                                                 history_index(run_dir)) / 1e6, 1),
                    peak_rss_gb_this_process=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2))

@@ -470,8 +470,16 @@ class Decoder:
     def reset(self):
         self.n = 0
 
-    def _prefill(self, xs):
-        """Run the full forward over xs (T, C) and keep its keys and values."""
+    def window(self):
+        """The input vectors now in the window (n, C), a copy: what prefill() needs to restore it."""
+        return self.inputs[:self.n].copy()
+
+    def prefill(self, xs):
+        """Fill the window with the input vectors xs (T, C), T <= block_size: run the full forward
+        over them and keep its keys and values (also how a saved window is restored)."""
+        if len(xs) == 0:
+            self.n = 0
+            return
         _, (blocks, _, _) = transformer_forward(self.p, xs[None], self.cfg)
         T = len(xs)
         for l, c in enumerate(blocks):
@@ -485,7 +493,7 @@ class Decoder:
         cfg, p = self.cfg, self.p
         if self.n == cfg.block_size:                             # full: slide by half a window
             keep = cfg.block_size // 2 - 1
-            self._prefill(self.inputs[self.n - keep:self.n].copy())
+            self.prefill(self.inputs[self.n - keep:self.n].copy())
         t = self.n
         self.inputs[t] = x
         C, NH = cfg.n_embd, cfg.n_head
@@ -515,12 +523,12 @@ class DemoConfig:
     vocab: int = 16              # token values
     half: int = 16               # length of the random part; the sequence is it twice
     n_layer: int = 2             # an induction head needs two layers
-    n_head: int = 2
-    n_embd: int = 64
-    batch: int = 32
-    steps: int = 1500
-    lr: float = 3e-3
-    seed: int = 0
+    n_head: int = 2              # attention heads per block
+    n_embd: int = 64             # model width
+    batch: int = 32              # sequences per step
+    steps: int = 1500            # optimizer steps
+    lr: float = 3e-3             # peak learning rate
+    seed: int = 0                # seeds the weights and the sequences
 
 
 def copy_task_batch(rng, batch, vocab, half):

@@ -256,3 +256,24 @@ def test_config_flags_mirror_the_dataclass():
     ap = argparse.ArgumentParser()
     dqn.add_config_flags(ap, WithBool)
     assert [ap.parse_args(a).quick for a in ([], ["--quick"], ["--quick", "false"])] == [False, True, False]
+
+
+def test_every_flag_of_every_page_has_help_from_its_comment():
+    import argparse
+    import dataclasses
+
+    import distill
+    import evaluate
+    import imitate
+    import record
+    import transformer
+    for cls in (dqn.DQNConfig, record.RecordConfig, transformer.DemoConfig, imitate.ImitateConfig,
+                evaluate.EvalConfig, distill.DistillConfig):
+        comments = dqn.field_comments(cls)
+        missing = [f.name for f in dataclasses.fields(cls) if not comments.get(f.name)]
+        assert not missing, (cls.__name__, missing)
+    ap = argparse.ArgumentParser()
+    dqn.add_config_flags(ap, imitate.ImitateConfig)
+    helps = {a.dest: a.help for a in ap._actions}
+    assert helps["model"].startswith('"transformer": the imitator above; "bc": the yardstick')
+    assert "DrQ uses 4" in helps["augment"] and helps["augment"].endswith("(default: 0)")

@@ -115,3 +115,64 @@ def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tm
     assert ev.selected(ev.EvalConfig(only="table"), ev.arms(ev.EvalConfig())) == []   # the table alone
     assert ev.selected(ev.EvalConfig(only="later,swap_teacher"), ev.arms(ev.EvalConfig())) == [
         "later_teacher", "later_imitator", "swap_teacher"]
+
+
+def test_q1_diagnosis_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
+    c = ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, out=str(tmp_path / "results"))
+    d = ev.q1_diagnosis(c, n_states=300, games=1)
+    assert d["states"] == 300
+    for key in ("acc_vs_teacher", "agree_with_teacher_greedy", "ball_erased_changes_prediction"):
+        assert 0 <= d[key]["all"] <= 1 and 0 <= d[key]["decisive"] <= 1
+    assert set(d["hand_over"]) == {"0", "100", "300", "1000", "5000"} and set(d["play"]) == {"argmax", "sampled"}
+    assert json.load(open(tmp_path / "results" / "q1_diagnosis.json"))["states"] == 300
+
+
+# --- the verdict rules on synthetic data with known answers ---------------------------------------
+def test_equivalence_needs_evidence_of_alike_not_absence_of_difference():
+    rng = np.random.default_rng(3)
+    teacher, same = rng.normal(30, 8, 400), rng.normal(30, 8, 400)
+    assert ev.equivalence(same, teacher, rng)["verdict"]                     # an equivalent pair
+    worse = rng.normal(20, 8, 400)
+    assert not ev.equivalence(worse, teacher, rng)["verdict"]                # a non-equivalent pair
+    few_t, few_i = rng.normal(30, 12, 8), rng.normal(24, 12, 8)              # too few games to tell
+    assert not ev.equivalence(few_i, few_t, rng)["verdict"]
+    assert ev.equivalence(same, teacher, rng)["margin"] == pytest.approx(0.25 * teacher.mean())
+
+
+def test_flat_curve_with_a_few_outlier_games_does_not_read_improving():
+    rng = np.random.default_rng(4)
+    steps = np.sort(rng.uniform(0, 1e6, 400))
+    scores = rng.normal(3, 1, 400)
+    scores[-6:] = 60                                                          # six wild games at the end
+    t = ev.trend(steps, scores, 1e6, rng)
+    assert not t["verdict"]
+    assert t["fragile"] or not ev.improving(t)
+    rising = 5 + 3e-5 * steps + rng.normal(0, 5, 400)
+    r = ev.trend(steps, rising, 1e6, rng)
+    assert r["verdict"] and not r["fragile"] and r["quarters"][0]["mean"] < r["quarters"][3]["mean"]
+
+
+def test_block_bootstrap_is_wider_than_independent_games_on_dependent_data():
+    rng = np.random.default_rng(5)
+    steps = np.arange(1000) * 1000.0
+    walk = np.cumsum(rng.normal(0, 1, 1000))                                  # neighbours share a state
+    naive, block = ev.slope_ci(steps, walk, rng), ev.block_slope_ci(steps, walk, rng)
+    assert block["hi"] - block["lo"] > 2 * (naive["hi"] - naive["lo"])
+
+
+def test_tiny_reward_effect_is_not_using_reward():
+    rng = np.random.default_rng(6)
+    normal, zeroed = rng.normal(2.7, 1, 5000), rng.normal(2.6, 1, 5000)
+    r = ev.reward_effect(zeroed, normal, rng)
+    assert r["hi"] < 0 and not r["verdict"]                                   # detectable, but 4% of the score
+    assert ev.reward_effect(rng.normal(1.5, 1, 2000), normal, rng)["verdict"]
+
+
+def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
+    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+                      out=str(tmp_path / "o"), only="nonsense")
+    with pytest.raises(SystemExit, match="unknown"):
+        ev.run_pipeline(c)
+    c.only = "table"                                   # a fresh clone: nothing to tabulate, nothing started
+    assert ev.run_pipeline(c) == {}
+    assert not os.path.exists(tmp_path / "t") and not os.path.exists(tmp_path / "o" / "verdict.md")

@@ -100,7 +100,7 @@ def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
     stacks, pa, pr, _ = imitate.window_inputs(h, np.array([0]), K)
     full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg)[0][0]     # (K, 4)
     for t in range(K):                                # the player, fed step by step, agrees
-        out = player.logits(stacks[t], pa[0, t], pr[0, t] - 1)
+        out = player.logits(stacks[t], pa[0, t], imitate.token_reward(pr[0, t]))
         np.testing.assert_allclose(out, full[t], rtol=1e-4, atol=1e-5)
     for t in range(3 * K):                            # keep playing through several slides
         a = player.act(stacks[t % K], int(pa[0, t % K]), 0.0)
@@ -108,6 +108,10 @@ def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
     np.testing.assert_array_equal(player.flat, before)
     with pytest.raises(ValueError):
         player.flat[0] = 1.0                          # frozen for real: read-only memory
+    saved = player.context()                          # stop here, and carry on in another player
+    other = imitate.Player(str(tmp_path / "im" / "imitator"))
+    other.restore(saved)
+    np.testing.assert_allclose(other.logits(stacks[5], 1, 1.0), player.logits(stacks[5], 1, 1.0), rtol=1e-5, atol=1e-6)
 
 
 def test_player_refuses_mismatched_files(tiny_run, tmp_path):
@@ -133,3 +137,78 @@ def test_hiding_the_previous_action(tiny_run, tmp_path):
         player.reset()
         outs.append(player.logits(stack, a, 0.0))
     np.testing.assert_array_equal(outs[0], outs[1])   # the previous action cannot matter
+
+
+# --- the behaviour-cloning yardstick and augmentation --------------------------------------------
+def test_bc_step_learns_a_small_task():
+    """Where a bright square is (left or right half) decides the move: BC must learn it from pixels."""
+    rng = np.random.default_rng(0)
+    shapes = dqn.param_shapes()
+    flat = dqn.init_q_params(rng)
+    grad = np.zeros_like(flat)
+    p, g = dqn.param_views(flat, shapes), dqn.param_views(grad, shapes)
+    opt = tf.AdamW(flat, shapes, weight_decay=0.0)
+
+    def batch(n):
+        y = rng.integers(0, 2, n)                       # 0: square on the left -> RIGHT, 1: on the right -> LEFT
+        stacks = np.zeros((n, 4, 84, 84), np.uint8)
+        for i in range(n):
+            x0 = int(rng.integers(0, 30)) + 44 * y[i]
+            y0 = int(rng.integers(0, 70))
+            stacks[i, :, y0:y0 + 10, x0:x0 + 10] = 255
+        return stacks, np.where(y == 0, 2, 3)
+
+    for step in range(150):
+        imitate.bc_step(p, g, flat, grad, opt, batch(32), 1.0, 1e-3)
+    stacks, y = batch(200)
+    acc = (imitate.bc_logits(p, stacks).argmax(1) == y).mean()
+    assert acc > 0.95, acc
+
+
+def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
+    c = tiny_config(tiny_run, tmp_path / "bc", model="bc", batch=16, iters=6, augment=4)
+    m = imitate.train(c, log=lambda *a: None)
+    assert 0 <= m["acc_vs_teacher_actions"] <= 1 and 0 <= m["train_acc"] <= 1
+    assert m["decisive"]["steps"] >= m["heldout_steps"] // 4 - 1        # the top quarter of the Q-gap
+    assert json.load(open(tmp_path / "bc" / "imitator.json"))["kind"] == "bc"
+    player = imitate.load_player(str(tmp_path / "bc" / "imitator"))
+    assert isinstance(player, imitate.BCPlayer)
+    h = imitate.load_history(tiny_run)
+    stacks = imitate.stacks_at(h["frame"], h["first"], np.arange(10, 20))
+    np.testing.assert_array_equal([player.act(s, 0, 0.0) for s in stacks],
+                                  imitate.bc_logits(player.p, stacks).argmax(1))   # the same network, frozen
+    with pytest.raises(ValueError):
+        player.p["w1"][0, 0, 0, 0] = 1.0
+
+
+def test_augmentation_moves_pixels_keeps_shapes_and_labels(tiny_run):
+    rng = np.random.default_rng(1)
+    stacks = rng.integers(0, 256, (6, 4, 84, 84), dtype=np.uint8)
+    np.testing.assert_array_equal(imitate.shift_stacks(stacks, np.zeros((6, 2), np.int64)), stacks)
+    moved = imitate.shift_stacks(stacks, np.tile([[2, -3]], (6, 1)))
+    assert moved.shape == stacks.shape and moved.dtype == np.uint8
+    np.testing.assert_array_equal(moved[:, :, 10:70, 10:70], stacks[:, :, 12:72, 7:67])
+    np.testing.assert_array_equal(moved[:, :, :, 0], stacks[:, :, np.minimum(np.arange(84) + 2, 83), 0])  # edges repeat
+    out = imitate.augment(stacks, np.random.default_rng(2), 4, group=3)   # two windows of three stacks
+    for w in range(2):                                # one shift per window: find it and check all three
+        found = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5)
+                 if np.array_equal(imitate.shift_stacks(stacks[3 * w:3 * w + 3], np.tile([[dy, dx]], (3, 1))),
+                                   out[3 * w:3 * w + 3])]
+        assert found
+    assert imitate.augment(stacks, rng, 0) is stacks
+    h = imitate.load_history(tiny_run)                # the labels of a window do not depend on augmentation
+    a = imitate.window_inputs(h, np.array([50]), 8)
+    assert np.array_equal(imitate.augment(a[0], rng, 4, group=8).shape, a[0].shape)
+
+
+def test_bad_flags_stop_before_anything_starts(tmp_path):
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for args, message in ((["--history", str(tmp_path / "missing")], "no recorded history there"),
+                          (["--model", "lstm"], "--model 'lstm' is unknown"),
+                          (["--batch", "0"], "--batch 0 must be positive")):
+        p = subprocess.run([sys.executable, os.path.join(root, "imitate.py"), "--out", str(tmp_path / "o"), *args],
+                           capture_output=True, text=True)
+        assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
+        assert not os.path.exists(tmp_path / "o")

@@ -147,3 +147,41 @@ def test_init_from_continues_the_final_teacher_in_another_game(tmp_path, tiny_ru
     h = load_all(str(out))
     assert len(h["action"]) == 1000 and np.allclose(h["epsilon"], 0.01)   # past the decay: no re-exploring
     assert not np.array_equal(np.load(record.checkpoint_name(str(out), 1000) + ".npz", allow_pickle=False)["params"], final)
+
+
+def test_frozen_teacher_recording_has_the_history_format(tmp_path, tiny_run):
+    """record.py --frozen: the final teacher only plays; the history reads like any other."""
+    teacher = record.checkpoint_name(tiny_run, 3000)
+    out = tmp_path / "frozen"
+    p = run_record(out, "--frozen", teacher, "--frozen_eps", "0.05", "--steps", "1000")
+    _, err = p.communicate()
+    assert p.returncode == 0, err.decode()[-2000:]
+    h = load_all(str(out))
+    assert len(h["action"]) == 1000 and set(h) == set(record.FIELDS)
+    assert np.allclose(h["epsilon"], 0.05) and h["first"][0]
+    final = np.load(teacher + ".npz", allow_pickle=False)["params"]
+    for step in record.list_checkpoints(str(out)):   # the weights never change: no learning happened
+        np.testing.assert_array_equal(np.load(record.checkpoint_name(str(out), step) + ".npz",
+                                              allow_pickle=False)["params"], final)
+    summary = json.load(open(str(out) + "_results/frozen/teacher_summary.json"))
+    assert summary["frozen"] == teacher and not os.path.exists(str(out) + "_results/frozen/teacher_final.npz")
+
+
+def test_bad_flags_stop_before_anything_is_written(tmp_path):
+    for args, message in (("--steps -5", b"--steps -5 must be a positive"),
+                          ("--frozen nowhere", b"--frozen nowhere: needs nowhere.npz"),
+                          ("--checkpoint_every 700", b"must be a multiple of --chunk_steps")):
+        p = run_record(tmp_path / "x", *args.split())
+        _, err = p.communicate()
+        assert p.returncode != 0 and message in err and b"Traceback" not in err, err
+        assert not os.path.exists(tmp_path / "x")
+
+
+def test_chunk_shorter_than_its_index_entry_is_a_history_error(tmp_path, tiny_run):
+    import shutil
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    cols = record.read_chunk(record.chunk_path(str(run), 500), 500)
+    record.write_chunk(str(run), 500, {k: v[:100] for k, v in cols.items()})
+    with pytest.raises(record.HistoryError, match="holds 100 steps, index says 500"):
+        load_all(str(run))
