@@ -446,8 +446,8 @@ def q1_diagnosis(c, n_states=3_000, games=10, seed=11):
     y, pa, pr = y[0], pa[0], np.array([imitate.token_reward(t) for t in pr[0]])
     teacher = TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]), final_epsilon(T),
                             np.random.default_rng(seed))
-    greedy = np.array([teacher.greedy(s) for s in stacks])
-    gap = imitate.teacher_q_gap(teacher.p_flat, h, np.arange(16, 16 + n))
+    q = imitate.teacher_q(teacher.p_flat, h, np.arange(16, 16 + n))   # batched, once: greedy moves and Q-gaps
+    greedy, gap = q.argmax(1), imitate.q_gap(q)
     decisive = gap >= np.quantile(gap, 0.75)
     model = imitate.load_player(os.path.join(c.imitator, "imitator"))
 

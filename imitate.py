@@ -274,20 +274,17 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
     return tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
 
 
-def teacher_greedy(params_flat, h, idx, batch=512):
-    """The greedy action of a teacher network on the states at absolute steps idx."""
+def teacher_q(params_flat, h, idx, batch=512):
+    """A teacher network's Q-values (len(idx), A) on the states at absolute steps idx."""
     p = dqn.param_views(params_flat, dqn.param_shapes())
-    return np.concatenate([dqn.greedy(p, stacks_at(h["frame"], h["first"], idx[i:i + batch]))
+    return np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks_at(h["frame"], h["first"], idx[i:i + batch])))[0]
                            for i in range(0, len(idx), batch)])
 
 
-def teacher_q_gap(params_flat, h, idx, batch=512):
-    """The teacher's Q-value margin between its best and second-best move on the states at idx:
-    large where the choice matters (the ball about to be missed), near 0 where any move will do."""
-    p = dqn.param_views(params_flat, dqn.param_shapes())
-    q = np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks_at(h["frame"], h["first"], idx[i:i + batch])))[0]
-                        for i in range(0, len(idx), batch)])
-    q.sort(axis=1)
+def q_gap(q):
+    """The Q-value margin between the best and second-best move, per state: large where the choice
+    matters (the ball about to be missed), near 0 where any move will do."""
+    q = np.sort(q, axis=1)
     return q[:, -1] - q[:, -2]
 
 
@@ -298,8 +295,9 @@ def heldout_metrics(pred, actual, idx, h, history):
     final = ckpts[-1]
     earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
     load = lambda s: dqn.load_checkpoint(record.checkpoint_name(history, s))[1]["params"]
-    g_final, g_earlier = teacher_greedy(load(final), h, idx), teacher_greedy(load(earlier), h, idx)
-    gap = teacher_q_gap(load(final), h, idx)
+    q_final = teacher_q(load(final), h, idx)                   # one pass: greedy moves and Q-gaps
+    g_final, g_earlier = q_final.argmax(1), teacher_q(load(earlier), h, idx).argmax(1)
+    gap = q_gap(q_final)
     decisive = gap >= np.quantile(gap, 0.75)                   # the top quarter of the teacher's Q-gap
     return dict(heldout_steps=int(len(idx)), heldout_from_step=int(idx[0]),
                 acc_vs_teacher_actions=float((pred == actual).mean()),
