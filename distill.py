@@ -19,12 +19,21 @@ play's. Then question 2 of the argument, where it is cheap to ask: trained on hi
 their first 20 pulls, does the frozen imitator improve past anything its training ever showed?
 And the dials between "yes" and "no" (--sweep): how many training tasks, how long a context.
 
-    python distill.py            # the positive control and its question 2 (~10 min on 2 cores)
-    python distill.py --quick    # the same, small, for a classroom (~2 min)
-    python distill.py --sweep    # the dials: training tasks x context length (~1 h)
+Then AD's dark room: a 9x9 grid, each episode 20 steps from the centre, one hidden goal cell
+paying 1 per step spent on it. The source learner explores by posterior sampling over where the
+goal is (walk to a cell not yet ruled out; once paid, go back there every episode), so its
+learning fits in a context of a few episodes. Tokens add the cell the agent is in. The frozen
+imitator plays held-out goals for 25 episodes with its context carried across episodes, beside
+the source learner, random play and AD's control: the same imitator trained on expert episodes
+only (a learner that already knows the goal), which has never seen a search and should not find
+new goals.
 
-writes results/distill/: distill.json (every number), bandits.png, q2.png, (sweep.png).
-Not here yet: AD's dark room (a grid world whose goal the imitator must find by exploring).
+    python distill.py                # bandits, their question 2, the dark room (~15 min on 2 cores)
+    python distill.py --quick        # the same, small, for a classroom (~3 min)
+    python distill.py --sweep        # also the dials: training tasks x context length (~1 h more)
+    python distill.py --part room    # one experiment: bandits or room
+
+writes results/distill/: distill.json (every number), bandits.png, room.png, (sweep.png).
 """
 from __future__ import annotations
 
@@ -58,12 +67,20 @@ class DistillConfig:
     lr: float = 1e-3              # peak learning rate (warm-up, then cosine decay)
     weight_decay: float = 0.01    # AdamW's decoupled weight decay on matrices
     seed: int = 0                 # seeds the bandits, the source learner, the weights and play
+    room_histories: int = 1000    # dark room: source-learner histories to train on (goals from the training set)
+    room_episodes: int = 20       # dark room: episodes per training history
+    room_context: int = 100       # dark room: positions the imitator sees (5 episodes of 20 steps)
+    room_iters: int = 1200        # dark room: optimizer steps (each imitator)
+    room_test_episodes: int = 25  # dark room: episodes the frozen imitator plays on each held-out goal
+    room_test_runs: int = 64      # dark room: runs on the 16 held-out goals (each goal several times)
+    part: str = "all"             # "bandits", "room" or "all": which experiments to run
     out: str = "results/distill"  # where the numbers and plots go
     quick: bool = False           # classroom scale: fewer tasks and steps
-    sweep: bool = False           # run the dials (training tasks x context) instead
+    sweep: bool = False           # also run the bandit dials (training tasks x context)
 
 
-QUICK = dict(train_tasks=500, test_tasks=100, iters=300)
+QUICK = dict(train_tasks=500, test_tasks=100, iters=300, room_histories=400, room_iters=300, room_test_episodes=15,
+             room_test_runs=32)
 SWEEP_TASKS = (1, 4, 16, 64, 2000)
 SWEEP_CONTEXT = (25, 50, 100)
 Q2_PULLS = 20                     # question 2: train on the first 20 pulls only
@@ -107,58 +124,79 @@ def by_fifth(q):
 # -------------------------------------------------------------------------------------------
 # The imitator: embeddings of (previous arm, previous reward) -> transformer.py -> next arm
 # -------------------------------------------------------------------------------------------
-def model_shapes(c: DistillConfig):
+def model_shapes(c: DistillConfig, n_act, n_cells=0):
+    """The transformer's config and every parameter's shape; n_cells > 0 adds E_cell (the dark room)."""
     tcfg = tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
-                                n_out=c.arms)
-    return tcfg, [("e_act", (c.arms + 1, c.n_embd)), ("e_rew", (3, c.n_embd))] + tf.param_shapes(tcfg)
+                                n_out=n_act)
+    cells = [("e_cell", (n_cells, c.n_embd))] if n_cells else []
+    return tcfg, [("e_act", (n_act + 1, c.n_embd)), ("e_rew", (3, c.n_embd))] + cells + tf.param_shapes(tcfg)
 
 
-def tokens(actions, rewards, arms):
-    """Inputs of each position: the previous pull's arm and reward; "start" (arms, 2) at position 0."""
-    prev_a = np.concatenate([np.full((len(actions), 1), arms), actions[:, :-1]], axis=1)   # (n, T)
-    prev_r = np.concatenate([np.full((len(rewards), 1), 2), rewards[:, :-1]], axis=1)      # (n, T)
+def tokens(actions, rewards, n_act, episode=None):
+    """Inputs of each position: the previous step's action and reward; "start" (n_act, 2) at
+    position 0 and, with episodes of `episode` steps, at the first step of every episode."""
+    prev_a = np.concatenate([np.full((len(actions), 1), n_act), actions[:, :-1]], axis=1)   # (n, T)
+    prev_r = np.concatenate([np.full((len(rewards), 1), 2), rewards[:, :-1]], axis=1)       # (n, T)
+    if episode:
+        prev_a[:, ::episode], prev_r[:, ::episode] = n_act, 2
     return prev_a, prev_r
 
 
-def forward(p, prev_a, prev_r, tcfg):
+def forward(p, prev_a, prev_r, tcfg, cells=None):
     ea, ca = tf.embedding_forward(prev_a, p["e_act"])                 # (B, T, C)
     er, cr = tf.embedding_forward(prev_r, p["e_rew"])                 # (B, T, C)
-    logits, ct = tf.transformer_forward(p, ea + er, tcfg)             # (B, T, arms)
-    return logits, (ca, cr, ct)
+    x = ea + er
+    cc = None
+    if cells is not None:                                             # the dark room: where the agent is
+        ec, cc = tf.embedding_forward(cells, p["e_cell"])
+        x += ec
+    logits, ct = tf.transformer_forward(p, x, tcfg)                   # (B, T, n_act)
+    return logits, (ca, cr, cc, ct)
 
 
 def backward(dlogits, cache, g, tcfg):
-    ca, cr, ct = cache
+    ca, cr, cc, ct = cache
     dx = tf.transformer_backward(dlogits, ct, g, tcfg)
-    g["e_act"][...] = tf.embedding_backward(dx, ca)                    # forward was: x = ea + er
+    g["e_act"][...] = tf.embedding_backward(dx, ca)                    # forward was: x = ea + er (+ ec)
     g["e_rew"][...] = tf.embedding_backward(dx, cr)
+    if cc is not None:
+        g["e_cell"][...] = tf.embedding_backward(dx, cc)
 
 
-def train(c: DistillConfig, actions, rewards, desc="imitator"):
-    """Next-arm prediction on windows of c.context pulls cut from the histories (n, T)."""
+def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, n_cells=0, episode=None, desc="imitator"):
+    """Next-action prediction on windows of c.context steps cut from the histories (n, T): bandit
+    pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`."""
     tf.keep_freed_memory()
+    n_act = n_act or c.arms
     rng = np.random.default_rng(c.seed + 1)
-    tcfg, shapes = model_shapes(c)
+    tcfg, shapes = model_shapes(c, n_act, n_cells)
     flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
     p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
     g = dqn.param_views(grad, shapes)
     tf.init_params(p, tcfg, rng)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
-    prev_a, prev_r = tokens(actions, rewards, c.arms)
+    prev_a, prev_r = tokens(actions, rewards, n_act, episode)
     n, T = actions.shape
     K = min(c.context, T)
     losses = []
     for step in tqdm(range(c.iters), desc=desc, unit="step", leave=False):
         rows = rng.integers(0, n, c.batch)
         t0 = rng.integers(0, T - K + 1, c.batch)[:, None] + np.arange(K)   # (B, K) a window of each history
-        logits, cache = forward(p, prev_a[rows[:, None], t0], prev_r[rows[:, None], t0], tcfg)
-        loss, cc = tf.cross_entropy_forward(logits.reshape(-1, c.arms), actions[rows[:, None], t0].reshape(-1))
+        win = rows[:, None], t0
+        logits, cache = forward(p, prev_a[win], prev_r[win], tcfg, None if cells is None else cells[win])
+        loss, cc = tf.cross_entropy_forward(logits.reshape(-1, n_act), actions[win].reshape(-1))
         backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
         tf.clip_grad_norm(grad, 1.0)
         opt.step(flat, grad, tf.lr_at(step, c.lr, min(100, c.iters // 10), c.iters))
         losses.append(float(loss))
     flat.setflags(write=False)                                          # frozen from here on: views made
     return dqn.param_views(flat, shapes), tcfg, losses                  # after this are read-only too
+
+
+def sample(logits, rng):
+    """A move drawn from the imitator's predicted distribution (softmax of the logits)."""
+    z = np.exp(logits.astype(np.float64) - logits.max())
+    return int(rng.choice(len(z), p=z / z.sum()))
 
 
 def play(p, tcfg, probs, pulls, rng):
@@ -170,12 +208,104 @@ def play(p, tcfg, probs, pulls, rng):
         dec = tf.Decoder(p, tcfg)
         a, r = A, 2                                                     # "start"
         for t in range(pulls):
-            z = dec.step(p["e_act"][a] + p["e_rew"][r]).astype(np.float64)
-            z = np.exp(z - z.max())
-            a = int(rng.choice(A, p=z / z.sum()))
+            a = sample(dec.step(p["e_act"][a] + p["e_rew"][r]), rng)
             r = int(rng.random() < probs[i, a])
             actions[i, t] = a
     return actions
+
+
+# -------------------------------------------------------------------------------------------
+# The dark room: a goal that must be found by exploring, then returned to
+# -------------------------------------------------------------------------------------------
+ROOM = 9                                       # a 9 x 9 grid of cells, numbered row * ROOM + column
+START = (ROOM // 2) * ROOM + ROOM // 2         # every episode starts in the centre
+EPISODE = 20                                   # steps per episode
+MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])   # stay, up, down, left, right: (d row, d column)
+N_MOVES = len(MOVES)
+N_TEST_GOALS = 16                              # goal cells never seen in training
+
+
+def room_goals(rng):
+    """Every cell but the start can hold the goal: (training goals, held-out goals)."""
+    cells = rng.permutation(np.setdiff1d(np.arange(ROOM * ROOM), [START]))
+    return cells[N_TEST_GOALS:], cells[:N_TEST_GOALS]
+
+
+def room_move(cell, a):
+    """The cell after move a from cell (arrays or numbers); the walls stop the agent."""
+    y, x = np.divmod(cell, ROOM)
+    return np.clip(y + MOVES[a, 0], 0, ROOM - 1) * ROOM + np.clip(x + MOVES[a, 1], 0, ROOM - 1)
+
+
+def toward(cell, target, rng):
+    """The move one step closer to target (a random one of the two when row and column both
+    differ), or stay when there."""
+    (y, x), (ty, tx) = np.divmod(cell, ROOM), np.divmod(target, ROOM)
+    dy, dx = ty != y, tx != x
+    vertical = dy & (~dx | (rng.random(np.shape(cell)) < 0.5))
+    return np.where(vertical, np.where(ty < y, 1, 2), np.where(dx, np.where(tx < x, 3, 4), 0))
+
+
+def explorer(goals, episodes, rng, knows_goal=False):
+    """The source learner, on len(goals) rooms at once: posterior sampling over where the goal is.
+    It rules out every cell it visits without being paid, walks toward a cell drawn at random from
+    those not ruled out, draws another when it gets there, and once paid it walks back to that cell
+    every episode and stays on it. knows_goal: it knows the goal from the start (AD's "expert").
+    Returns cells, actions, rewards (n, episodes * EPISODE): the cell each move was chosen in, the
+    move, and whether it landed on the goal."""
+    n, rows, T = len(goals), np.arange(len(goals)), episodes * EPISODE
+    ruled_out = np.zeros((n, ROOM * ROOM), bool)
+    ruled_out[:, START] = True
+    found = np.full(n, knows_goal)
+    target = np.where(found, goals, START)
+    cells, actions, rewards = (np.empty((n, T), np.int64) for _ in range(3))
+    for t in range(T):
+        cell = np.full(n, START) if t % EPISODE == 0 else nxt
+        stale = ~found & ((target == cell) | ruled_out[rows, target])
+        if stale.any():                                                  # draw a new cell to try
+            score = rng.random((n, ROOM * ROOM))
+            score[ruled_out] = -1.0
+            target = np.where(stale, score.argmax(1), target)
+        a = toward(cell, target, rng)
+        nxt = room_move(cell, a)
+        r = nxt == goals
+        found |= r
+        target = np.where(found, goals, target)
+        ruled_out[rows, nxt] |= ~r
+        cells[:, t], actions[:, t], rewards[:, t] = cell, a, r
+    return cells, actions, rewards
+
+
+def episode_returns(rewards):
+    """Reward per episode (n, episodes) from per-step rewards (n, episodes * EPISODE)."""
+    return rewards.reshape(len(rewards), -1, EPISODE).sum(2)
+
+
+def random_room(goals, episodes, rng):
+    """Random moves in the room: the returns (n, episodes) of a player that does not learn."""
+    n, returns = len(goals), np.zeros((len(goals), episodes))
+    for e in range(episodes):
+        cell = np.full(n, START)
+        for _ in range(EPISODE):
+            cell = room_move(cell, rng.integers(0, N_MOVES, n))
+            returns[:, e] += cell == goals
+    return returns
+
+
+def play_room(p, tcfg, goals, episodes, rng):
+    """The frozen imitator in rooms with the given goals, `episodes` episodes each, its context
+    carried from episode to episode (sliding): returns (n, episodes)."""
+    returns = np.zeros((len(goals), episodes))
+    for i, goal in enumerate(tqdm(goals, desc="dark room, frozen imitator", unit="room", leave=False)):
+        dec = tf.Decoder(p, tcfg)
+        for e in range(episodes):
+            cell, a, r = START, N_MOVES, 2                               # "start" of an episode
+            for _ in range(EPISODE):
+                a = sample(dec.step(p["e_cell"][cell] + p["e_act"][a] + p["e_rew"][r]), rng)
+                cell = int(room_move(cell, a))
+                r = int(cell == goal)
+                returns[i, e] += r
+    return returns
 
 
 # -------------------------------------------------------------------------------------------
@@ -216,6 +346,45 @@ def positive_control(c: DistillConfig, log=print):
     return R
 
 
+def dark_room(c: DistillConfig, log=print):
+    """The dark room: the source learner, the frozen imitator trained on its histories, AD's
+    control (the imitator trained on expert episodes only) and random play, on held-out goals."""
+    rng = np.random.default_rng(c.seed + 20)
+    train_goals, test_goals = room_goals(rng)
+    goals = rng.choice(train_goals, c.room_histories)
+    cr = dataclasses.replace(c, context=c.room_context, iters=c.room_iters)
+    runs = np.resize(test_goals, c.room_test_runs)                      # each held-out goal, several times
+    E = c.room_test_episodes
+    R = dict(train_goals=train_goals.tolist(), test_goals=test_goals.tolist(), context=c.room_context,
+             iters=c.room_iters, histories=c.room_histories, episodes_per_history=c.room_episodes)
+    curves = dict(source=episode_returns(explorer(runs, E, np.random.default_rng(c.seed + 21))[2]),
+                  random=random_room(runs, E, np.random.default_rng(c.seed + 22)))
+    t0 = time.perf_counter()
+    for name, knows in (("imitator", False), ("expert_trained", True)):
+        cells, acts, rews = explorer(goals, c.room_episodes, rng, knows_goal=knows)
+        p, tcfg, losses = train(cr, acts, rews, n_act=N_MOVES, cells=cells, n_cells=ROOM * ROOM, episode=EPISODE,
+                                desc=f"dark room, {name}")
+        R[f"{name}_final_loss"] = float(np.mean(losses[-50:]))
+        curves[name] = play_room(p, tcfg, runs, E, np.random.default_rng(c.seed + 23))
+    R["seconds"] = time.perf_counter() - t0
+    R["per_episode"] = {k: v.mean(0).tolist() for k, v in curves.items()}
+    R["training_histories_return"] = episode_returns(explorer(goals[:200], c.room_episodes,
+                                                              np.random.default_rng(c.seed + 24))[2]).mean(0).tolist()
+    boot = np.random.default_rng(c.seed + 25)
+    first, last = lambda v: v[:, :3].mean(1), lambda v: v[:, -5:].mean(1)   # per run: episodes 1-3, last 5
+    for k, v in curves.items():
+        d = last(v) - first(v)
+        lo, hi = np.quantile(boot.choice(d, (4000, len(d))).mean(1), [0.025, 0.975])
+        R[k] = dict(first_3_episodes=float(first(v).mean()), last_5_episodes=float(last(v).mean()),
+                    improvement=dict(mean=float(d.mean()), lo=float(lo), hi=float(hi)), improves=bool(lo > 0))
+    log(f"dark room ({len(test_goals)} held-out goals, {c.room_test_runs} runs of {E} episodes; "
+        f"reward per episode, first 3 episodes -> last 5):")
+    for k in curves:
+        log(f"  {k:15s} {R[k]['first_3_episodes']:5.2f} -> {R[k]['last_5_episodes']:5.2f}"
+            f"  improves: {'yes' if R[k]['improves'] else 'no'}")
+    return R
+
+
 def sweep(c: DistillConfig, log=print):
     """The dials: number of training tasks x context length, each a fresh training."""
     rng = np.random.default_rng(c.seed)
@@ -247,18 +416,30 @@ def plot(R, out):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for k, lab in (("source", "Thompson sampling (the source learner)"), ("imitator", "frozen imitator"),
-                   ("random", "random arms")):
-        y = np.convolve(R["per_pull"][k], np.ones(5) / 5, "valid")
-        ax.plot(np.arange(len(y)) + 5, y, label=lab)
-    if "q2" in R:
-        y = np.convolve(R["q2"]["per_pull"], np.ones(5) / 5, "valid")
-        ax.plot(np.arange(len(y)) + 5, y, "--", label=f"frozen imitator trained on the first {Q2_PULLS} pulls only")
-        ax.axvline(Q2_PULLS, color="gray", lw=0.8)
-    save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
-                "chosen arm's p / best arm's p", "Imitating a learner on many tasks: in-context learning on new bandits")
-    plt.close(fig)
+    if "per_pull" in R:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for k, lab in (("source", "Thompson sampling (the source learner)"), ("imitator", "frozen imitator"),
+                       ("random", "random arms")):
+            y = np.convolve(R["per_pull"][k], np.ones(5) / 5, "valid")
+            ax.plot(np.arange(len(y)) + 5, y, label=lab)
+        if "q2" in R:
+            y = np.convolve(R["q2"]["per_pull"], np.ones(5) / 5, "valid")
+            ax.plot(np.arange(len(y)) + 5, y, "--", label=f"frozen imitator trained on the first {Q2_PULLS} pulls only")
+            ax.axvline(Q2_PULLS, color="gray", lw=0.8)
+        save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
+                    "chosen arm's p / best arm's p", "Imitating a learner on many tasks: in-context learning on new bandits")
+        plt.close(fig)
+    if "room" in R:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for k, lab in (("source", "posterior-sampling explorer (the source learner)"),
+                       ("imitator", "frozen imitator, trained on its learning histories"),
+                       ("expert_trained", "frozen imitator, trained on expert episodes only (AD's control)"),
+                       ("random", "random moves")):
+            y = R["room"]["per_episode"][k]
+            ax.plot(np.arange(1, len(y) + 1), y, "o-", ms=3, label=lab)
+        save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
+                    "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
+        plt.close(fig)
     if "sweep" in R:
         fig, ax = plt.subplots(figsize=(7, 4))
         for K in SWEEP_CONTEXT:
@@ -272,13 +453,21 @@ def plot(R, out):
 
 
 def check_config(c: DistillConfig):
-    for name in ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd", "batch", "iters"):
+    for name in ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd", "batch", "iters",
+                 "room_histories", "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"):
         if getattr(c, name) <= 0:
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
     if c.arms < 2:
         raise SystemExit(f"--arms {c.arms}: a bandit needs at least 2 arms")
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
+    if c.part not in ("all", "bandits", "room"):
+        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room")
+    if c.room_context > c.room_episodes * EPISODE:
+        raise SystemExit(f"--room_context {c.room_context} is longer than a training history "
+                         f"({c.room_episodes} episodes x {EPISODE} steps)")
+    if c.room_test_episodes < 8:
+        raise SystemExit(f"--room_test_episodes {c.room_test_episodes} must be at least 8 (first 3 vs last 5 episodes)")
     if c.pulls < Q2_PULLS + 5:
         raise SystemExit(f"--pulls {c.pulls} must be at least {Q2_PULLS + 5} (question 2 trains on the first {Q2_PULLS})")
 
@@ -288,10 +477,19 @@ def main(c: DistillConfig):
         c = dataclasses.replace(c, **QUICK, out=os.path.join(c.out, "quick"))
     check_config(c)
     os.makedirs(c.out, exist_ok=True)
-    R = positive_control(c)
-    if c.sweep:
-        R["sweep"] = sweep(c)
-    dqn.write_json(os.path.join(c.out, "distill.json"), R)
+    path = os.path.join(c.out, "distill.json")
+    R = {}
+    if os.path.exists(path) and c.part != "all":                        # one part: keep the other's numbers
+        with open(path) as f:
+            R = json.load(f)
+    if c.part in ("all", "bandits"):
+        R |= positive_control(c)
+        if c.sweep:
+            R["sweep"] = sweep(c)
+    if c.part in ("all", "room"):
+        R["room"] = dark_room(c)
+    R["config"] = dataclasses.asdict(c)
+    dqn.write_json(path, R)
     plot(R, c.out)
     print(f"wrote {c.out}/distill.json and plots")
     return R

@@ -6,6 +6,7 @@ pre-training, where one token is one agent step of the recorded DQN history:
     token_t = Linear(conv torso(frame stack_t))        the observation (dqn.py's conv layers,
             + E_action[previous action]                   with the imitator's own weights)
             + E_reward[previous clipped reward]
+            (+ stage_t * w_stage)                         optional: where in the history step t is
     logits_t = transformer(token_1 .. token_t)          causal: sees only the past
     loss = cross-entropy(logits_t, action the teacher actually took at t)
 
@@ -62,10 +63,15 @@ class ImitateConfig:
                                      # one move out, minibatches of `batch` stacks drawn i.i.d. (no context)
     augment: int = 0                 # random-shift augmentation: move each frame stack (each window, for the
                                      # transformer) by up to this many pixels, edges repeated (DrQ uses 4); 0 = off
+    stage_input: bool = False        # tell the transformer where in the history each step is: its step index,
+                                     # in millions of steps, times a learned vector, added to the token. In play
+                                     # the stage is set by hand (default: the end of the history), even past the
+                                     # end (question 2's sharp form); off = today's imitator, which must guess
 
 
 N_PREV_ACTIONS = dqn.N_ACTIONS + 1   # the 4 actions, and "none": the first step of a game
 NEW_GAME = dqn.N_ACTIONS
+STAGE_UNIT = 1_000_000               # stage 1.0 = one million agent steps, the length of the default history
 
 
 def reward_token(r):
@@ -88,7 +94,9 @@ def load_history(run_dir, start=0):
                                       total=len(record.history_index(run_dir)), unit="chunk", leave=False)]
     if not parts:
         raise record.HistoryError(f"{run_dir}: the history is empty")
-    return {k: np.concatenate([c[k] for c in parts]) for k in ("frame", "action", "reward_clip", "first")}
+    h = {k: np.concatenate([c[k] for c in parts]) for k in ("frame", "action", "reward_clip", "first")}
+    h["start"] = start                                             # the absolute step of index 0
+    return h
 
 
 @njit(cache=True)
@@ -100,9 +108,15 @@ def stacks_at(frames, first, idx):
     return out
 
 
+def window_stage(h, starts, K):
+    """The stage input (B, K) of windows of K steps beginning at `starts`: each step's place in the
+    history, in millions of steps."""
+    return ((h["start"] + starts[:, None] + np.arange(K)) / STAGE_UNIT).astype(np.float32)
+
+
 def window_inputs(h, starts, K, hide_prev_action=False):
     """Model inputs and targets for windows of K steps beginning at `starts` (B,)."""
-    idx = starts[:, None] + np.arange(K)                           # (B, K) absolute steps
+    idx = starts[:, None] + np.arange(K)                           # (B, K) indices into h
     prev = np.maximum(idx - 1, 0)
     prev_a = np.where(h["first"][idx] | hide_prev_action, NEW_GAME, h["action"][prev]).astype(np.int64)  # (B, K)
     prev_r = np.where(idx > 0, reward_token(h["reward_clip"][prev]), reward_token(0.0))     # (B, K)
@@ -139,18 +153,19 @@ def augment(stacks, rng, pad, group=1):
 # -------------------------------------------------------------------------------------------
 # The imitator: conv torso + embeddings -> transformer -> action logits.
 # -------------------------------------------------------------------------------------------
-def imitator_shapes(tcfg: tf.TransformerConfig):
+def imitator_shapes(tcfg: tf.TransformerConfig, stage_input=False):
     C = tcfg.n_embd
     torso = [(n, s) for n, s in dqn.param_shapes() if n in ("w1", "b1", "w2", "b2")]
+    stage = [("w_stage", (C,))] if stage_input else []
     return torso + [("w_obs", (9 * 9 * 32, C)), ("b_obs", (C,)),
-                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + tf.param_shapes(tcfg)
+                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + stage + tf.param_shapes(tcfg)
 
 
-def init_imitator(tcfg, rng):
-    shapes = imitator_shapes(tcfg)
+def init_imitator(tcfg, rng, stage_input=False):
+    shapes = imitator_shapes(tcfg, stage_input)
     flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
     p = dqn.param_views(flat, shapes)
-    tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all ...
+    tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all (w_stage starts at 0) ...
     dqn.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
     return flat, shapes
 
@@ -198,22 +213,28 @@ def encode_backward(dfeat, cache, p, g):
         g["b2"] += db2
 
 
-def imitator_forward(p, stacks, prev_a, prev_r, tcfg):
-    """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K) -> action logits (B, K, A)."""
+def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
+    """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K), and with a stage input the stage (B, K)
+    -> action logits (B, K, A)."""
     B, K = prev_a.shape
     feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
     obs, c_obs = dqn.linear_forward(feats, p["w_obs"], p["b_obs"])      # (B*K, C)
     ea, c_a = tf.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
     er, c_r = tf.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
-    logits, c_tf = tf.transformer_forward(p, obs.reshape(B, K, -1) + ea + er, tcfg)
-    return logits, (c_enc, p, c_obs, c_a, c_r, c_tf)
+    x = obs.reshape(B, K, -1) + ea + er
+    if "w_stage" in p:
+        x += stage[..., None] * p["w_stage"]                           # the stage: a scalar times a learned vector
+    logits, c_tf = tf.transformer_forward(p, x, tcfg)
+    return logits, (c_enc, p, c_obs, c_a, c_r, stage, c_tf)
 
 
 def imitator_backward(dlogits, cache, g, tcfg):
-    c_enc, p, c_obs, c_a, c_r, c_tf = cache
+    c_enc, p, c_obs, c_a, c_r, stage, c_tf = cache
     dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
-    g["e_act"][...] = tf.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er
+    g["e_act"][...] = tf.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er (+ stage w)
     g["e_rew"][...] = tf.embedding_backward(dx, c_r)
+    if "w_stage" in g:
+        g["w_stage"][...] = np.einsum("bk,bkc->c", stage, dx)
     dfeat, g["w_obs"][...], g["b_obs"][...] = dqn.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
     encode_backward(dfeat, c_enc, p, g)
 
@@ -226,8 +247,8 @@ def tcfg_of(c: ImitateConfig):
 def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
     """One optimizer step on a batch (stacks, prev_a, prev_r, targets); returns loss, grad norm.
     p and g are the named views of the flat parameter and gradient vectors."""
-    stacks, pa, pr, y = batch
-    logits, cache = imitator_forward(p, stacks, pa, pr, tcfg)
+    stacks, pa, pr, y, stage = batch
+    logits, cache = imitator_forward(p, stacks, pa, pr, tcfg, stage)
     loss, cc = tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
     imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
     gnorm = tf.clip_grad_norm(grad, grad_clip)
@@ -262,7 +283,8 @@ def predict_windows(p, h, starts, tcfg, hide_prev_action=False):
     preds, targets = [], []
     for s in starts:
         stacks, pa, pr, y = window_inputs(h, np.array([s]), tcfg.block_size, hide_prev_action)
-        preds.append(imitator_forward(p, stacks, pa, pr, tcfg)[0].argmax(-1)[0])
+        stage = window_stage(h, np.array([s]), tcfg.block_size)
+        preds.append(imitator_forward(p, stacks, pa, pr, tcfg, stage)[0].argmax(-1)[0])
         targets.append(y[0])
     return np.array(preds), np.array(targets)
 
@@ -270,7 +292,7 @@ def predict_windows(p, h, starts, tcfg, hide_prev_action=False):
 def window_loss(p, h, start, tcfg, hide_prev_action=False):
     """Next-action cross-entropy on one window (no gradient)."""
     stacks, pa, pr, y = window_inputs(h, np.array([start]), tcfg.block_size, hide_prev_action)
-    logits, _ = imitator_forward(p, stacks, pa, pr, tcfg)
+    logits, _ = imitator_forward(p, stacks, pa, pr, tcfg, window_stage(h, np.array([start]), tcfg.block_size))
     return tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
 
 
@@ -387,7 +409,7 @@ def train(c: ImitateConfig, log=print):
         shapes = dqn.param_shapes()
         flat = dqn.init_q_params(rng)
     else:
-        flat, shapes = init_imitator(tcfg, rng)
+        flat, shapes = init_imitator(tcfg, rng, c.stage_input)
     p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
     g = dqn.param_views(grad, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
@@ -423,7 +445,8 @@ def train(c: ImitateConfig, log=print):
             starts = rng.integers(0, n_train - K + 1, c.batch)     # windows inside the training part
             stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
             stacks = augment(stacks, rng, c.augment, group=K)       # one shift per window
-            loss, gnorm = train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, c.grad_clip, lr)
+            batch = (stacks, pa, pr, y, window_stage(h, starts, K))
+            loss, gnorm = train_step(p, g, flat, grad, opt, batch, tcfg, c.grad_clip, lr)
         state["step"] = step + 1
         state["train_loss"].append([step, float(loss)])
         tokens += y.size
@@ -446,7 +469,8 @@ def train(c: ImitateConfig, log=print):
     np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
     meta = dict(kind="bc" if c.model == "bc" else "imitator", n_actions=dqn.N_ACTIONS,
                 n_params=int(flat.size), trained_steps=state["step"], see_prev_action=c.see_prev_action,
-                history=os.path.abspath(c.history), history_steps=N, train_steps=n_train, augment=c.augment)
+                history=os.path.abspath(c.history), history_steps=N, train_steps=n_train, augment=c.augment,
+                stage_input=c.stage_input)
     if c.model == "transformer":
         meta["transformer"] = dataclasses.asdict(tcfg)
     dqn.write_json(os.path.join(c.out, "imitator.json"), meta)
@@ -501,14 +525,23 @@ class Player:
             raise ValueError(f"{path}.json is not an imitator for {n_actions} actions "
                              f"(kind={meta.get('kind')}, n_actions={meta.get('n_actions')})")
         self.tcfg = tf.TransformerConfig(**meta["transformer"])
-        shapes = imitator_shapes(self.tcfg)
+        shapes = imitator_shapes(self.tcfg, meta.get("stage_input", False))
         if flat.size != sum(int(np.prod(s)) for _, s in shapes):
             raise ValueError(f"{path}.npz holds {flat.size} parameters, its .json describes another model")
         flat.setflags(write=False)                                 # frozen: any write would raise
         self.flat, self.p = flat, dqn.param_views(flat, shapes)
         self.decoder = tf.Decoder(self.p, self.tcfg)
         self.see_prev_action = meta.get("see_prev_action", True)
+        self.history_steps = int(meta.get("history_steps", 0))
+        self.stage = self.history_steps / STAGE_UNIT                # the end of the history, unless set_stage
         self.reset()
+
+    def set_stage(self, step):
+        """Play as the learner at agent step `step` of its history (only with a stage input; any
+        step, even one past the end of the history the imitator was trained on)."""
+        if "w_stage" not in self.p:
+            raise ValueError("this imitator was trained without a stage input (--stage_input)")
+        self.stage = step / STAGE_UNIT
 
     def reset(self):
         """Forget the context (a fresh start, e.g. in a new game world)."""
@@ -529,6 +562,8 @@ class Player:
             prev_action = NEW_GAME                           # trained without it: hide it here too
         x = (encode(self.p, stack[None])[0] @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
             + self.p["e_rew"][reward_token(prev_reward)]
+        if "w_stage" in self.p:
+            x = x + np.float32(self.stage) * self.p["w_stage"]
         return self.decoder.step(x)
 
     def act(self, stack, prev_action, prev_reward):
@@ -581,6 +616,7 @@ def bench(c: ImitateConfig, steps=5):
     B, K = c.batch, c.context
     batch = (rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8), rng.integers(0, 5, (B, K)),
              rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K)))
+    batch = batch + (None,)                                           # no stage input
     train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)        # compile, allocate
     times = []
     for _ in range(steps):

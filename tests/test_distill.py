@@ -25,7 +25,7 @@ def test_bandits_pay_with_their_probabilities_and_thompson_sampling_improves():
 
 def test_tokens_are_the_previous_pull():
     acts, rews = np.array([[3, 1, 4]]), np.array([[1, 0, 1]])
-    pa, pr = distill.tokens(acts, rews, arms=5)
+    pa, pr = distill.tokens(acts, rews, 5)
     np.testing.assert_array_equal(pa, [[5, 3, 1]])             # "start", then the previous arm
     np.testing.assert_array_equal(pr, [[2, 1, 0]])
 
@@ -50,4 +50,66 @@ def test_bad_flags_stop_at_once(tmp_path):
     p = subprocess.run([sys.executable, "distill.py", "--pulls", "10", "--out", str(tmp_path / "d")],
                        capture_output=True, text=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     assert p.returncode != 0 and "--pulls 10 must be at least 25" in p.stderr and "Traceback" not in p.stderr
+    p = subprocess.run([sys.executable, "distill.py", "--part", "rooms"], capture_output=True, text=True,
+                       cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert p.returncode != 0 and "--part 'rooms' is unknown" in p.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_dark_room_walls_goal_and_moves():
+    c = distill.START
+    assert distill.room_move(c, 0) == c                                      # stay
+    assert distill.room_move(c, 1) == c - distill.ROOM                       # up a row
+    assert distill.room_move(c, 4) == c + 1                                  # right
+    assert distill.room_move(0, 1) == 0 and distill.room_move(0, 3) == 0     # walls stop the agent
+    last = distill.ROOM * distill.ROOM - 1
+    assert distill.room_move(last, 2) == last and distill.room_move(last, 4) == last
+    train, test = distill.room_goals(np.random.default_rng(0))
+    assert len(test) == distill.N_TEST_GOALS and distill.START not in np.r_[train, test]
+    assert len(set(train) | set(test)) == distill.ROOM ** 2 - 1              # a split of every other cell
+    rng = np.random.default_rng(1)
+    for _ in range(50):                                                      # a step toward never moves away
+        cell, target = rng.integers(0, 81, 2)
+        d = lambda a, b: abs(a // 9 - b // 9) + abs(a % 9 - b % 9)
+        nxt = distill.room_move(cell, distill.toward(np.array([cell]), np.array([target]), rng)[0])
+        assert d(nxt, target) == max(0, d(cell, target) - 1)
+
+
+def test_dark_room_explorer_learns_and_the_expert_knows():
+    rng = np.random.default_rng(0)
+    train, _ = distill.room_goals(rng)
+    goals = rng.choice(train, 300)
+    cells, acts, rews = distill.explorer(goals, 12, rng)
+    assert cells.shape == acts.shape == rews.shape == (300, 12 * distill.EPISODE)
+    assert (cells[:, ::distill.EPISODE] == distill.START).all()             # every episode starts in the centre
+    inside = np.arange(1, cells.shape[1]) % distill.EPISODE != 0              # steps that are not episode starts
+    np.testing.assert_array_equal(distill.room_move(cells[:, :-1], acts[:, :-1])[:, inside],
+                                  cells[:, 1:][:, inside])                  # cells follow the moves
+    landed = distill.room_move(cells, acts)
+    np.testing.assert_array_equal(rews, landed == goals[:, None])           # paid exactly on the goal
+    ret = distill.episode_returns(rews).mean(0)
+    assert ret[0] < 5 and ret[-1] > 14                                       # it learns where the goal is
+    _, _, expert = distill.explorer(goals, 2, rng, knows_goal=True)
+    assert distill.episode_returns(expert).mean() > 14                       # the expert goes straight there
+    assert distill.random_room(goals, 3, rng).mean() < 1.0
+
+
+def test_room_tokens_restart_every_episode():
+    acts, rews = np.arange(8)[None] % 5, (np.arange(8)[None] % 2)
+    pa, pr = distill.tokens(acts, rews, 5, episode=4)
+    np.testing.assert_array_equal(pa, [[5, 0, 1, 2, 5, 4, 0, 1]])
+    np.testing.assert_array_equal(pr, [[2, 0, 1, 0, 2, 0, 1, 0]])
+
+
+def test_room_imitator_learns_a_tiny_case():
+    """Every training room has its goal one step right of the start: the expert's histories are
+    "right, then stay"; the imitator trained on them, frozen, walks there in a room with that goal."""
+    c = distill.DistillConfig(context=40, n_layer=1, n_head=2, n_embd=16, batch=16, iters=150, lr=3e-3)
+    rng = np.random.default_rng(2)
+    goals = np.full(32, distill.START + 1)
+    cells, acts, rews = distill.explorer(goals, 4, rng, knows_goal=True)   # windows start anywhere
+    p, tcfg, losses = distill.train(c, acts, rews, n_act=distill.N_MOVES, cells=cells, n_cells=81,
+                                    episode=distill.EPISODE)
+    assert np.mean(losses[-20:]) < np.mean(losses[:5]) - 0.5
+    ret = distill.play_room(p, tcfg, goals[:4], 3, rng)
+    assert ret.mean() > 15                                                   # 19 steps of 20 on the goal at best

@@ -9,6 +9,7 @@ import pytest
 import dqn
 import evaluate as ev
 import imitate
+import verdict
 from test_imitate import tiny_config
 
 
@@ -16,11 +17,11 @@ from test_imitate import tiny_config
 def test_mean_and_difference_intervals():
     rng = np.random.default_rng(0)
     x = rng.normal(10, 2, 400)
-    m = ev.mean_ci(x, rng)
+    m = verdict.mean_ci(x, rng)
     assert m["lo"] < 10 < m["hi"] and m["hi"] - m["lo"] < 1.0 and m["mean"] == pytest.approx(x.mean())
-    d = ev.diff_ci(x, x + 5, rng)
-    assert d["diff"] == pytest.approx(-5) and d["hi"] < 0 and not ev.not_worse(d)
-    assert ev.not_worse(ev.diff_ci(x, rng.normal(10, 2, 400), rng))
+    d = verdict.diff_ci(x, x + 5, rng)
+    assert d["diff"] == pytest.approx(-5) and d["hi"] < 0 and not verdict.not_worse(d)
+    assert verdict.not_worse(verdict.diff_ci(x, rng.normal(10, 2, 400), rng))
 
 
 def test_slope_flat_and_rising_curves():
@@ -28,12 +29,12 @@ def test_slope_flat_and_rising_curves():
     steps = np.sort(rng.uniform(0, 1e6, 500))
     flat = rng.normal(20, 5, 500)
     rising = 5 + 3e-5 * steps + rng.normal(0, 5, 500)          # 3 points per 100k steps
-    s_flat, s_rise = ev.slope_ci(steps, flat, rng), ev.slope_ci(steps, rising, rng)
-    assert s_flat["lo"] < 0 < s_flat["hi"] and not ev.improving(s_flat)
-    assert s_rise["lo"] < 3 < s_rise["hi"] and ev.improving(s_rise)
-    assert ev.slope(steps, 7 - 1e-5 * steps) == pytest.approx(-1.0)
-    falling = ev.slope_ci(steps, 30 - 2e-5 * steps + rng.normal(0, 1, 500), rng)
-    assert falling["hi"] < 0 and not ev.improving(falling)
+    s_flat, s_rise = verdict.slope_ci(steps, flat, rng), verdict.slope_ci(steps, rising, rng)
+    assert s_flat["lo"] < 0 < s_flat["hi"] and not verdict.improving(s_flat)
+    assert s_rise["lo"] < 3 < s_rise["hi"] and verdict.improving(s_rise)
+    assert verdict.slope(steps, 7 - 1e-5 * steps) == pytest.approx(-1.0)
+    falling = verdict.slope_ci(steps, 30 - 2e-5 * steps + rng.normal(0, 1, 500), rng)
+    assert falling["hi"] < 0 and not verdict.improving(falling)
 
 
 # --- a playing arm resumes without repeating or losing games -------------------------------------
@@ -82,6 +83,7 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
     R = ev.run_pipeline(c)
     for key in ("now", "later", "elsewhere", "swap", "noreward"):
         assert key in R, key
+    assert "imitator_prompted" in R["elsewhere"] and "stages" not in R     # no stage input: no stage arms
     assert R["now"]["teacher"]["n"] == 3 and 0 <= R["now"]["move_agreement"] <= 1
     assert R["later"]["teacher"]["games"] >= 1 and isinstance(R["later"]["imitator"]["verdict"], bool)
     table = open(tmp_path / "results" / "verdict.md").read()
@@ -131,12 +133,12 @@ def test_q1_diagnosis_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_game
 def test_equivalence_needs_evidence_of_alike_not_absence_of_difference():
     rng = np.random.default_rng(3)
     teacher, same = rng.normal(30, 8, 400), rng.normal(30, 8, 400)
-    assert ev.equivalence(same, teacher, rng)["verdict"]                     # an equivalent pair
+    assert verdict.equivalence(same, teacher, rng)["verdict"]                     # an equivalent pair
     worse = rng.normal(20, 8, 400)
-    assert not ev.equivalence(worse, teacher, rng)["verdict"]                # a non-equivalent pair
+    assert not verdict.equivalence(worse, teacher, rng)["verdict"]                # a non-equivalent pair
     few_t, few_i = rng.normal(30, 12, 8), rng.normal(24, 12, 8)              # too few games to tell
-    assert not ev.equivalence(few_i, few_t, rng)["verdict"]
-    assert ev.equivalence(same, teacher, rng)["margin"] == pytest.approx(0.25 * teacher.mean())
+    assert not verdict.equivalence(few_i, few_t, rng)["verdict"]
+    assert verdict.equivalence(same, teacher, rng)["margin"] == pytest.approx(0.25 * teacher.mean())
 
 
 def test_flat_curve_with_a_few_outlier_games_does_not_read_improving():
@@ -144,11 +146,11 @@ def test_flat_curve_with_a_few_outlier_games_does_not_read_improving():
     steps = np.sort(rng.uniform(0, 1e6, 400))
     scores = rng.normal(3, 1, 400)
     scores[-6:] = 60                                                          # six wild games at the end
-    t = ev.trend(steps, scores, 1e6, rng)
+    t = verdict.trend(steps, scores, 1e6, rng)
     assert not t["verdict"]
-    assert t["fragile"] or not ev.improving(t)
+    assert t["fragile"] or not verdict.improving(t)
     rising = 5 + 3e-5 * steps + rng.normal(0, 5, 400)
-    r = ev.trend(steps, rising, 1e6, rng)
+    r = verdict.trend(steps, rising, 1e6, rng)
     assert r["verdict"] and not r["fragile"] and r["quarters"][0]["mean"] < r["quarters"][3]["mean"]
 
 
@@ -156,16 +158,16 @@ def test_block_bootstrap_is_wider_than_independent_games_on_dependent_data():
     rng = np.random.default_rng(5)
     steps = np.arange(1000) * 1000.0
     walk = np.cumsum(rng.normal(0, 1, 1000))                                  # neighbours share a state
-    naive, block = ev.slope_ci(steps, walk, rng), ev.block_slope_ci(steps, walk, rng)
+    naive, block = verdict.slope_ci(steps, walk, rng), verdict.block_slope_ci(steps, walk, rng)
     assert block["hi"] - block["lo"] > 2 * (naive["hi"] - naive["lo"])
 
 
 def test_tiny_reward_effect_is_not_using_reward():
     rng = np.random.default_rng(6)
     normal, zeroed = rng.normal(2.7, 1, 5000), rng.normal(2.6, 1, 5000)
-    r = ev.reward_effect(zeroed, normal, rng)
+    r = verdict.reward_effect(zeroed, normal, rng)
     assert r["hi"] < 0 and not r["verdict"]                                   # detectable, but 4% of the score
-    assert ev.reward_effect(rng.normal(1.5, 1, 2000), normal, rng)["verdict"]
+    assert verdict.reward_effect(rng.normal(1.5, 1, 2000), normal, rng)["verdict"]
 
 
 def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
@@ -176,3 +178,34 @@ def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
     c.only = "table"                                   # a fresh clone: nothing to tabulate, nothing started
     assert ev.run_pipeline(c) == {}
     assert not os.path.exists(tmp_path / "t") and not os.path.exists(tmp_path / "o" / "verdict.md")
+
+
+def test_stage_gain_needs_a_real_gain():
+    rng = np.random.default_rng(7)
+    at_end = rng.normal(20, 8, 30)
+    assert not verdict.stage_gain(rng.normal(20, 8, 30), at_end, rng)["verdict"]     # no better when told later
+    assert not verdict.stage_gain(rng.normal(20.5, 0.1, 5000), np.full(5000, 20.0), rng)["verdict"]  # a nudge
+    assert verdict.stage_gain(rng.normal(32, 8, 30), at_end, rng)["verdict"]
+
+
+def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games):
+    """An imitator with a stage input is told stages past its history's end (question 2's sharp
+    form); the later arm's stage moves on with its steps; question 3 can prompt it with the
+    transplanted teacher's first steps."""
+    im = tmp_path / "im"
+    imitate.train(tiny_config(tiny_run, im, iters=3, stage_input=True), log=lambda *a: None)
+    pol = ev.ImitatorPolicy(str(im / "imitator"), stage_advances=True)
+    L = imitate.record.history_length(tiny_run)
+    assert pol.has_stage and pol.player.stage == L / imitate.STAGE_UNIT
+    pol.at_arm_step(1000)
+    assert pol.player.stage == (L + 1000) / imitate.STAGE_UNIT
+    last = pol.prompt(tiny_run, where="start")                       # the first K recorded steps
+    h = imitate.load_history(tiny_run)
+    assert last == (int(h["action"][31]), float(h["reward_clip"][31]))
+    c = ev.EvalConfig(teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+                      games=2, only="now_teacher,stages")
+    R = ev.run_pipeline(c)
+    assert R["stages"]["history_multiples"] == list(ev.STAGE_PROBES)
+    assert isinstance(R["stages"]["beyond_minus_end"]["verdict"], bool)
+    assert os.path.exists(tmp_path / "o" / "stages.png") and "Later, told so" in open(tmp_path / "o" / "verdict.md").read()
+    assert json.load(open(tmp_path / "o" / "verdict.json"))["rules"]["min_stage_gain"] == verdict.MIN_STAGE_GAIN

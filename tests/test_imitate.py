@@ -17,9 +17,11 @@ def tiny_config(run_dir, out, **kw):
     return imitate.ImitateConfig(history=run_dir, out=str(out), **(base | kw))
 
 
-def test_whole_imitator_gradient_including_the_conv_encoder():
+@pytest.mark.parametrize("stage_input", [False, True])
+def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
     tcfg = tf.TransformerConfig(block_size=3, n_layer=1, n_head=2, n_embd=4, n_out=4)
-    flat32, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0))
+    flat32, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0), stage_input)
+    flat32 += np.random.default_rng(2).normal(0, 0.01, flat32.size).astype(np.float32)  # w_stage not 0
     flat = flat32.astype(np.float64)
     p = dqn.param_views(flat, shapes)
     grad = np.zeros_like(flat)
@@ -28,16 +30,18 @@ def test_whole_imitator_gradient_including_the_conv_encoder():
     stacks = rng.integers(0, 256, (2 * 3, 4, 84, 84), dtype=np.uint8)
     pa, pr = rng.integers(0, 5, (2, 3)), rng.integers(0, 3, (2, 3))
     y = rng.integers(0, 4, 6)
+    stage = rng.uniform(0, 2, (2, 3)) if stage_input else None
 
     def loss():
-        logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg)
+        logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg, stage)
         return tf.cross_entropy_forward(logits.reshape(-1, 4), y)[0], logits, cache
 
     _, logits, cache = loss()
     _, cc = tf.cross_entropy_forward(logits.reshape(-1, 4), y)
     imitate.imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
     views = dqn.param_views(flat, shapes)
-    for name in ("w1", "b1", "w2", "b2", "w_obs", "b_obs", "e_act", "e_rew", "wpe", "h0.w_qkv", "h0.ln2_g", "w_head"):
+    names = ("w1", "b1", "w2", "b2", "w_obs", "b_obs", "e_act", "e_rew", "wpe", "h0.w_qkv", "h0.ln2_g", "w_head")
+    for name in names + (("w_stage",) if stage_input else ()):
         v = views[name].reshape(-1)
         for i in rng.choice(v.size, min(4, v.size), replace=False):
             old = v[i]
@@ -212,3 +216,31 @@ def test_bad_flags_stop_before_anything_starts(tmp_path):
                            capture_output=True, text=True)
         assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
         assert not os.path.exists(tmp_path / "o")
+
+
+def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_path):
+    """With --stage_input every token carries its step's place in the history (in millions of steps);
+    the player is told a stage, by default the end of the history, and may be set past it."""
+    h = imitate.load_history(tiny_run, start=1000)
+    np.testing.assert_allclose(imitate.window_stage(h, np.array([0, 500]), 4)[1],
+                               (1500 + np.arange(4)) / imitate.STAGE_UNIT, rtol=1e-6)
+    c = tiny_config(tiny_run, tmp_path / "st", iters=3, stage_input=True, lr=1e-2)
+    imitate.train(c, log=lambda *a: None)
+    player = imitate.Player(str(tmp_path / "st" / "imitator"))
+    assert player.stage == imitate.record.history_length(tiny_run) / imitate.STAGE_UNIT
+    h = imitate.load_history(tiny_run)
+    K = 32
+    stacks, pa, pr, _ = imitate.window_inputs(h, np.array([100]), K)
+    full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg, np.full((1, K), player.stage, np.float32))[0][0]
+    for t in range(K):                                # the player feeds the same stage to every token
+        np.testing.assert_allclose(player.logits(stacks[t], pa[0, t], imitate.token_reward(pr[0, t])), full[t],
+                                   rtol=1e-4, atol=1e-5)
+    outs = []
+    for step in (0, 2_000_000):                       # the stage changes the moves' probabilities
+        player.reset()
+        player.set_stage(step)
+        outs.append(player.logits(stacks[0], int(pa[0, 0]), 0.0))
+    assert not np.allclose(outs[0], outs[1])
+    imitate.train(tiny_config(tiny_run, tmp_path / "plain", iters=2), log=lambda *a: None)
+    with pytest.raises(ValueError, match="without a stage input"):
+        imitate.Player(str(tmp_path / "plain" / "imitator")).set_stage(1000)

@@ -1,0 +1,410 @@
+"""verdict.py: the rules that turn played games into answers, the table and the plots.
+
+Page five, second half. evaluate.py plays the arms (who plays, where, for how long); this page
+reads their games and says what they show, by rules written down before any result was seen:
+
+  Q1  "plays like the teacher": an equivalence test (two one-sided tests): the 90% interval of
+      imitator minus teacher lies within +-25% of the teacher's mean score.
+  Q2, Q3, the swap control  "keeps improving / learns / adapts": the slope of score against agent
+      step, with an interval from a bootstrap over blocks of consecutive games, lies above 0, and
+      stays there without the few games that push it up most.
+  reward control  "uses reward": zeroing the rewards in the context moves the score by >= 10%.
+  An imitator that fails Q1 gets "not testable" on the rest: both sides predict its "no".
+
+Nothing here plays a game or loads a model: every function takes numbers (lists of games, each
+[agent step at its end, score, length, move agreement]) and returns numbers or text, so each
+rule can be tested on made-up games (tests/test_evaluate.py). evaluate.py calls judge(), table()
+and plots(); to rebuild the table from finished arms without playing: python evaluate.py --only table
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+# -------------------------------------------------------------------------------------------
+# Statistics: a mean with its interval, a slope with its interval, and the verdict rules.
+# -------------------------------------------------------------------------------------------
+def mean_ci(x, rng, n_boot=4_000, level=0.95):
+    """Mean and percentile-bootstrap confidence interval."""
+    x = np.asarray(x, float)
+    if len(x) == 0:
+        return dict(mean=float("nan"), lo=float("nan"), hi=float("nan"), n=0)
+    boots = rng.choice(x, (n_boot, len(x))).mean(axis=1)
+    a = (1 - level) / 2
+    return dict(mean=float(x.mean()), lo=float(np.quantile(boots, a)), hi=float(np.quantile(boots, 1 - a)), n=len(x))
+
+
+def diff_ci(x, y, rng, n_boot=4_000, level=0.95):
+    """mean(x) - mean(y), with a bootstrap interval resampling each group on its own."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    d = rng.choice(x, (n_boot, len(x))).mean(1) - rng.choice(y, (n_boot, len(y))).mean(1)
+    a = (1 - level) / 2
+    return dict(diff=float(x.mean() - y.mean()), lo=float(np.quantile(d, a)), hi=float(np.quantile(d, 1 - a)))
+
+
+def slope(steps, scores):
+    """Least-squares slope of score against step, in raw score per 100k agent steps."""
+    s = np.asarray(steps, float) / 1e5
+    return float(np.polyfit(s, np.asarray(scores, float), 1)[0]) if len(s) >= 2 and s.std() > 0 else float("nan")
+
+
+def slope_ci(steps, scores, rng, n_boot=2_000, level=0.95):
+    """Slope per 100k steps with a bootstrap interval over games (each game a (step, score) pair)."""
+    steps, scores = np.asarray(steps, float), np.asarray(scores, float)
+    if len(steps) < 3:
+        return dict(slope=float("nan"), lo=float("nan"), hi=float("nan"), games=len(steps))
+    return resampled_slope(steps, scores, rng.integers(0, len(steps), (n_boot, len(steps))), level)
+
+
+def resampled_slope(steps, scores, idx, level):
+    """The slope, and the interval of the slopes of the resamples idx (n_boot, n) of the games."""
+    x, y = steps[idx] / 1e5, scores[idx]
+    xc = x - x.mean(1, keepdims=True)
+    var = (xc ** 2).sum(1)
+    ok = var > 0
+    boots = (xc * (y - y.mean(1, keepdims=True))).sum(1)[ok] / var[ok]     # least-squares slope per resample
+    a = (1 - level) / 2
+    return dict(slope=slope(steps, scores), lo=float(np.quantile(boots, a)), hi=float(np.quantile(boots, 1 - a)),
+                games=len(steps))
+
+
+def improving(s):
+    """The verdict rule for "keeps improving" / "learns": the slope's whole interval is above zero."""
+    return bool(s["lo"] > 0)
+
+
+def not_worse(d):
+    """The old, lenient rule for "plays like" (kept for comparison only): the interval of
+    (imitator - teacher) reaches zero. With few games, an imitator at 20 against 30 can pass it."""
+    return bool(d["hi"] >= 0)
+
+
+# The verdict rules, fixed before the results they judge were seen.
+EQUIV_MARGIN = 0.25        # Q1: "plays like the teacher" = mean score within 25% of the teacher's
+MIN_REWARD_EFFECT = 0.10   # "uses reward": zeroing rewards moves the mean score by >= 10% of normal play
+FRAGILE_SHARE = 0.02       # a trend verdict that dropping 2% of the games (at least 3) flips is fragile
+MIN_STAGE_GAIN = 0.10      # Q2, sharp form: told a later stage, it scores >= 10% more than told the end
+
+
+def rules():
+    """The rules as numbers, for verdict.json."""
+    return dict(q1_equivalence_margin=EQUIV_MARGIN, q1_test="TOST, 90% bootstrap interval of imitator - teacher",
+                trend_test="95% moving-block bootstrap interval of the slope above 0, and not fragile",
+                fragile_share=FRAGILE_SHARE, min_reward_effect=MIN_REWARD_EFFECT, min_stage_gain=MIN_STAGE_GAIN,
+                not_testable="an imitator that fails Q1 is not tested on Q2, Q3 or the controls")
+
+
+def equivalence(x, y, rng, margin_frac=EQUIV_MARGIN):
+    """Q1's rule: two one-sided tests (TOST) at the 5% level, done with a bootstrap. Imitator scores x
+    and teacher scores y "play alike" when the 90% interval of mean(x) - mean(y) lies inside
+    (-margin, +margin), margin = margin_frac * mean(y). Too few games to tell reads "no": an
+    equivalence test puts the burden of proof on "alike", not on "different"."""
+    d = diff_ci(x, y, rng, level=0.90)
+    m = margin_frac * float(np.mean(y))
+    return d | dict(margin=m, level=0.90, verdict=bool(-m < d["lo"] and d["hi"] < m))
+
+
+def block_slope_ci(steps, scores, rng, n_boot=2_000, level=0.95):
+    """Slope per 100k steps with a moving-block bootstrap over consecutive games.
+
+    Games of one run are not independent: one learner, or one context carried from game to game,
+    links neighbours. Resampling single games would treat 1,000 games as 1,000 independent facts
+    and give intervals that are too narrow. Blocks of b = ceil(sqrt(n)) consecutive games keep
+    neighbours together (n = 1,000: 32 blocks of 32 games), at the price of wider intervals."""
+    steps, scores = np.asarray(steps, float), np.asarray(scores, float)
+    n = len(steps)
+    if n < 3:
+        return dict(slope=float("nan"), lo=float("nan"), hi=float("nan"), games=n, block=0)
+    b = int(np.ceil(np.sqrt(n)))
+    starts = rng.integers(0, n - b + 1, (n_boot, int(np.ceil(n / b))))
+    idx = (starts[:, :, None] + np.arange(b)).reshape(n_boot, -1)[:, :n]   # (n_boot, n) block-resampled
+    return resampled_slope(steps, scores, idx, level) | dict(block=b)
+
+
+def trend(steps, scores, total, rng):
+    """The rule for "keeps improving" / "learns" / "adapts", with what a reader needs to check it:
+    the block-bootstrap slope, the mean of each quarter of the arm, and a robustness check. The
+    verdict is "improving" when the slope's whole interval is above zero AND it survives dropping
+    the 2% of games (at least 3) that push the slope up the most; otherwise it is flagged fragile."""
+    steps, scores = np.asarray(steps, float), np.asarray(scores, float)
+    s = block_slope_ci(steps, scores, rng)
+    edges = np.linspace(0, total, 5)
+    s["quarters"] = [mean_ci(scores[(steps > a) & (steps <= b)], rng) for a, b in zip(edges[:-1], edges[1:])]
+    up = improving(s)
+    s["fragile"] = False
+    if len(steps) >= 10 and np.isfinite(s["slope"]):
+        k = max(3, int(FRAGILE_SHARE * len(steps)))
+        xc = steps / 1e5 - (steps / 1e5).mean()
+        resid = scores - scores.mean() - s["slope"] * xc
+        push = xc * resid * (1 if up else -1)            # each game's pull toward the current verdict
+        keep = np.argsort(push)[:-k]                      # without the k games that pull hardest
+        keep.sort()
+        s["without_top_games"] = block_slope_ci(steps[keep], scores[keep], rng)
+        s["fragile"] = improving(s["without_top_games"]) != up
+    s["verdict"] = bool(up and not s["fragile"])
+    return s
+
+
+def reward_effect(zeroed, normal, rng, min_frac=MIN_REWARD_EFFECT):
+    """The rule for "uses the rewards in its context": zeroing them changes the mean score, with a
+    95% interval that excludes 0 AND a size of at least min_frac of the normal mean score (a
+    detectable but tiny nudge is not "using reward to learn")."""
+    d = diff_ci(zeroed, normal, rng)
+    normal_mean = float(np.mean(normal)) if len(normal) else float("nan")
+    big = abs(d["diff"]) >= min_frac * abs(normal_mean)
+    return d | dict(min_effect=min_frac * abs(normal_mean), verdict=bool((d["lo"] > 0 or d["hi"] < 0) and big))
+
+
+
+def stage_gain(beyond, at_end, rng):
+    """Question 2's sharp form, for an imitator told its stage: told a stage far past the end of
+    its history, does it play better than told the end? The rule: the 95% interval of
+    mean(beyond) - mean(at_end) lies above 0, and the gain is at least MIN_STAGE_GAIN of the
+    score at the end (a real improvement, not a nudge)."""
+    d = diff_ci(beyond, at_end, rng)
+    return d | dict(min_gain=MIN_STAGE_GAIN * abs(float(np.mean(at_end))),
+                    verdict=bool(d["lo"] > 0 and d["diff"] >= MIN_STAGE_GAIN * abs(float(np.mean(at_end)))))
+
+
+# -------------------------------------------------------------------------------------------
+# The verdict: every number
+# -------------------------------------------------------------------------------------------
+def judge(g, scale, rng, training_metrics=None, copycat=None):
+    """Every number of the verdict, as a dict (written to verdict.json). g: arm name -> its games (or
+    None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
+    the imitator's metrics.json; copycat: evaluate.py's copycat diagnosis, if run."""
+    sc = lambda n: [x[1] for x in g[n]] if g.get(n) else []
+    st = lambda n: [x[0] for x in g[n]] if g.get(n) else []
+    have = lambda *ns: all(g.get(n) for n in ns)
+    R = dict(scale=dict(scale), rules=rules())
+    if training_metrics:
+        R["imitator_training_metrics"] = training_metrics
+    if copycat:
+        R["copycat"] = copycat
+    if have("now_teacher", "now_imitator"):
+        agree = [x[3] for x in g["now_imitator"]]
+        lengths = [x[2] for x in g["now_imitator"]]
+        R["now"] = dict(teacher=mean_ci(sc("now_teacher"), rng), imitator=mean_ci(sc("now_imitator"), rng),
+                        imitator_minus_teacher=diff_ci(sc("now_imitator"), sc("now_teacher"), rng),
+                        equivalence=equivalence(sc("now_imitator"), sc("now_teacher"), rng),
+                        move_agreement=float(np.average(agree, weights=lengths)))
+        if g.get("now_imitator_empty"):
+            R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), rng)
+        R["now"]["lenient_not_worse"] = not_worse(R["now"]["imitator_minus_teacher"])
+        R["now"]["verdict"] = R["now"]["equivalence"]["verdict"]
+    # Questions 2 and 3 (and the controls) ask whether the imitator *keeps* the teacher's learning;
+    # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
+    testable = R.get("now", {}).get("verdict", False)
+    if have("later_teacher", "later_imitator"):
+        im = sc("later_imitator")
+        k = min(30, len(im))
+        rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
+        final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
+        R["later"] = dict(teacher=trend(st("later_teacher"), sc("later_teacher"), scale["steps"], rng),
+                          imitator=trend(st("later_imitator"), im, scale["steps"], rng),
+                          imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
+                          teacher_final_score=final, imitator_testable=testable)
+        R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
+    if have("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random"):
+        R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], rng) | dict(mean=mean_ci(sc(n), rng))
+                          for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
+        R["elsewhere"]["imitator_testable"] = testable
+        if have("elsewhere_imitator_prompted"):          # Q3 the other way: shown the transplanted teacher's start
+            n = "elsewhere_imitator_prompted"
+            R["elsewhere"]["imitator_prompted"] = trend(st(n), sc(n), scale["steps"], rng) | dict(mean=mean_ci(sc(n), rng))
+    stages = sorted((float(n[len("stage_x"):]), n) for n in g if n.startswith("stage_x") and g[n])
+    if stages and any(f == 1.0 for f, _ in stages) and stages[-1][0] > 1.0:
+        end, last = "stage_x1", stages[-1][1]
+        R["stages"] = dict(history_multiples=[f for f, _ in stages],
+                           scores=[mean_ci(sc(n), rng) for _, n in stages],
+                           beyond_minus_end=stage_gain(sc(last), sc(end), rng) | dict(beyond=stages[-1][0]),
+                           imitator_testable=testable)
+    if have("swap_teacher", "swap_imitator"):
+        R["swap"] = dict(teacher=trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], rng),
+                         imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], rng),
+                         imitator_testable=testable)
+    if have("noreward_imitator", "later_imitator"):
+        same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
+        R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), rng), normal=mean_ci(same_span, rng),
+                             zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, rng),
+                             imitator_testable=testable)
+        R["noreward"]["verdict"] = R["noreward"]["zeroed_minus_normal"]["verdict"]
+    return R
+
+
+# -------------------------------------------------------------------------------------------
+# The table and the plots
+# -------------------------------------------------------------------------------------------
+def fmt(d, key="mean"):
+    if not np.isfinite(d[key]):
+        return "n/a (fewer than 3 games)"
+    return f"{d[key]:.1f} [{d['lo']:.1f}, {d['hi']:.1f}]"
+
+
+def yn(b):
+    return "**yes**" if b else "**no**"
+
+
+def trend_cell(t):
+    """Slope, its verdict (flagged if a few games decide it) and the four quarter means."""
+    q = " / ".join(f"{x['mean']:.1f}" if x["n"] else "-" for x in t["quarters"])
+    flag = " (fragile: a few games decide it)" if t.get("fragile") else ""
+    return f"slope {fmt(t, 'slope')}, {yn(t['verdict'])}{flag}; quarters {q}"
+
+
+def imitator_cell(cell, testable):
+    return cell if testable else f"not testable (fails Q1): {cell.replace('**yes**', 'yes').replace('**no**', 'no')}"
+
+
+ROWS = [("now", "1. **Now**: plays like the teacher at the end of its training"),
+        ("later", "2. **Later**: keeps improving over N more steps"),
+        ("stages", "2'. **Later, told so**: told a stage past the end of its history, plays better"),
+        ("elsewhere", "3. **Elsewhere**: learns Space Invaders"),
+        ("swap", "control: LEFT/RIGHT swapped, adapts"),
+        ("noreward", "control: uses the rewards in its context")]
+
+
+def table_cells(key, d, R):
+    """The (DQN teacher, transformer imitator) cells of one row of the verdict table."""
+    if key == "now":
+        tvt = R.get("imitator_training_metrics", {}).get("teacher_vs_teacher")
+        ref = (f" (the teacher vs itself {(tvt['checkpoints'][1] - tvt['checkpoints'][0]) // 1000}k steps earlier: "
+               f"{tvt['agreement']:.0%})") if tvt and tvt["agreement"] < 1 else ""   # 100%: a frozen teacher
+        e = d["equivalence"]
+        return (f"score {fmt(d['teacher'])}",
+                f"score {fmt(d['imitator'])}; difference {e['diff']:.1f}, 90% interval [{e['lo']:.1f}, {e['hi']:.1f}] "
+                f"vs margin ±{e['margin']:.1f}; its move = the teacher's greedy move {d['move_agreement']:.0%} of the "
+                f"time{ref}; {yn(d['verdict'])}")
+    testable = d.get("imitator_testable", True)
+    if key == "later":
+        return (trend_cell(d["teacher"]),
+                imitator_cell(f"{trend_cell(d['imitator'])}; best 30-game mean {d['imitator_best_rolling_mean']:.1f} "
+                              f"{'passes' if d['imitator_passes_teacher_final'] else 'never passes'} the teacher's "
+                              f"final {d['teacher_final_score']:.1f}", testable))
+    if key == "stages":
+        e = d["beyond_minus_end"]
+        curve = ", ".join(f"{f:g}x: {s['mean']:.1f}" for f, s in zip(d["history_multiples"], d["scores"]))
+        return ("(its stage is where it is)",
+                imitator_cell(f"score by stage told (multiples of the history's length) {curve}; {e['beyond']:g}x "
+                              f"minus 1x {e['diff']:.1f} [{e['lo']:.1f}, {e['hi']:.1f}] (needs > 0 and >= "
+                              f"{e['min_gain']:.1f}); {yn(e['verdict'])}", testable))
+    if key == "elsewhere":
+        prompted = (f"; prompted with the transplanted teacher's first steps: {trend_cell(d['imitator_prompted'])}, "
+                    f"mean {fmt(d['imitator_prompted']['mean'])}") if "imitator_prompted" in d else ""
+        return (f"transplanted: {trend_cell(d['teacher'])}; fresh DQN: {trend_cell(d['fresh'])}",
+                imitator_cell(f"empty context: {trend_cell(d['imitator'])}; mean score {fmt(d['imitator']['mean'])} "
+                              f"vs random {fmt(d['random']['mean'])}{prompted}", testable))
+    if key == "swap":
+        return trend_cell(d["teacher"]), imitator_cell(trend_cell(d["imitator"]), testable)
+    e = d["zeroed_minus_normal"]
+    return ("(learns from reward by design)",
+            imitator_cell(f"rewards zeroed: score {fmt(d['zeroed'])} vs normal {fmt(d['normal'])}, difference "
+                          f"{e['diff']:.2f} (needs >= {e['min_effect']:.2f} and an interval excluding 0); "
+                          f"{yn(d['verdict'])}", testable))
+
+
+def table(R):
+    """The verdict table (Markdown) with the rules under it."""
+    sc = R["scale"]
+    scale = "SMALL-SCALE (--quick) " if sc["quick"] else ""
+    lines = [f"# {scale}Verdict: can a transformer imitation-learn how to continual-learn?", "",
+             f"Scale: N = {sc['steps']:,} agent steps per later/elsewhere arm, {sc['control_steps']:,} per control, "
+             f"{sc['games']} games per arm in question 1; one seed per arm. Slopes are raw score per 100k agent steps.", "",
+             "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
+             "|---|---|---|---|"]
+    for key, question in ROWS:
+        teacher, imitator = table_cells(key, R[key], R) if key in R else ("not run yet", "not run yet")
+        if key == "stages" and not sc.get("imitator_stage_input"):
+            teacher, imitator = "-", "n/a: this imitator has no stage input"
+        lines.append(f"| {question} | yes | {teacher} | {imitator} |")
+    lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
+              "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
+              "quarter of the arm. The rules, fixed before the results:",
+              f"- *plays like the teacher* (Q1): two one-sided tests at 5% (the 90% bootstrap interval of imitator "
+              f"minus teacher lies within ±{EQUIV_MARGIN:.0%} of the teacher's mean score);",
+              "- *keeps improving / learns / adapts*: the slope's 95% interval, from a bootstrap over blocks of "
+              "consecutive games (games of one run are not independent), lies above 0, and stays above 0 without "
+              f"the {FRAGILE_SHARE:.0%} of games (at least 3) that push it up most; otherwise flagged fragile;",
+              f"- *uses reward*: zeroing the rewards in its context moves the mean score by at least "
+              f"{MIN_REWARD_EFFECT:.0%} of normal play, with an interval excluding 0;",
+              f"- *told a later stage, plays better* (Q2', imitators with a stage input): the score told the largest "
+              f"stage minus the score told the end of the history, 95% interval above 0 and at least "
+              f"{MIN_STAGE_GAIN:.0%} of the latter;",
+              "- for an imitator that fails Q1, questions 2, 3 and the controls read *not testable*: both sides of "
+              "the argument predict that an imitator which cannot play does not keep improving.", ""]
+    return "\n".join(lines)
+
+
+def plots(g, R, out):
+    """now.png, later.png, elsewhere.png, controls.png in out, from the games g and the numbers R."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tag = " (small-scale)" if R["scale"]["quick"] else ""
+
+    def curve(ax, name, label):
+        if not g.get(name):
+            return
+        s, v = np.array([x[0] for x in g[name]]), np.array([x[1] for x in g[name]])
+        line, = ax.plot(s, v, ".", ms=2, alpha=0.3)
+        k = min(30, len(v))
+        ax.plot(s[k - 1:], np.convolve(v, np.ones(k) / k, "valid"), color=line.get_color(), lw=2,
+                label=f"{label} (mean of {k} games)")
+
+    for fname, title, names, labels in [
+            ("later.png", "2. Later: Breakout, N more steps", ["later_teacher", "later_imitator"],
+             ["DQN teacher, learning on", "frozen imitator"]),
+            ("elsewhere.png", "3. Elsewhere: Space Invaders",
+             ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_imitator_prompted",
+              "elsewhere_random"],
+             ["Breakout teacher, learning on", "fresh DQN", "frozen imitator, empty context",
+              "frozen imitator, prompted with the teacher's first steps", "random"]),
+            ("controls.png", "Controls: swapped LEFT/RIGHT, zeroed rewards",
+             ["swap_teacher", "swap_imitator", "noreward_imitator"],
+             ["teacher, swapped, learning on", "imitator, swapped", "imitator, rewards zeroed"])]:
+        if not any(g.get(n) for n in names):
+            continue                                       # none of its arms has run yet
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for n, lab in zip(names, labels):
+            curve(ax, n, lab)
+        if fname == "later.png" and "now" in R:
+            ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher's final score")
+        ax.set_xlabel("agent steps since the arm began (teacher arms: since the end of its recorded history)")
+        ax.set_ylabel("raw game score")
+        ax.set_title(title + tag)
+        if ax.lines:
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, fname), dpi=120)
+        plt.close(fig)
+    if "stages" in R:
+        d = R["stages"]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        m = np.array([[s["mean"], s["lo"], s["hi"]] for s in d["scores"]])
+        ax.errorbar(d["history_multiples"], m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt="o-", capsize=4,
+                    label="frozen imitator, told this stage")
+        ax.axvline(1.0, color="gray", ls=":", label="end of its training history")
+        if "now" in R:
+            ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher at the end")
+        ax.set_xlabel("stage told (multiples of the history's length)")
+        ax.set_ylabel("mean raw score (95% CI)")
+        ax.set_title("2'. Later, told so: Breakout" + tag)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "stages.png"), dpi=120)
+        plt.close(fig)
+    if "now" in R:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        bars = [("teacher", R["now"]["teacher"]), ("imitator,\nprompted", R["now"]["imitator"])]
+        if "imitator_empty_context" in R["now"]:
+            bars.append(("imitator,\nempty context", R["now"]["imitator_empty_context"]))
+        for i, (lab, d) in enumerate(bars):
+            ax.bar(i, d["mean"], yerr=[[d["mean"] - d["lo"]], [d["hi"] - d["mean"]]], capsize=6)
+        ax.set_xticks(range(len(bars)), [b[0] for b in bars])
+        ax.set_ylabel("mean raw score (95% CI)")
+        ax.set_title("1. Now: Breakout, end of training" + tag)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "now.png"), dpi=120)
+        plt.close(fig)
