@@ -22,7 +22,8 @@ And the dials between "yes" and "no" (--sweep): how many training tasks, how lon
 Then AD's dark room: a 9x9 grid, each episode 20 steps from the centre, one hidden goal cell
 paying 1 per step spent on it. The source learner explores by posterior sampling over where the
 goal is (walk to a cell not yet ruled out; once paid, go back there every episode), so its
-learning fits in a context of a few episodes. Tokens add the cell the agent is in. The frozen
+learning fits in a context of a few episodes. Tokens add where the agent is: embeddings of its
+row and of its column. The frozen
 imitator plays held-out goals for 25 episodes with its context carried across episodes, beside
 the source learner, random play and AD's control: the same imitator trained on expert episodes
 only (a learner that already knows the goal), which has never seen a search and should not find
@@ -85,6 +86,15 @@ SWEEP_TASKS = (1, 4, 16, 64, 2000)
 SWEEP_CONTEXT = (25, 50, 100)
 Q2_PULLS = 20                     # question 2: train on the first 20 pulls only
 
+# Every consumer of randomness has its own generator, seeded c.seed + a fixed offset, so that
+# changing one part (more test bandits, a longer training) never changes another part's draws.
+STREAMS = dict(tasks=0, train=1, source_test=2, random_test=3, play=4, play_q2=5, bootstrap_q2=6, sweep_test=10,
+               room=20, room_source=21, room_random=22, room_play=23, room_shown=24, room_bootstrap=25)
+
+
+def stream(c, name):
+    return np.random.default_rng(c.seed + STREAMS[name])
+
 
 # -------------------------------------------------------------------------------------------
 # Tasks and the source learner
@@ -124,11 +134,12 @@ def by_fifth(q):
 # -------------------------------------------------------------------------------------------
 # The imitator: embeddings of (previous arm, previous reward) -> transformer.py -> next arm
 # -------------------------------------------------------------------------------------------
-def model_shapes(c: DistillConfig, n_act, n_cells=0):
-    """The transformer's config and every parameter's shape; n_cells > 0 adds E_cell (the dark room)."""
+def model_shapes(c: DistillConfig, n_act, room=0):
+    """The transformer's config and every parameter's shape; room > 0 (the side of a square room)
+    adds E_row and E_col, embeddings of the agent's row and column."""
     tcfg = tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
                                 n_out=n_act)
-    cells = [("e_cell", (n_cells, c.n_embd))] if n_cells else []
+    cells = [("e_row", (room, c.n_embd)), ("e_col", (room, c.n_embd))] if room else []
     return tcfg, [("e_act", (n_act + 1, c.n_embd)), ("e_rew", (3, c.n_embd))] + cells + tf.param_shapes(tcfg)
 
 
@@ -147,9 +158,12 @@ def forward(p, prev_a, prev_r, tcfg, cells=None):
     er, cr = tf.embedding_forward(prev_r, p["e_rew"])                 # (B, T, C)
     x = ea + er
     cc = None
-    if cells is not None:                                             # the dark room: where the agent is
-        ec, cc = tf.embedding_forward(cells, p["e_cell"])
-        x += ec
+    if cells is not None:                                             # the dark room: where the agent is,
+        room = len(p["e_row"])                                        # as its row and its column
+        ey, cy = tf.embedding_forward(cells // room, p["e_row"])
+        ex, cx = tf.embedding_forward(cells % room, p["e_col"])
+        x += ey + ex
+        cc = (cy, cx)
     logits, ct = tf.transformer_forward(p, x, tcfg)                   # (B, T, n_act)
     return logits, (ca, cr, cc, ct)
 
@@ -157,19 +171,20 @@ def forward(p, prev_a, prev_r, tcfg, cells=None):
 def backward(dlogits, cache, g, tcfg):
     ca, cr, cc, ct = cache
     dx = tf.transformer_backward(dlogits, ct, g, tcfg)
-    g["e_act"][...] = tf.embedding_backward(dx, ca)                    # forward was: x = ea + er (+ ec)
+    g["e_act"][...] = tf.embedding_backward(dx, ca)                    # forward was: x = ea + er (+ ey + ex)
     g["e_rew"][...] = tf.embedding_backward(dx, cr)
     if cc is not None:
-        g["e_cell"][...] = tf.embedding_backward(dx, cc)
+        g["e_row"][...] = tf.embedding_backward(dx, cc[0])
+        g["e_col"][...] = tf.embedding_backward(dx, cc[1])
 
 
-def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, n_cells=0, episode=None, desc="imitator"):
+def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, episode=None, desc="imitator"):
     """Next-action prediction on windows of c.context steps cut from the histories (n, T): bandit
     pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`."""
     tf.keep_freed_memory()
     n_act = n_act or c.arms
-    rng = np.random.default_rng(c.seed + 1)
-    tcfg, shapes = model_shapes(c, n_act, n_cells)
+    rng = stream(c, "train")
+    tcfg, shapes = model_shapes(c, n_act, room)
     flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
     p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
     g = dqn.param_views(grad, shapes)
@@ -301,7 +316,8 @@ def play_room(p, tcfg, goals, episodes, rng):
         for e in range(episodes):
             cell, a, r = START, N_MOVES, 2                               # "start" of an episode
             for _ in range(EPISODE):
-                a = sample(dec.step(p["e_cell"][cell] + p["e_act"][a] + p["e_rew"][r]), rng)
+                x = p["e_row"][cell // ROOM] + p["e_col"][cell % ROOM] + p["e_act"][a] + p["e_rew"][r]
+                a = sample(dec.step(x), rng)
                 cell = int(room_move(cell, a))
                 r = int(cell == goal)
                 returns[i, e] += r
@@ -313,15 +329,15 @@ def play_room(p, tcfg, goals, episodes, rng):
 # -------------------------------------------------------------------------------------------
 def positive_control(c: DistillConfig, log=print):
     """Source learner, frozen imitator and random play on the same new bandits; and question 2."""
-    rng = np.random.default_rng(c.seed)
+    rng = stream(c, "tasks")
     train_probs, test_probs = make_bandits(rng, c.train_tasks, c.arms), make_bandits(rng, c.test_tasks, c.arms)
     acts, rews = thompson(train_probs, c.pulls, rng)
     t0 = time.perf_counter()
     p, tcfg, losses = train(c, acts, rews)
     train_s = time.perf_counter() - t0
-    source = quality(test_probs, thompson(test_probs, c.pulls, np.random.default_rng(c.seed + 2))[0])
-    rand = quality(test_probs, np.random.default_rng(c.seed + 3).integers(0, c.arms, (c.test_tasks, c.pulls)))
-    imit = quality(test_probs, play(p, tcfg, test_probs, c.pulls, np.random.default_rng(c.seed + 4)))
+    source = quality(test_probs, thompson(test_probs, c.pulls, stream(c, "source_test"))[0])
+    rand = quality(test_probs, stream(c, "random_test").integers(0, c.arms, (c.test_tasks, c.pulls)))
+    imit = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, "play")))
     R = dict(config=dataclasses.asdict(c), train_seconds=train_s, final_loss=float(np.mean(losses[-50:])),
              curves=dict(source=by_fifth(source), imitator=by_fifth(imit), random=by_fifth(rand)),
              per_pull=dict(source=source.mean(0).tolist(), imitator=imit.mean(0).tolist(), random=rand.mean(0).tolist()))
@@ -332,10 +348,10 @@ def positive_control(c: DistillConfig, log=print):
     # Question 2: histories cut after Q2_PULLS pulls; the imitator then plays the full c.pulls.
     c2 = dataclasses.replace(c, context=Q2_PULLS, train_pulls=Q2_PULLS)
     p2, tcfg2, _ = train(c2, acts[:, :Q2_PULLS], rews[:, :Q2_PULLS], desc="imitator, first 20 pulls")
-    imit2 = quality(test_probs, play(p2, tcfg2, test_probs, c.pulls, np.random.default_rng(c.seed + 5)))
+    imit2 = quality(test_probs, play(p2, tcfg2, test_probs, c.pulls, stream(c, "play_q2")))
     seen = float(source[:, Q2_PULLS - 5:Q2_PULLS].mean())              # where the training histories ended
     late = imit2[:, -20:].mean(1)                                      # its last 20 pulls, per bandit
-    lo, hi = np.quantile(np.random.default_rng(c.seed + 6).choice(late, (4000, len(late))).mean(1), [0.025, 0.975])
+    lo, hi = np.quantile(stream(c, "bootstrap_q2").choice(late, (4000, len(late))).mean(1), [0.025, 0.975])
     R["q2"] = dict(trained_on_pulls=Q2_PULLS, source_level_at_end_of_training_histories=seen,
                    imitator=by_fifth(imit2), imitator_last_20=dict(mean=float(late.mean()), lo=float(lo), hi=float(hi)),
                    per_pull=imit2.mean(0).tolist(),
@@ -349,7 +365,7 @@ def positive_control(c: DistillConfig, log=print):
 def dark_room(c: DistillConfig, log=print):
     """The dark room: the source learner, the frozen imitator trained on its histories, AD's
     control (the imitator trained on expert episodes only) and random play, on held-out goals."""
-    rng = np.random.default_rng(c.seed + 20)
+    rng = stream(c, "room")
     train_goals, test_goals = room_goals(rng)
     goals = rng.choice(train_goals, c.room_histories)
     cr = dataclasses.replace(c, context=c.room_context, iters=c.room_iters)
@@ -357,20 +373,20 @@ def dark_room(c: DistillConfig, log=print):
     E = c.room_test_episodes
     R = dict(train_goals=train_goals.tolist(), test_goals=test_goals.tolist(), context=c.room_context,
              iters=c.room_iters, histories=c.room_histories, episodes_per_history=c.room_episodes)
-    curves = dict(source=episode_returns(explorer(runs, E, np.random.default_rng(c.seed + 21))[2]),
-                  random=random_room(runs, E, np.random.default_rng(c.seed + 22)))
+    curves = dict(source=episode_returns(explorer(runs, E, stream(c, "room_source"))[2]),
+                  random=random_room(runs, E, stream(c, "room_random")))
     t0 = time.perf_counter()
     for name, knows in (("imitator", False), ("expert_trained", True)):
         cells, acts, rews = explorer(goals, c.room_episodes, rng, knows_goal=knows)
-        p, tcfg, losses = train(cr, acts, rews, n_act=N_MOVES, cells=cells, n_cells=ROOM * ROOM, episode=EPISODE,
+        p, tcfg, losses = train(cr, acts, rews, n_act=N_MOVES, cells=cells, room=ROOM, episode=EPISODE,
                                 desc=f"dark room, {name}")
         R[f"{name}_final_loss"] = float(np.mean(losses[-50:]))
-        curves[name] = play_room(p, tcfg, runs, E, np.random.default_rng(c.seed + 23))
+        curves[name] = play_room(p, tcfg, runs, E, stream(c, "room_play"))
     R["seconds"] = time.perf_counter() - t0
     R["per_episode"] = {k: v.mean(0).tolist() for k, v in curves.items()}
     R["training_histories_return"] = episode_returns(explorer(goals[:200], c.room_episodes,
-                                                              np.random.default_rng(c.seed + 24))[2]).mean(0).tolist()
-    boot = np.random.default_rng(c.seed + 25)
+                                                              stream(c, "room_shown"))[2]).mean(0).tolist()
+    boot = stream(c, "room_bootstrap")
     first, last = lambda v: v[:, :3].mean(1), lambda v: v[:, -5:].mean(1)   # per run: episodes 1-3, last 5
     for k, v in curves.items():
         d = last(v) - first(v)
@@ -387,8 +403,8 @@ def dark_room(c: DistillConfig, log=print):
 
 def sweep(c: DistillConfig, log=print):
     """The dials: number of training tasks x context length, each a fresh training."""
-    rng = np.random.default_rng(c.seed)
-    test_probs = make_bandits(np.random.default_rng(c.seed + 10), c.test_tasks, c.arms)
+    rng = stream(c, "tasks")
+    test_probs = make_bandits(stream(c, "sweep_test"), c.test_tasks, c.arms)
     grid = {}
     for n_tasks in SWEEP_TASKS:
         probs = make_bandits(rng, n_tasks, c.arms)
@@ -397,7 +413,7 @@ def sweep(c: DistillConfig, log=print):
         for K in SWEEP_CONTEXT:
             ck = dataclasses.replace(c, context=K, train_tasks=n_tasks)
             p, tcfg, _ = train(ck, acts, rews, desc=f"{n_tasks} tasks, context {K}")
-            q = quality(test_probs, play(p, tcfg, test_probs, c.pulls, np.random.default_rng(c.seed + 4)))
+            q = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, "play")))
             grid[f"{n_tasks}x{K}"] = by_fifth(q)
             log(f"  {n_tasks:5d} tasks, context {K:3d}: " + " -> ".join(f"{x:.2f}" for x in grid[f"{n_tasks}x{K}"]))
     return grid

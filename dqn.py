@@ -56,6 +56,21 @@ class DQNConfig:
     seed: int = 0                    # seeds the network, the emulator and all sampling
 
 
+def check_dqn_config(c: DQNConfig):
+    """Refuse bad learning settings before anything starts, naming the flag and the valid range."""
+    for name in ("lr", "adam_eps", "n_step", "batch_size", "train_every", "target_every", "eps_decay_steps",
+                 "replay_capacity"):
+        if getattr(c, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    if c.learning_starts < 0:
+        raise SystemExit(f"--learning_starts {c.learning_starts} must be 0 or more")
+    for name in ("gamma", "eps_start", "eps_end", "sticky"):
+        if not 0.0 <= getattr(c, name) <= 1.0:
+            raise SystemExit(f"--{name} {getattr(c, name)} must be in [0, 1]")
+    if c.replay_capacity < c.batch_size + c.n_step + 4:
+        raise SystemExit(f"--replay_capacity {c.replay_capacity} is too small for --batch_size {c.batch_size}")
+
+
 # -------------------------------------------------------------------------------------------
 # Environment: ale-py does the standard preprocessing in C++; we only fix the action space.
 # -------------------------------------------------------------------------------------------

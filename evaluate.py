@@ -154,6 +154,7 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
                (n_games is not None and len(state["games"]) >= n_games)
 
     env = dqn.make_env(game)
+    # A fresh emulator seed at every (re)start, different for each restart point and reproducible.
     obs, _ = env.reset(seed=seed + 1000 * len(state["games"]) + state["steps"])
     prev_a, prev_r, first = state["prev_action"], state["prev_reward"], True
     score, length, agree, steps_here = 0.0, 0, 0, 0
@@ -221,7 +222,8 @@ STAGE_PROBES = (0.25, 0.5, 1.0, 1.5, 2.0)
 def arms(c: EvalConfig):
     """name -> (group, function returning the list of games)."""
     T, I, W = c.teacher, os.path.join(c.imitator, "imitator"), c.work
-    rng = lambda k: np.random.default_rng(c.seed + k)
+    rng = lambda k: np.random.default_rng(c.seed + k)   # one stream per consumer (a fixed offset each), so
+                                                        # that adding games or arms never shifts another's draws
     eps = lambda: final_epsilon(T)
     final = lambda: record.checkpoint_name(T, record.list_checkpoints(T)[-1])
 
@@ -473,8 +475,14 @@ def run_pipeline(c: EvalConfig):
     chosen = selected(c, all_arms)                         # an unknown --only stops here, before any work
     wanted = {w.strip() for w in c.only.split(",")}
     work_to_do = bool(chosen) or bool(wanted & set(DIAGNOSTICS))
-    if work_to_do and (not os.path.exists(os.path.join(c.teacher, "config.json")) or not os.path.exists(
-            os.path.join(c.imitator, "imitator.json"))):
+    missing = [f"--{k} {path}" for k, path, f in (("teacher", c.teacher, "config.json"),
+                                                 ("imitator", c.imitator, "imitator.json"))
+               if not os.path.exists(os.path.join(path, f))]
+    if work_to_do and missing and "all" not in wanted:        # a chosen arm needs them: never start hours of work
+        raise SystemExit(f"{' and '.join(missing)}: not found. Make them with `python evaluate.py` (the whole "
+                         f"pipeline), or python record.py --out {c.teacher} and python imitate.py --history "
+                         f"{c.teacher} --out {c.imitator}, then run --only {c.only} again")
+    if work_to_do and missing:
         print("stage 1: the teacher (record.py)")
         record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out, **rcfg),
                       dqn.DQNConfig(**dcfg))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from dqn import (GAMES, Agent, DQNConfig, add_config_flags, config_from_args, learn, make_env,
+from dqn import (GAMES, Agent, DQNConfig, add_config_flags, check_dqn_config, config_from_args, learn, make_env,
                  write_json)
 
 
@@ -199,8 +199,10 @@ def cut_curve(run_dir, step):
 # -------------------------------------------------------------------------------------------
 # The run.
 # -------------------------------------------------------------------------------------------
-def check_config(rc: RecordConfig):
+def check_config(rc: RecordConfig, dc: DQNConfig | None = None):
     """Refuse bad settings before anything is started or written, naming the flag."""
+    if dc is not None:
+        check_dqn_config(dc)
     if rc.game not in GAMES:
         raise SystemExit(f"--game {rc.game!r} is unknown; valid games: {', '.join(sorted(GAMES))}")
     for name in ("steps", "chunk_steps", "checkpoint_every"):
@@ -220,7 +222,7 @@ def check_config(rc: RecordConfig):
 
 
 def record(rc: RecordConfig, dc: DQNConfig):
-    check_config(rc)
+    check_config(rc, dc)
     if rc.frozen:                                          # no learning: no replay memory needed
         dc = dataclasses.replace(dc, replay_capacity=1_000)
     run_dir = rc.out or os.path.join("runs", rc.game)

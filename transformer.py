@@ -17,6 +17,12 @@ The demonstration: sequences of random tokens that then repeat. The first copy i
 (accuracy ~ 1/vocab); the second is predictable, but only by looking back into the context:
 "find where the current token occurred before, and predict what followed it" (an induction head,
 Olsson et al. 2022). A forward pass that learns from its context, with frozen weights.
+
+Page three builds on page one rather than standing alone, on purpose: the linear layer, the Adam
+kernel, the flat parameter vector with its named views and the config-to-flags helper are
+dqn.py's (`linear_forward`/`linear_backward`, `adam_step`, `param_views`, `add_config_flags`; about
+60 lines to read there first). One implementation of each idea, taught and tested once; the new
+ideas of this page (attention, LayerNorm, GELU, the KV cache) are all here.
 """
 from __future__ import annotations
 
@@ -609,6 +615,15 @@ def bench(seconds=20):
           f"(one position at a time, window {T}, slides included)")
 
 
+def check_demo_config(dc: DemoConfig):
+    """Refuse bad demo settings before training starts, naming the flag."""
+    for name in ("vocab", "half", "n_layer", "n_head", "n_embd", "batch", "steps", "lr"):
+        if getattr(dc, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(dc, name)} must be positive")
+    if dc.n_embd % dc.n_head:
+        raise SystemExit(f"--n_embd {dc.n_embd} must be a multiple of --n_head {dc.n_head}")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="A tiny causal transformer: in-context demo or --bench.")
     ap.add_argument("--bench", action="store_true", help="print speed figures and exit")
@@ -618,6 +633,7 @@ if __name__ == "__main__":
         bench()
     else:
         dc = config_from_args(DemoConfig, a)
+        check_demo_config(dc)
         t0 = time.perf_counter()
         acc1, acc2 = train_copy_task(dc)
         print(f"\ntrained in {time.perf_counter() - t0:.0f} s. Next-token accuracy:")

@@ -39,6 +39,8 @@ def mean_ci(x, rng, n_boot=4_000, level=0.95):
 def diff_ci(x, y, rng, n_boot=4_000, level=0.95):
     """mean(x) - mean(y), with a bootstrap interval resampling each group on its own."""
     x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) == 0 or len(y) == 0:
+        return dict(diff=float("nan"), lo=float("nan"), hi=float("nan"))
     d = rng.choice(x, (n_boot, len(x))).mean(1) - rng.choice(y, (n_boot, len(y))).mean(1)
     a = (1 - level) / 2
     return dict(diff=float(x.mean() - y.mean()), lo=float(np.quantile(d, a)), hi=float(np.quantile(d, 1 - a)))
@@ -86,6 +88,7 @@ EQUIV_MARGIN = 0.25        # Q1: "plays like the teacher" = mean score within 25
 MIN_REWARD_EFFECT = 0.10   # "uses reward": zeroing rewards moves the mean score by >= 10% of normal play
 FRAGILE_SHARE = 0.02       # a trend verdict that dropping 2% of the games (at least 3) flips is fragile
 MIN_STAGE_GAIN = 0.10      # Q2, sharp form: told a later stage, it scores >= 10% more than told the end
+MIN_SLOPE_SHARE = 0.25     # "no, it does not keep improving": its slope's interval lies below 25% of the teacher's
 
 
 def rules():
@@ -93,17 +96,25 @@ def rules():
     return dict(q1_equivalence_margin=EQUIV_MARGIN, q1_test="TOST, 90% bootstrap interval of imitator - teacher",
                 trend_test="95% moving-block bootstrap interval of the slope above 0, and not fragile",
                 fragile_share=FRAGILE_SHARE, min_reward_effect=MIN_REWARD_EFFECT, min_stage_gain=MIN_STAGE_GAIN,
+                min_slope_share=MIN_SLOPE_SHARE,
                 not_testable="an imitator that fails Q1 is not tested on Q2, Q3 or the controls")
 
 
 def equivalence(x, y, rng, margin_frac=EQUIV_MARGIN):
     """Q1's rule: two one-sided tests (TOST) at the 5% level, done with a bootstrap. Imitator scores x
     and teacher scores y "play alike" when the 90% interval of mean(x) - mean(y) lies inside
-    (-margin, +margin), margin = margin_frac * mean(y). Too few games to tell reads "no": an
-    equivalence test puts the burden of proof on "alike", not on "different"."""
+    (-margin, +margin), margin = margin_frac * mean(y). An equivalence test puts the burden of
+    proof on "alike": the reading is "yes" only then, "no" when the whole interval lies outside
+    the margin, and "too short to tell" when it straddles the margin's edge (more games decide)."""
     d = diff_ci(x, y, rng, level=0.90)
-    m = margin_frac * float(np.mean(y))
-    return d | dict(margin=m, level=0.90, verdict=bool(-m < d["lo"] and d["hi"] < m))
+    m = margin_frac * float(np.mean(y)) if len(y) else float("nan")
+    yes = bool(-m < d["lo"] and d["hi"] < m)
+    return d | dict(margin=m, level=0.90, verdict=yes, reading=reading(yes, d["hi"] <= -m or d["lo"] >= m))
+
+
+def reading(yes, no):
+    """A rule's answer in words: "yes", "no", or "too short to tell" when the data decide neither."""
+    return "yes" if yes else "no" if no else "too short to tell"
 
 
 def block_slope_ci(steps, scores, rng, n_boot=2_000, level=0.95):
@@ -123,11 +134,16 @@ def block_slope_ci(steps, scores, rng, n_boot=2_000, level=0.95):
     return resampled_slope(steps, scores, idx, level) | dict(block=b)
 
 
-def trend(steps, scores, total, rng):
+def trend(steps, scores, total, rng, min_slope=0.0):
     """The rule for "keeps improving" / "learns" / "adapts", with what a reader needs to check it:
     the block-bootstrap slope, the mean of each quarter of the arm, and a robustness check. The
     verdict is "improving" when the slope's whole interval is above zero AND it survives dropping
-    the 2% of games (at least 3) that push the slope up the most; otherwise it is flagged fragile."""
+    the 2% of games (at least 3) that push the slope up the most; otherwise it is flagged fragile.
+
+    The reading has three values, never a bare "no" the data cannot support: "yes" (improving);
+    "no" when the whole interval lies below min_slope, the smallest improvement that would count
+    (for an imitator, MIN_SLOPE_SHARE of the teacher's slope in the same arm); otherwise "too short
+    to tell" (too few games, or an interval wide enough to hold both 0 and min_slope)."""
     steps, scores = np.asarray(steps, float), np.asarray(scores, float)
     s = block_slope_ci(steps, scores, rng)
     edges = np.linspace(0, total, 5)
@@ -144,6 +160,8 @@ def trend(steps, scores, total, rng):
         s["without_top_games"] = block_slope_ci(steps[keep], scores[keep], rng)
         s["fragile"] = improving(s["without_top_games"]) != up
     s["verdict"] = bool(up and not s["fragile"])
+    s["min_slope"] = float(min_slope)
+    s["reading"] = reading(s["verdict"], s["hi"] < min_slope)
     return s
 
 
@@ -152,9 +170,9 @@ def reward_effect(zeroed, normal, rng, min_frac=MIN_REWARD_EFFECT):
     95% interval that excludes 0 AND a size of at least min_frac of the normal mean score (a
     detectable but tiny nudge is not "using reward to learn")."""
     d = diff_ci(zeroed, normal, rng)
-    normal_mean = float(np.mean(normal)) if len(normal) else float("nan")
-    big = abs(d["diff"]) >= min_frac * abs(normal_mean)
-    return d | dict(min_effect=min_frac * abs(normal_mean), verdict=bool((d["lo"] > 0 or d["hi"] < 0) and big))
+    m = min_frac * abs(float(np.mean(normal))) if len(normal) else float("nan")
+    yes = bool((d["lo"] > 0 or d["hi"] < 0) and abs(d["diff"]) >= m)
+    return d | dict(min_effect=m, verdict=yes, reading=reading(yes, -m < d["lo"] and d["hi"] < m))
 
 
 
@@ -164,8 +182,9 @@ def stage_gain(beyond, at_end, rng):
     mean(beyond) - mean(at_end) lies above 0, and the gain is at least MIN_STAGE_GAIN of the
     score at the end (a real improvement, not a nudge)."""
     d = diff_ci(beyond, at_end, rng)
-    return d | dict(min_gain=MIN_STAGE_GAIN * abs(float(np.mean(at_end))),
-                    verdict=bool(d["lo"] > 0 and d["diff"] >= MIN_STAGE_GAIN * abs(float(np.mean(at_end)))))
+    m = MIN_STAGE_GAIN * abs(float(np.mean(at_end))) if len(at_end) else float("nan")
+    yes = bool(d["lo"] > 0 and d["diff"] >= m)
+    return d | dict(min_gain=m, verdict=yes, reading=reading(yes, d["hi"] < m))
 
 
 # -------------------------------------------------------------------------------------------
@@ -176,6 +195,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
     the imitator's metrics.json; copycat: evaluate.py's copycat diagnosis, if run."""
     sc = lambda n: [x[1] for x in g[n]] if g.get(n) else []
+    bar = lambda t: MIN_SLOPE_SHARE * max(t["slope"], 0.0) if np.isfinite(t["slope"]) else 0.0   # counts as improving
     st = lambda n: [x[0] for x in g[n]] if g.get(n) else []
     have = lambda *ns: all(g.get(n) for n in ns)
     R = dict(scale=dict(scale), rules=rules())
@@ -194,6 +214,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
             R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), rng)
         R["now"]["lenient_not_worse"] = not_worse(R["now"]["imitator_minus_teacher"])
         R["now"]["verdict"] = R["now"]["equivalence"]["verdict"]
+        R["now"]["reading"] = R["now"]["equivalence"]["reading"]
     # Questions 2 and 3 (and the controls) ask whether the imitator *keeps* the teacher's learning;
     # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
     testable = R.get("now", {}).get("verdict", False)
@@ -202,18 +223,21 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
         k = min(30, len(im))
         rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
         final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
-        R["later"] = dict(teacher=trend(st("later_teacher"), sc("later_teacher"), scale["steps"], rng),
-                          imitator=trend(st("later_imitator"), im, scale["steps"], rng),
+        teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], rng)
+        R["later"] = dict(teacher=teacher, imitator=trend(st("later_imitator"), im, scale["steps"], rng, bar(teacher)),
                           imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
                           teacher_final_score=final, imitator_testable=testable)
         R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
     if have("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random"):
-        R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], rng) | dict(mean=mean_ci(sc(n), rng))
+        teacher = trend(st("elsewhere_teacher"), sc("elsewhere_teacher"), scale["steps"], rng)
+        R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], rng, bar(teacher) if "imitator" in n else 0.0)
+                          | dict(mean=mean_ci(sc(n), rng))
                           for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
         R["elsewhere"]["imitator_testable"] = testable
         if have("elsewhere_imitator_prompted"):          # Q3 the other way: shown the transplanted teacher's start
             n = "elsewhere_imitator_prompted"
-            R["elsewhere"]["imitator_prompted"] = trend(st(n), sc(n), scale["steps"], rng) | dict(mean=mean_ci(sc(n), rng))
+            R["elsewhere"]["imitator_prompted"] = (trend(st(n), sc(n), scale["steps"], rng, bar(teacher))
+                                                   | dict(mean=mean_ci(sc(n), rng)))
     stages = sorted((float(n[len("stage_x"):]), n) for n in g if n.startswith("stage_x") and g[n])
     if stages and any(f == 1.0 for f, _ in stages) and stages[-1][0] > 1.0:
         end, last = "stage_x1", stages[-1][1]
@@ -222,8 +246,9 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
                            beyond_minus_end=stage_gain(sc(last), sc(end), rng) | dict(beyond=stages[-1][0]),
                            imitator_testable=testable)
     if have("swap_teacher", "swap_imitator"):
-        R["swap"] = dict(teacher=trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], rng),
-                         imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], rng),
+        teacher = trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], rng)
+        R["swap"] = dict(teacher=teacher,
+                         imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], rng, bar(teacher)),
                          imitator_testable=testable)
     if have("noreward_imitator", "later_imitator"):
         same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
@@ -243,19 +268,20 @@ def fmt(d, key="mean"):
     return f"{d[key]:.1f} [{d['lo']:.1f}, {d['hi']:.1f}]"
 
 
-def yn(b):
-    return "**yes**" if b else "**no**"
+def word(r):
+    """A rule's reading in bold: yes, no, or too short to tell."""
+    return f"**{r}**"
 
 
 def trend_cell(t):
     """Slope, its verdict (flagged if a few games decide it) and the four quarter means."""
     q = " / ".join(f"{x['mean']:.1f}" if x["n"] else "-" for x in t["quarters"])
     flag = " (fragile: a few games decide it)" if t.get("fragile") else ""
-    return f"slope {fmt(t, 'slope')}, {yn(t['verdict'])}{flag}; quarters {q}"
+    return f"slope {fmt(t, 'slope')}, {word(t['reading'])}{flag}; quarters {q}"
 
 
 def imitator_cell(cell, testable):
-    return cell if testable else f"not testable (fails Q1): {cell.replace('**yes**', 'yes').replace('**no**', 'no')}"
+    return cell if testable else f"not testable (fails Q1): {cell.replace('**', '')}"
 
 
 ROWS = [("now", "1. **Now**: plays like the teacher at the end of its training"),
@@ -276,7 +302,7 @@ def table_cells(key, d, R):
         return (f"score {fmt(d['teacher'])}",
                 f"score {fmt(d['imitator'])}; difference {e['diff']:.1f}, 90% interval [{e['lo']:.1f}, {e['hi']:.1f}] "
                 f"vs margin ±{e['margin']:.1f}; its move = the teacher's greedy move {d['move_agreement']:.0%} of the "
-                f"time{ref}; {yn(d['verdict'])}")
+                f"time{ref}; {word(e['reading'])}")
     testable = d.get("imitator_testable", True)
     if key == "later":
         return (trend_cell(d["teacher"]),
@@ -289,7 +315,7 @@ def table_cells(key, d, R):
         return ("(its stage is where it is)",
                 imitator_cell(f"score by stage told (multiples of the history's length) {curve}; {e['beyond']:g}x "
                               f"minus 1x {e['diff']:.1f} [{e['lo']:.1f}, {e['hi']:.1f}] (needs > 0 and >= "
-                              f"{e['min_gain']:.1f}); {yn(e['verdict'])}", testable))
+                              f"{e['min_gain']:.1f}); {word(e['reading'])}", testable))
     if key == "elsewhere":
         prompted = (f"; prompted with the transplanted teacher's first steps: {trend_cell(d['imitator_prompted'])}, "
                     f"mean {fmt(d['imitator_prompted']['mean'])}") if "imitator_prompted" in d else ""
@@ -302,7 +328,7 @@ def table_cells(key, d, R):
     return ("(learns from reward by design)",
             imitator_cell(f"rewards zeroed: score {fmt(d['zeroed'])} vs normal {fmt(d['normal'])}, difference "
                           f"{e['diff']:.2f} (needs >= {e['min_effect']:.2f} and an interval excluding 0); "
-                          f"{yn(d['verdict'])}", testable))
+                          f"{word(e['reading'])}", testable))
 
 
 def table(R):
@@ -332,6 +358,10 @@ def table(R):
               f"- *told a later stage, plays better* (Q2', imitators with a stage input): the score told the largest "
               f"stage minus the score told the end of the history, 95% interval above 0 and at least "
               f"{MIN_STAGE_GAIN:.0%} of the latter;",
+              "- *no* needs the data to exclude the effect: a slope whose interval lies below "
+              f"{MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm (teacher arms: below 0), an interval "
+              "wholly outside the Q1 margin, a reward effect or stage gain whose interval lies inside the minimum; "
+              "everything in between reads *too short to tell*;",
               "- for an imitator that fails Q1, questions 2, 3 and the controls read *not testable*: both sides of "
               "the argument predict that an imitator which cannot play does not keep improving.", ""]
     return "\n".join(lines)

@@ -108,7 +108,7 @@ def test_room_imitator_learns_a_tiny_case():
     rng = np.random.default_rng(2)
     goals = np.full(32, distill.START + 1)
     cells, acts, rews = distill.explorer(goals, 4, rng, knows_goal=True)   # windows start anywhere
-    p, tcfg, losses = distill.train(c, acts, rews, n_act=distill.N_MOVES, cells=cells, n_cells=81,
+    p, tcfg, losses = distill.train(c, acts, rews, n_act=distill.N_MOVES, cells=cells, room=distill.ROOM,
                                     episode=distill.EPISODE)
     assert np.mean(losses[-20:]) < np.mean(losses[:5]) - 0.5
     ret = distill.play_room(p, tcfg, goals[:4], 3, rng)

@@ -267,8 +267,9 @@ def test_every_flag_of_every_page_has_help_from_its_comment():
     import imitate
     import record
     import transformer
+    import watch
     for cls in (dqn.DQNConfig, record.RecordConfig, transformer.DemoConfig, imitate.ImitateConfig,
-                evaluate.EvalConfig, distill.DistillConfig):
+                evaluate.EvalConfig, distill.DistillConfig, watch.WatchConfig):
         comments = dqn.field_comments(cls)
         missing = [f.name for f in dataclasses.fields(cls) if not comments.get(f.name)]
         assert not missing, (cls.__name__, missing)

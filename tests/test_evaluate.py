@@ -175,6 +175,9 @@ def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
                       out=str(tmp_path / "o"), only="nonsense")
     with pytest.raises(SystemExit, match="unknown"):
         ev.run_pipeline(c)
+    c.only = "now"                                     # an arm without its teacher: named, nothing started
+    with pytest.raises(SystemExit, match=r"--teacher .*/t and --imitator .*/i: not found"):
+        ev.run_pipeline(c)
     c.only = "table"                                   # a fresh clone: nothing to tabulate, nothing started
     assert ev.run_pipeline(c) == {}
     assert not os.path.exists(tmp_path / "t") and not os.path.exists(tmp_path / "o" / "verdict.md")
@@ -209,3 +212,34 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     assert isinstance(R["stages"]["beyond_minus_end"]["verdict"], bool)
     assert os.path.exists(tmp_path / "o" / "stages.png") and "Later, told so" in open(tmp_path / "o" / "verdict.md").read()
     assert json.load(open(tmp_path / "o" / "verdict.json"))["rules"]["min_stage_gain"] == verdict.MIN_STAGE_GAIN
+
+
+def test_readings_say_too_short_to_tell_where_the_data_cannot_decide():
+    """Never a bare "no" the data do not support: few games or wide intervals read "too short to
+    tell"; a tight interval far below the teacher's improvement reads "no"."""
+    rng = np.random.default_rng(8)
+    steps = np.sort(rng.uniform(0, 1e6, 2000))
+    flat_many = verdict.trend(steps, rng.normal(3, 1, 2000), 1e6, rng, min_slope=0.3)
+    assert flat_many["reading"] == "no"
+    few = verdict.trend(steps[:6], rng.normal(3, 5, 6), 1e6, rng, min_slope=0.3)
+    assert few["reading"] == "too short to tell"
+    assert verdict.trend(steps[:2], [1.0, 2.0], 1e6, rng)["reading"] == "too short to tell"   # no interval at all
+    teacher = rng.normal(30, 8, 30)
+    assert verdict.equivalence(rng.normal(5, 2, 30), teacher, rng)["reading"] == "no"
+    assert verdict.equivalence(rng.normal(24, 12, 4), teacher, rng)["reading"] == "too short to tell"
+    assert verdict.reward_effect([], [1.0, 2.0], rng)["reading"] == "too short to tell"      # nothing to compare
+
+
+def test_quick_scale_verdict_has_no_warnings():
+    """Arms of a few games (the classroom scale): every cell is filled, nothing warns."""
+    import warnings
+    g = {"now_teacher": [[100, 1.0, 100, -1]] * 3, "now_imitator": [[100, 0.0, 100, 0.5]] * 3,
+         "later_teacher": [[5000, 1.0, 100, -1]], "later_imitator": [[14000, 0.0, 100, -1]],
+         "elsewhere_teacher": [[100, 1, 1, -1], [200, 2, 1, -1]], "elsewhere_fresh": [[100, 1, 1, -1]],
+         "elsewhere_imitator": [[100, 0, 1, -1]], "elsewhere_random": [[100, 1, 1, -1]],
+         "swap_teacher": [[100, 1, 1, -1]], "swap_imitator": [[100, 0, 1, -1]], "noreward_imitator": [[100, 0, 1, -1]]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        R = verdict.judge(g, dict(steps=15000, control_steps=5000, games=5, quick=True), np.random.default_rng(0))
+        text = verdict.table(R)
+    assert "SMALL-SCALE" in text and "too short to tell" in text and "not run yet" not in text.split("2'.")[0]

@@ -170,7 +170,9 @@ def test_frozen_teacher_recording_has_the_history_format(tmp_path, tiny_run):
 def test_bad_flags_stop_before_anything_is_written(tmp_path):
     for args, message in (("--steps -5", b"--steps -5 must be a positive"),
                           ("--frozen nowhere", b"--frozen nowhere: needs nowhere.npz"),
-                          ("--checkpoint_every 700", b"must be a multiple of --chunk_steps")):
+                          ("--checkpoint_every 700", b"must be a multiple of --chunk_steps"),
+                          ("--gamma 2", b"--gamma 2.0 must be in [0, 1]"),
+                          ("--batch_size 0", b"--batch_size 0 must be positive")):
         p = run_record(tmp_path / "x", *args.split())
         _, err = p.communicate()
         assert p.returncode != 0 and message in err and b"Traceback" not in err, err

@@ -1,5 +1,7 @@
 """transformer.py: every layer's gradient, kernels against NumPy, causality, the KV cache, and
 the in-context demonstration actually learned."""
+import os
+
 import numpy as np
 import pytest
 from conftest import assert_grad_close, numerical_grad
@@ -163,3 +165,13 @@ def test_in_context_copy_task_is_learned():
     acc_random, acc_context = tf.train_copy_task(dc, log=None)
     assert acc_random < 0.3, acc_random
     assert acc_context > 0.9, acc_context
+
+
+def test_demo_bad_flags_stop_at_once():
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for args, message in ((["--n_head", "3"], "--n_embd 64 must be a multiple of --n_head 3"),
+                          (["--steps", "0"], "--steps 0 must be positive")):
+        p = subprocess.run([sys.executable, "transformer.py", *args], capture_output=True, text=True, cwd=root)
+        assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
