@@ -17,7 +17,7 @@ Measured: the frozen imitator's learning curve on new bandits (the chosen arm's 
 probability over the best arm's, per fifth of the pulls) beside Thompson sampling's and random
 play's. Then question 2 of the argument, where it is cheap to ask: trained on histories cut after
 their first 20 pulls, does the frozen imitator improve past anything its training ever showed?
-And the dials between "yes" and "no" (--sweep): how many training tasks, how long a context.
+And the dials between "yes" and "no" (--part sweep): how many training tasks, how long a context.
 
 Then AD's dark room: a 9x9 grid, each episode 20 steps from the centre, one hidden goal cell
 paying 1 per step spent on it. The source learner explores by posterior sampling over where the
@@ -31,7 +31,7 @@ new goals.
 
     python distill.py                # bandits, their question 2, the dark room (~15 min on 2 cores)
     python distill.py --quick        # the same, small, for a classroom (~3 min)
-    python distill.py --sweep        # also the dials: training tasks x context length (~1 h more)
+    python distill.py --part sweep   # the dials: training tasks x context length (~1 h, resumable)
     python distill.py --part room    # one experiment: bandits or room
 
 writes results/distill/: distill.json (every number), bandits.png, room.png, (sweep.png).
@@ -74,10 +74,10 @@ class DistillConfig:
     room_iters: int = 1200        # dark room: optimizer steps (each imitator)
     room_test_episodes: int = 25  # dark room: episodes the frozen imitator plays on each held-out goal
     room_test_runs: int = 64      # dark room: runs on the 16 held-out goals (each goal several times)
-    part: str = "all"             # "bandits", "room" or "all": which experiments to run
+    part: str = "all"             # "bandits", "room", "all" (both), or "sweep": the bandit dials alone
     out: str = "results/distill"  # where the numbers and plots go
     quick: bool = False           # classroom scale: fewer tasks and steps
-    sweep: bool = False           # also run the bandit dials (training tasks x context)
+    sweep_iters: int = 1000       # optimizer steps of each of the sweep's 15 trainings (--part sweep)
 
 
 QUICK = dict(train_tasks=500, test_tasks=100, iters=300, room_histories=400, room_iters=300, room_test_episodes=15,
@@ -402,19 +402,31 @@ def dark_room(c: DistillConfig, log=print):
 
 
 def sweep(c: DistillConfig, log=print):
-    """The dials: number of training tasks x context length, each a fresh training."""
-    rng = stream(c, "tasks")
-    test_probs = make_bandits(stream(c, "sweep_test"), c.test_tasks, c.arms)
+    """The dials: number of training tasks x context length, each a fresh training of
+    c.sweep_iters steps on 2,000 histories (the tasks repeated). Resumable: every finished cell is
+    saved to <out>/sweep.json at once, and a rerun skips it."""
+    path = os.path.join(c.out, "sweep.json")
     grid = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            grid = json.load(f)
+    test_probs = make_bandits(stream(c, "sweep_test"), c.test_tasks, c.arms)
+    cs = dataclasses.replace(c, iters=c.sweep_iters)
     for n_tasks in SWEEP_TASKS:
+        if all(f"{n_tasks}x{K}" in grid for K in SWEEP_CONTEXT):
+            continue
+        rng = np.random.default_rng([c.seed, n_tasks])                 # each row its own tasks, resumable
         probs = make_bandits(rng, n_tasks, c.arms)
         reps = max(1, 2000 // n_tasks)                                  # the same number of histories
         acts, rews = thompson(np.repeat(probs, reps, axis=0), c.pulls, rng)
         for K in SWEEP_CONTEXT:
-            ck = dataclasses.replace(c, context=K, train_tasks=n_tasks)
+            if f"{n_tasks}x{K}" in grid:
+                continue
+            ck = dataclasses.replace(cs, context=K, train_tasks=n_tasks)
             p, tcfg, _ = train(ck, acts, rews, desc=f"{n_tasks} tasks, context {K}")
             q = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, "play")))
             grid[f"{n_tasks}x{K}"] = by_fifth(q)
+            dqn.write_json(path, grid)
             log(f"  {n_tasks:5d} tasks, context {K:3d}: " + " -> ".join(f"{x:.2f}" for x in grid[f"{n_tasks}x{K}"]))
     return grid
 
@@ -459,7 +471,8 @@ def plot(R, out):
     if "sweep" in R:
         fig, ax = plt.subplots(figsize=(7, 4))
         for K in SWEEP_CONTEXT:
-            ax.plot(SWEEP_TASKS, [R["sweep"][f"{n}x{K}"][-1] - R["sweep"][f"{n}x{K}"][0] for n in SWEEP_TASKS], "o-",
+            done = [n for n in SWEEP_TASKS if f"{n}x{K}" in R["sweep"]]            # a partial sweep too
+            ax.plot(done, [R["sweep"][f"{n}x{K}"][-1] - R["sweep"][f"{n}x{K}"][0] for n in done], "o-",
                     label=f"context {K} pulls")
         ax.set_xscale("log")
         ax.axhline(0, color="gray", lw=0.8)
@@ -470,6 +483,7 @@ def plot(R, out):
 
 def check_config(c: DistillConfig):
     for name in ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd", "batch", "iters",
+                 "sweep_iters",
                  "room_histories", "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"):
         if getattr(c, name) <= 0:
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
@@ -477,8 +491,8 @@ def check_config(c: DistillConfig):
         raise SystemExit(f"--arms {c.arms}: a bandit needs at least 2 arms")
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
-    if c.part not in ("all", "bandits", "room"):
-        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room")
+    if c.part not in ("all", "bandits", "room", "sweep"):
+        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room, sweep")
     if c.room_context > c.room_episodes * EPISODE:
         raise SystemExit(f"--room_context {c.room_context} is longer than a training history "
                          f"({c.room_episodes} episodes x {EPISODE} steps)")
@@ -500,11 +514,11 @@ def main(c: DistillConfig):
             R = json.load(f)
     if c.part in ("all", "bandits"):
         R |= positive_control(c)
-        if c.sweep:
-            R["sweep"] = sweep(c)
+    if c.part == "sweep":
+        R["sweep"] = sweep(c)
     if c.part in ("all", "room"):
         R["room"] = dark_room(c)
-    R["config"] = dataclasses.asdict(c)
+    R["config" if c.part != "sweep" else "sweep_config"] = dataclasses.asdict(c)
     dqn.write_json(path, R)
     plot(R, c.out)
     print(f"wrote {c.out}/distill.json and plots")

@@ -49,6 +49,9 @@ class EvalConfig:
     control_steps: int = 250_000       # agent steps of every control arm
     seed: int = 0                      # seeds every arm's emulator and random moves
     quick: bool = False                # run the whole pipeline at classroom scale (see QUICK)
+    seeds: str = ""                    # more seeds of the imitator's recipe: comma-separated imitator folders
+                                       # (e.g. imitate.py --seed 1, --seed 2); each plays every imitator arm, in
+                                       # <work>/seed<k>/, and the table adds the mean and spread across seeds
 
 
 # Classroom preset: every stage small, outputs labelled small-scale. About 15-20 min on 2 cores.
@@ -219,21 +222,25 @@ def learn_arm(c, name, game, steps, init_from):
 STAGE_PROBES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
+def imitator_folders(c: EvalConfig):
+    """The imitator, then the other seeds of its recipe (--seeds), each with its arms' folder and
+    the suffix of its arms' names ("" for the first; "@seed1", ... for the others)."""
+    extra = [f.strip() for f in c.seeds.split(",") if f.strip()]
+    return [(c.imitator, c.work, "")] + [(f, os.path.join(c.work, f"seed{k}"), f"@seed{k}")
+                                         for k, f in enumerate(extra, start=1)]
+
+
 def arms(c: EvalConfig):
-    """name -> (group, function returning the list of games)."""
-    T, I, W = c.teacher, os.path.join(c.imitator, "imitator"), c.work
+    """name -> (group, function returning the list of games). The teacher's arms once; the
+    imitator's for every seed of its recipe."""
+    T, W = c.teacher, c.work
     rng = lambda k: np.random.default_rng(c.seed + k)   # one stream per consumer (a fixed offset each), so
                                                         # that adding games or arms never shifts another's draws
     eps = lambda: final_epsilon(T)
     final = lambda: record.checkpoint_name(T, record.list_checkpoints(T)[-1])
 
-    def imitator(prompt, zero_rewards=False, prompt_from="end", **stage):
-        pol = ImitatorPolicy(I, zero_rewards, **stage)
-        return pol, ((prompt, prompt_from) if prompt else None)
-
-    def play(name, game, pol_prompt, **kw):
+    def play(arm_dir, name, game, pol_prompt, **kw):
         pol, prompt = pol_prompt
-        arm_dir = os.path.join(W, name)
         if prompt and not os.path.exists(os.path.join(arm_dir, "state.json")):
             os.makedirs(arm_dir, exist_ok=True)
             dqn.write_json(os.path.join(arm_dir, "state.json"),
@@ -241,38 +248,51 @@ def arms(c: EvalConfig):
                                 prompt_from=prompt[1]))
         return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, **kw)
 
-    def stage_probe(f):                                 # only for an imitator with a stage input
-        if not ImitatorPolicy(I).has_stage:
-            print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
-            return None
-        return play(f"stage_x{f:g}", "breakout", imitator(None, stage=round(f * record.history_length(T))),
-                    n_games=c.games)
-
-    return {
-        "now_teacher": ("now", lambda: play("now_teacher", "breakout", (TeacherPolicy(final(), eps(), rng(1)), None),
-                                            n_games=c.games)),
-        "now_imitator": ("now", lambda: play("now_imitator", "breakout", imitator(T), n_games=c.games,
-                                             judge=TeacherPolicy(final(), 0.0, rng(2)))),
-        "now_imitator_empty": ("now", lambda: play("now_imitator_empty", "breakout", imitator(None),
-                                                   n_games=c.games, judge=TeacherPolicy(final(), 0.0, rng(3)))),
+    table = {
+        "now_teacher": ("now", lambda: play(os.path.join(W, "now_teacher"), "now_teacher", "breakout",
+                                            (TeacherPolicy(final(), eps(), rng(1)), None), n_games=c.games)),
         "later_teacher": ("later", lambda: learn_arm(c, "later_teacher", "breakout", c.steps, T)),
-        "later_imitator": ("later", lambda: play("later_imitator", "breakout", imitator(T, stage_advances=True),
-                                                 n_steps=c.steps)),
         "elsewhere_teacher": ("elsewhere", lambda: learn_arm(c, "elsewhere_teacher", "space_invaders", c.steps, T)),
         "elsewhere_fresh": ("elsewhere", lambda: learn_arm(c, "elsewhere_fresh", "space_invaders", c.steps, "")),
-        "elsewhere_imitator": ("elsewhere", lambda: play("elsewhere_imitator", "space_invaders", imitator(None),
-                                                         n_steps=c.steps)),
-        "elsewhere_imitator_prompted": ("elsewhere", lambda: play(
-            "elsewhere_imitator_prompted", "space_invaders", imitator(os.path.join(W, "elsewhere_teacher"),
-                                                                      prompt_from="start"), n_steps=c.steps)),
-        "elsewhere_random": ("elsewhere", lambda: play("elsewhere_random", "space_invaders",
-                                                       (RandomPolicy(rng(4)), None), n_steps=c.steps)),
+        "elsewhere_random": ("elsewhere", lambda: play(os.path.join(W, "elsewhere_random"), "elsewhere_random",
+                                                       "space_invaders", (RandomPolicy(rng(4)), None), n_steps=c.steps)),
         "swap_teacher": ("controls", lambda: learn_arm(c, "swap_teacher", "breakout_swapped", c.control_steps, T)),
-        "swap_imitator": ("controls", lambda: play("swap_imitator", "breakout_swapped", imitator(T),
-                                                   n_steps=c.control_steps)),
-        "noreward_imitator": ("controls", lambda: play("noreward_imitator", "breakout", imitator(T, True),
-                                                       n_steps=c.control_steps)),
-    } | {f"stage_x{f:g}": ("stages", lambda f=f: stage_probe(f)) for f in STAGE_PROBES}
+    }
+    for folder, work, sfx in imitator_folders(c):
+        I = os.path.join(folder, "imitator")
+
+        def imitator(prompt, zero_rewards=False, prompt_from="end", I=I, **stage):
+            return lambda: (ImitatorPolicy(I, zero_rewards, **stage), (prompt, prompt_from) if prompt else None)
+
+        def arm(name, game, policy, judge=None, work=work, sfx=sfx, **kw):   # built only when the arm runs
+            return lambda: play(os.path.join(work, name), name + sfx, game, policy(),
+                                judge=TeacherPolicy(final(), 0.0, rng(judge)) if judge else None, **kw)
+
+        def stage_probe(f, I=I, arm=arm):                    # only for an imitator with a stage input
+            if not ImitatorPolicy(I).has_stage:
+                print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
+                return None
+            return arm(f"stage_x{f:g}", "breakout", imitator(None, I=I, stage=round(f * record.history_length(T))),
+                       n_games=c.games)()
+
+        mine = {
+            "now_imitator": ("now", arm("now_imitator", "breakout", imitator(T), judge=2, n_games=c.games)),
+            "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", imitator(None), judge=3,
+                                              n_games=c.games)),
+            "later_imitator": ("later", arm("later_imitator", "breakout", imitator(T, stage_advances=True),
+                                            n_steps=c.steps)),
+            "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", imitator(None),
+                                                    n_steps=c.steps)),
+            "elsewhere_imitator_prompted": ("elsewhere", arm(
+                "elsewhere_imitator_prompted", "space_invaders",
+                imitator(os.path.join(W, "elsewhere_teacher"), prompt_from="start"), n_steps=c.steps)),
+            "swap_imitator": ("controls", arm("swap_imitator", "breakout_swapped", imitator(T),
+                                              n_steps=c.control_steps)),
+            "noreward_imitator": ("controls", arm("noreward_imitator", "breakout", imitator(T, True),
+                                                  n_steps=c.control_steps)),
+        } | {f"stage_x{f:g}": ("stages", lambda f=f, probe=stage_probe: probe(f)) for f in STAGE_PROBES}
+        table |= {name + sfx: v for name, v in mine.items()}
+    return table
 
 
 GROUPS = ("now", "later", "stages", "elsewhere", "controls")
@@ -420,12 +440,14 @@ def selected(c, table):
 
 def load_arm(c, name):
     """The games of a finished or partly finished arm, or None if it never ran."""
-    state = os.path.join(c.work, name, "state.json")
+    base, _, k = name.partition("@seed")
+    folder = os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
+    state = os.path.join(folder, "state.json")
     if os.path.exists(state):
         with open(state) as f:
             return json.load(f)["games"]
-    if os.path.exists(os.path.join(c.work, name, "curve.csv")):
-        s, v = record.read_curve(os.path.join(c.work, name))
+    if os.path.exists(os.path.join(folder, "curve.csv")):            # a teacher arm: a record.py run
+        s, v = record.read_curve(folder)
         return [[int(a), float(b), 0, -1.0] for a, b in zip(s, v)]
     return None
 
@@ -445,12 +467,23 @@ def read_json(path):
 
 def write_verdict(c: EvalConfig):
     """The verdict from every arm on disk: verdict.json, verdict.md and the plots in c.out."""
-    g = {name: load_arm(c, name) for name in arms(c)}
-    meta = read_json(os.path.join(c.imitator, "imitator.json")) or {}
-    R = verdict.judge(g, dict(steps=c.steps, control_steps=c.control_steps, games=c.games, quick=c.quick,
-                              imitator_stage_input=bool(meta.get("stage_input"))),
-                      np.random.default_rng(c.seed + 99),          # the bootstrap's own stream
-                      read_json(os.path.join(c.imitator, "metrics.json")), read_json(os.path.join(c.out, "copycat.json")))
+    g_all = {name: load_arm(c, name) for name in arms(c)}
+    Rs = []
+    for folder, _, sfx in imitator_folders(c):                    # one verdict per seed of the imitator
+        g = {n: v for n, v in g_all.items() if "@seed" not in n}   # the teacher's arms, the first seed's ...
+        g |= {n[:-len(sfx)]: v for n, v in g_all.items() if sfx and n.endswith(sfx)}   # ... or this seed's
+        meta = read_json(os.path.join(folder, "imitator.json")) or {}
+        Rs.append(verdict.judge(g, dict(steps=c.steps, control_steps=c.control_steps, games=c.games, quick=c.quick,
+                                        imitator_stage_input=bool(meta.get("stage_input"))),
+                                np.random.default_rng(c.seed + 99),          # the bootstrap's own stream
+                                read_json(os.path.join(folder, "metrics.json")),
+                                read_json(os.path.join(c.out, "copycat.json")) if not sfx else None))
+        if not sfx:
+            g_first = g
+    R = Rs[0]
+    if len(Rs) > 1:
+        R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in imitator_folders(c)])
+    g = g_first
     os.makedirs(c.out, exist_ok=True)
     dqn.write_json(os.path.join(c.out, "verdict.json"), R)
     text = verdict.table(R)

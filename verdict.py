@@ -256,7 +256,27 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
                              zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, rng),
                              imitator_testable=testable)
         R["noreward"]["verdict"] = R["noreward"]["zeroed_minus_normal"]["verdict"]
+        R["noreward"]["reading"] = R["noreward"]["zeroed_minus_normal"]["reading"]
     return R
+
+
+def across_seeds(Rs, names):
+    """The imitator's key number and reading per question, for each seed of its recipe (the
+    verdicts Rs, one per seed, the teacher's arms shared): the spread a single seed hides."""
+    picks = dict(now=lambda r: (r["now"]["imitator"]["mean"], r["now"]["reading"]),
+                 later=lambda r: (r["later"]["imitator"]["slope"], r["later"]["imitator"]["reading"]),
+                 stages=lambda r: (r["stages"]["beyond_minus_end"]["diff"], r["stages"]["beyond_minus_end"]["reading"]),
+                 elsewhere=lambda r: (r["elsewhere"]["imitator"]["slope"], r["elsewhere"]["imitator"]["reading"]),
+                 swap=lambda r: (r["swap"]["imitator"]["slope"], r["swap"]["imitator"]["reading"]),
+                 noreward=lambda r: (r["noreward"]["zeroed_minus_normal"]["diff"], r["noreward"]["reading"]))
+    out = dict(imitators=list(names))
+    for key, pick in picks.items():
+        got = [pick(r) for r in Rs if key in r]
+        if len(got) == len(Rs):                             # every seed has played this question
+            v = np.array([x for x, _ in got], float)
+            out[key] = dict(values=v.tolist(), mean=float(np.mean(v)), min=float(np.min(v)), max=float(np.max(v)),
+                            readings=[rd for _, rd in got])
+    return out
 
 
 # -------------------------------------------------------------------------------------------
@@ -345,6 +365,17 @@ def table(R):
         if key == "stages" and not sc.get("imitator_stage_input"):
             teacher, imitator = "-", "n/a: this imitator has no stage input"
         lines.append(f"| {question} | yes | {teacher} | {imitator} |")
+    if "seeds" in R:
+        what = dict(now="score", later="slope", stages="gain, largest stage - end", elsewhere="slope", swap="slope",
+                    noreward="zeroed - normal")
+        lines += ["", f"Across {len(R['seeds']['imitators'])} seeds of the imitator's recipe (the teacher's arms "
+                  "once, shared; the table above is the first seed):", "",
+                  "| question | imitator, per seed | mean (min to max) | readings |", "|---|---|---|---|"]
+        for key, question in ROWS:
+            if key in R["seeds"]:
+                d = R["seeds"][key]
+                lines.append(f"| {question} | {what[key]}: {' / '.join(f'{x:.2f}' for x in d['values'])} | "
+                             f"{d['mean']:.2f} ({d['min']:.2f} to {d['max']:.2f}) | {' / '.join(d['readings'])} |")
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
               "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
               "quarter of the arm. The rules, fixed before the results:",

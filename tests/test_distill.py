@@ -113,3 +113,18 @@ def test_room_imitator_learns_a_tiny_case():
     assert np.mean(losses[-20:]) < np.mean(losses[:5]) - 0.5
     ret = distill.play_room(p, tcfg, goals[:4], 3, rng)
     assert ret.mean() > 15                                                   # 19 steps of 20 on the goal at best
+
+
+def test_sweep_is_resumable_cell_by_cell(tmp_path, monkeypatch):
+    """Every finished (tasks x context) cell is saved at once; a rerun trains only the missing ones."""
+    monkeypatch.setattr(distill, "SWEEP_TASKS", (1, 4))
+    monkeypatch.setattr(distill, "SWEEP_CONTEXT", (10,))
+    c = distill.DistillConfig(arms=3, pulls=30, test_tasks=4, n_layer=1, n_head=2, n_embd=16, batch=8, sweep_iters=5,
+                              out=str(tmp_path))
+    trained = []
+    real_train = distill.train
+    monkeypatch.setattr(distill, "train", lambda *a, **k: trained.append(k["desc"]) or real_train(*a, **k))
+    first = distill.sweep(c, log=lambda *a: None)
+    assert set(first) == {"1x10", "4x10"} and len(trained) == 2
+    again = distill.sweep(c, log=lambda *a: None)
+    assert again == first and len(trained) == 2                     # nothing retrained

@@ -116,7 +116,7 @@ def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tm
         ev.selected(ev.EvalConfig(only="nonsense"), ev.arms(ev.EvalConfig()))
     assert ev.selected(ev.EvalConfig(only="table"), ev.arms(ev.EvalConfig())) == []   # the table alone
     assert ev.selected(ev.EvalConfig(only="later,swap_teacher"), ev.arms(ev.EvalConfig())) == [
-        "later_teacher", "later_imitator", "swap_teacher"]
+        "later_teacher", "swap_teacher", "later_imitator"]                       # the teacher's arms first
 
 
 def test_q1_diagnosis_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
@@ -243,3 +243,16 @@ def test_quick_scale_verdict_has_no_warnings():
         R = verdict.judge(g, dict(steps=15000, control_steps=5000, games=5, quick=True), np.random.default_rng(0))
         text = verdict.table(R)
     assert "SMALL-SCALE" in text and "too short to tell" in text and "not run yet" not in text.split("2'.")[0]
+
+
+def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
+    for k in (0, 1):
+        imitate.train(tiny_config(tiny_run, tmp_path / f"im{k}", iters=2, seed=k), log=lambda *a: None)
+    c = ev.EvalConfig(teacher=tiny_run, imitator=str(tmp_path / "im0"), seeds=str(tmp_path / "im1"),
+                      work=str(tmp_path / "w"), out=str(tmp_path / "o"), games=3, only="now")
+    assert ev.selected(c, ev.arms(c)) == ["now_teacher", "now_imitator", "now_imitator_empty",
+                                          "now_imitator@seed1", "now_imitator_empty@seed1"]
+    R = ev.run_pipeline(c)
+    assert os.path.exists(tmp_path / "w" / "seed1" / "now_imitator" / "state.json")   # its own folder
+    assert len(R["seeds"]["now"]["values"]) == 2 and R["seeds"]["now"]["values"][0] == R["now"]["imitator"]["mean"]
+    assert "Across 2 seeds" in open(tmp_path / "o" / "verdict.md").read()
