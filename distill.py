@@ -29,8 +29,8 @@ the source learner, random play and AD's control: the same imitator trained on e
 only (a learner that already knows the goal), which has never seen a search and should not find
 new goals.
 
-    python distill.py                # bandits, their question 2, the dark room (~15 min on 2 cores)
-    python distill.py --quick        # the same, small, for a classroom (~3 min)
+    python distill.py                # bandits, their question 2, the dark room (~25 min on 2 cores)
+    python distill.py --quick        # the same, small, for a classroom (~6 min)
     python distill.py --part sweep   # the dials: training tasks x context length (~1 h, resumable)
     python distill.py --part room    # one experiment: bandits or room
 
@@ -469,15 +469,19 @@ def plot(R, out):
                     "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
         plt.close(fig)
     if "sweep" in R:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for K in SWEEP_CONTEXT:
             done = [n for n in SWEEP_TASKS if f"{n}x{K}" in R["sweep"]]            # a partial sweep too
-            ax.plot(done, [R["sweep"][f"{n}x{K}"][-1] - R["sweep"][f"{n}x{K}"][0] for n in done], "o-",
-                    label=f"context {K} pulls")
-        ax.set_xscale("log")
-        ax.axhline(0, color="gray", lw=0.8)
-        save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
-                    "improvement on new bandits (last fifth - first fifth)", "The dials: how many tasks, how long a context")
+            for ax, fifth in zip(axes, (0, -1)):
+                ax.plot(done, [R["sweep"][f"{n}x{K}"][fifth] for n in done], "o-", label=f"context {K} pulls")
+        for ax, fifth, name in zip(axes, (0, -1), ("first", "last")):
+            if "curves" in R:
+                for k, style in (("source", "--"), ("random", ":")):
+                    ax.axhline(R["curves"][k][fifth], color="gray", ls=style, label=f"{k} ({name} fifth)")
+            ax.set_xscale("log")
+            save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
+                        f"chosen arm's p / best arm's p, {name} fifth of 100 pulls",
+                        f"New bandits, {name} 20 pulls")
         plt.close(fig)
 
 
