@@ -16,6 +16,10 @@ between them. The last 5% of the history (by time) is held out. Afterwards the w
 and Player picks the most likely next move with a sliding context of the last K steps.
 
     python imitate.py --history runs/breakout --out runs/imitator
+    python imitate.py --history runs/breakout --out runs/imitator_history --context 32 --batch 64 \
+        --augment 4 --see_prev_action false --stage_input true    # short windows, told its stage
+    python imitate.py --model bc --history runs/breakout_frozen --out runs/bc_frozen --batch 128 \
+        --lr 2.5e-4 --weight_decay 0 --iters 20000                # the yardstick: behaviour cloning
 
 writes runs/imitator/: checkpoint.npz/.json (resumable), imitator.npz/.json (the frozen imitator),
 metrics.json (held-out accuracies, teacher-vs-teacher reference), loss.png.
