@@ -8,7 +8,10 @@ reads their games and says what they show, by rules written down before any resu
   Q2, Q3, the swap control  "keeps improving / learns / adapts": the slope of score against agent
       step, with an interval from a bootstrap over blocks of consecutive games, lies above 0, and
       stays there without the few games that push it up most.
+  Q2' (an imitator told its stage)  told twice its history's length, it scores >= 10% more
+      than told the end, with an interval above 0.
   reward control  "uses reward": zeroing the rewards in the context moves the score by >= 10%.
+  Each rule reads "yes", "no" (the data exclude the effect) or "too short to tell".
   An imitator that fails Q1 gets "not testable" on the rest: both sides predict its "no".
 
 Nothing here plays a game or loads a model: every function takes numbers (lists of games, each
