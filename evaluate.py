@@ -468,22 +468,23 @@ def read_json(path):
 def write_verdict(c: EvalConfig):
     """The verdict from every arm on disk: verdict.json, verdict.md and the plots in c.out."""
     g_all = {name: load_arm(c, name) for name in arms(c)}
+
+    def games_of(sfx):                                             # the teacher's arms and one seed's
+        return {n: v for n, v in g_all.items() if "@seed" not in n} \
+            | {n[:-len(sfx)]: v for n, v in g_all.items() if sfx and n.endswith(sfx)}
+
     Rs = []
     for folder, _, sfx in imitator_folders(c):                    # one verdict per seed of the imitator
-        g = {n: v for n, v in g_all.items() if "@seed" not in n}   # the teacher's arms, the first seed's ...
-        g |= {n[:-len(sfx)]: v for n, v in g_all.items() if sfx and n.endswith(sfx)}   # ... or this seed's
         meta = read_json(os.path.join(folder, "imitator.json")) or {}
-        Rs.append(verdict.judge(g, dict(steps=c.steps, control_steps=c.control_steps, games=c.games, quick=c.quick,
-                                        imitator_stage_input=bool(meta.get("stage_input"))),
+        Rs.append(verdict.judge(games_of(sfx), dict(steps=c.steps, control_steps=c.control_steps, games=c.games,
+                                                    quick=c.quick, imitator_stage_input=bool(meta.get("stage_input"))),
                                 np.random.default_rng(c.seed + 99),          # the bootstrap's own stream
                                 read_json(os.path.join(folder, "metrics.json")),
                                 read_json(os.path.join(c.out, "copycat.json")) if not sfx else None))
-        if not sfx:
-            g_first = g
     R = Rs[0]
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in imitator_folders(c)])
-    g = g_first
+    g = games_of("")
     os.makedirs(c.out, exist_ok=True)
     dqn.write_json(os.path.join(c.out, "verdict.json"), R)
     text = verdict.table(R)

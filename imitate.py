@@ -275,8 +275,16 @@ def bc_step(p, g, flat, grad, opt, batch, grad_clip, lr):
 
 
 def bc_logits(p, stacks, batch=512):
+    """The 2013 network's outputs (N, A) on frame stacks (N, 4, 84, 84), batch by batch."""
     return np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks[i:i + batch]))[0]
                            for i in range(0, len(stacks), batch)])
+
+
+def logits_at(p, h, idx, batch=512):
+    """The same on the history's states at steps idx, their stacks built one batch at a time
+    (a whole held-out tail of stacks would not fit in memory)."""
+    return np.concatenate([bc_logits(p, stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
+                           for i in range(0, len(idx), batch)])
 
 
 # -------------------------------------------------------------------------------------------
@@ -302,9 +310,7 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
 
 def teacher_q(params_flat, h, idx, batch=512):
     """A teacher network's Q-values (len(idx), A) on the states at absolute steps idx."""
-    p = dqn.param_views(params_flat, dqn.param_shapes())
-    return np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks_at(h["frame"], h["first"], idx[i:i + batch])))[0]
-                           for i in range(0, len(idx), batch)])
+    return logits_at(dqn.param_views(params_flat, dqn.param_shapes()), h, idx, batch)
 
 
 def q_gap(q):
@@ -340,11 +346,10 @@ def evaluate_bc(p, h, c: ImitateConfig, n_train):
     """Held-out metrics of the behaviour-cloning network, and its accuracy on its own training data."""
     N = len(h["action"])
     idx = np.arange(n_train, N)
-    pred = np.concatenate([bc_logits(p, stacks_at(h["frame"], h["first"], idx[i:i + 4096])).argmax(1)
-                           for i in range(0, len(idx), 4096)])
+    pred = logits_at(p, h, idx).argmax(1)
     m = heldout_metrics(pred, h["action"][idx].astype(np.int64), idx, h, c.history)
     tr = np.random.default_rng(c.seed + 7).integers(0, n_train, 4096)   # a sample of the training steps
-    m["train_acc"] = float((bc_logits(p, stacks_at(h["frame"], h["first"], tr)).argmax(1) == h["action"][tr]).mean())
+    m["train_acc"] = float((logits_at(p, h, tr).argmax(1) == h["action"][tr]).mean())
     return m
 
 
@@ -456,7 +461,7 @@ def train(c: ImitateConfig, log=print):
         tokens += y.size
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
             if c.model == "bc":
-                logits = bc_logits(p, stacks_at(h["frame"], h["first"], val_idx))
+                logits = logits_at(p, h, val_idx)
                 vl = [tf.cross_entropy_forward(logits, h["action"][val_idx].astype(np.int64))[0]]
             else:
                 vl = [window_loss(p, h, s, tcfg, not c.see_prev_action)
