@@ -49,16 +49,23 @@ class EvalConfig:
     control_steps: int = 250_000       # agent steps of every control arm
     seed: int = 0                      # seeds every arm's emulator and random moves
     quick: bool = False                # run the whole pipeline at classroom scale (see QUICK)
+    max_game_steps: int = 0            # end a game after this many agent steps, keeping its score so far (0: only
+                                       # the emulator's own limit, 27,000 steps = 30 minutes of play); a stalled
+                                       # player (one that never serves) then cannot eat the arm's time
     seeds: str = ""                    # more seeds of the imitator's recipe: comma-separated imitator folders
                                        # (e.g. imitate.py --seed 1, --seed 2); each plays every imitator arm, in
                                        # <work>/seed<k>/, and the table adds the mean and spread across seeds
 
 
-# Classroom preset: every stage small, outputs labelled small-scale. About 15-20 min on 2 cores.
-QUICK = dict(record=dict(steps=60_000, checkpoint_every=20_000, chunk_steps=10_000),
-             dqn=dict(learning_starts=5_000, eps_decay_steps=30_000, replay_capacity=100_000),
-             imitate=dict(context=128, iters=150, batch=8, n_layer=2, eval_every=50, checkpoint_every=50),
-             evaluate=dict(games=5, steps=15_000, control_steps=5_000))
+# Classroom preset. Learning Breakout takes a DQN about 200k steps to show (half an hour here) and
+# the full experiment about 9 hours, so the class starts from the committed full-scale teacher and
+# imitator: question 1 is asked at full strength, in minutes; a few thousand steps of the frozen
+# teacher's play are recorded to prompt the imitator and to seed the learning arms, and every other
+# arm is short, so its rule mostly reads "too short to tell" (it is labelled small-scale). The
+# teacher's learning itself is shown from its committed record (its curve and quarter means).
+QUICK = dict(teacher="results/breakout_rerecord/teacher_final", imitator="results/imitator",
+             record=dict(steps=3_000, chunk_steps=1_000, checkpoint_every=3_000),
+             evaluate=dict(games=8, steps=10_000, control_steps=4_000, max_game_steps=4_000))
 
 
 # -------------------------------------------------------------------------------------------
@@ -133,9 +140,10 @@ class RandomPolicy:
 # -------------------------------------------------------------------------------------------
 # A playing arm: play games, log each one, save after each one so a restart loses nothing.
 # -------------------------------------------------------------------------------------------
-def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc=""):
+def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc="", max_game_steps=0):
     """Play until n_steps agent steps or n_games games are done. Returns the list of games:
-    [end_step, score, length, agreement with judge's greedy move (or -1)].
+    [end_step, score, length, agreement with judge's greedy move (or -1)]. A game longer than
+    max_game_steps (if > 0) is ended there with the score it has.
 
     Resuming: finished games are kept; the game in progress when the job stopped is dropped and its
     steps are not counted; the imitator's context is restored as it was after the last saved game."""
@@ -176,7 +184,10 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
             prev_a, prev_r, first = a, float(np.sign(r[0])), False
             if n_steps:
                 bar.update(1)
-            if term[0] or trunc[0]:
+            cut = bool(max_game_steps) and length >= max_game_steps and not (term[0] or trunc[0])
+            if cut:                                                # end it here; the emulator starts a new game
+                obs, _ = env.reset(seed=seed + 1000 * (len(state["games"]) + 1) + state["steps"] + steps_here)
+            if term[0] or trunc[0] or cut:
                 state["steps"] += steps_here
                 state["games"].append([state["steps"], score, length, agree / length if judge else -1.0])
                 state["prev_action"], state["prev_reward"] = prev_a, prev_r
@@ -209,6 +220,8 @@ def learn_arm(c, name, game, steps, init_from):
     """A teacher arm that learns: a record.py run (resumable) starting from init_from or from scratch."""
     dc = teacher_dqn_config(c.teacher)
     dc.seed = c.seed + 17                              # its own stream of randomness
+    if read_json(os.path.join(c.teacher, "config.json")).get("frozen"):   # the teacher run only played
+        dc.replay_capacity = min(dqn.DQNConfig().replay_capacity, steps + record.history_length(c.teacher))
     rc = record.RecordConfig(game=game, steps=steps, out=os.path.join(c.work, name), results="",
                              init_from=init_from, checkpoint_every=record.RecordConfig.checkpoint_every
                              if steps >= 100_000 else 10_000 if steps >= 10_000 else steps,
@@ -246,7 +259,7 @@ def arms(c: EvalConfig):
             dqn.write_json(os.path.join(arm_dir, "state.json"),
                            dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0, prompt=prompt[0],
                                 prompt_from=prompt[1]))
-        return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, **kw)
+        return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, max_game_steps=c.max_game_steps, **kw)
 
     table = {
         "now_teacher": ("now", lambda: play(os.path.join(W, "now_teacher"), "now_teacher", "breakout",
@@ -269,10 +282,11 @@ def arms(c: EvalConfig):
                                 judge=TeacherPolicy(final(), 0.0, rng(judge)) if judge else None, **kw)
 
         def stage_probe(f, I=I, arm=arm):                    # only for an imitator with a stage input
-            if not ImitatorPolicy(I).has_stage:
+            pol = ImitatorPolicy(I)
+            if not pol.has_stage:
                 print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
-                return None
-            return arm(f"stage_x{f:g}", "breakout", imitator(None, I=I, stage=round(f * record.history_length(T))),
+                return None                                  # f times the length of its own history:
+            return arm(f"stage_x{f:g}", "breakout", imitator(None, I=I, stage=round(f * pol.player.history_steps)),
                        n_games=c.games)()
 
         mine = {
@@ -482,6 +496,9 @@ def write_verdict(c: EvalConfig):
                                 read_json(os.path.join(folder, "metrics.json")),
                                 read_json(os.path.join(c.out, "copycat.json")) if not sfx else None))
     R = Rs[0]
+    if c.quick:                                  # the teacher's learning, from its committed full-scale record
+        folder = os.path.dirname(QUICK["teacher"])
+        R["teacher_record"] = dict(folder=folder, **read_json(os.path.join(folder, "teacher_summary.json")))
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in imitator_folders(c)])
     g = games_of("")
@@ -497,12 +514,35 @@ def write_verdict(c: EvalConfig):
 # -------------------------------------------------------------------------------------------
 # The whole pipeline: record (if needed), imitate (if needed), the chosen arms, the verdict.
 # -------------------------------------------------------------------------------------------
+def run_quick_stage1(c: EvalConfig):
+    """--quick's first stage: a few thousand steps of the committed teacher playing, frozen."""
+    for path, what in ((QUICK["teacher"] + ".npz", "the committed teacher"),
+                       (os.path.join(c.imitator, "imitator.json"), "the committed imitator")):
+        if not os.path.exists(path):
+            raise SystemExit(f"--quick starts from {what}, {path}, which is missing: run it from the project's "
+                             f"folder, in a full clone")
+    print(f"stage 1: the committed teacher plays, frozen ({QUICK['record']['steps']:,} steps, record.py --frozen)")
+    record.record(record.RecordConfig(game="breakout", out=c.teacher, results="", frozen=QUICK["teacher"],
+                                      **QUICK["record"]), dqn.DQNConfig())
+
+
+def check_config(c: EvalConfig):
+    """Refuse bad settings before anything is started or written, naming the flag."""
+    for name in ("games", "steps", "control_steps"):
+        if getattr(c, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    if c.max_game_steps < 0:
+        raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
+    for folder, _, _ in imitator_folders(c)[1:]:
+        if not os.path.exists(os.path.join(folder, "imitator.json")):
+            raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json)")
+
+
 def run_pipeline(c: EvalConfig):
-    rcfg, dcfg, icfg = {}, {}, {}
+    check_config(c)
     if c.quick:
-        c.teacher, c.imitator = "runs/quick/breakout", "runs/quick/imitator"
+        c.teacher, c.imitator = "runs/quick/breakout", QUICK["imitator"]
         c.work, c.out = "runs/quick/eval", os.path.join(c.out, "quick")
-        rcfg, dcfg, icfg = QUICK["record"], QUICK["dqn"], QUICK["imitate"]
         for k, v in QUICK["evaluate"].items():
             setattr(c, k, v)
     all_arms = arms(c)
@@ -512,16 +552,18 @@ def run_pipeline(c: EvalConfig):
     missing = [f"--{k} {path}" for k, path, f in (("teacher", c.teacher, "config.json"),
                                                  ("imitator", c.imitator, "imitator.json"))
                if not os.path.exists(os.path.join(path, f))]
+    if c.quick and work_to_do:
+        run_quick_stage1(c)
+        missing = []
     if work_to_do and missing and "all" not in wanted:        # a chosen arm needs them: never start hours of work
         raise SystemExit(f"{' and '.join(missing)}: not found. Make them with `python evaluate.py` (the whole "
                          f"pipeline), or python record.py --out {c.teacher} and python imitate.py --history "
                          f"{c.teacher} --out {c.imitator}, then run --only {c.only} again")
     if work_to_do and missing:
         print("stage 1: the teacher (record.py)")
-        record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out, **rcfg),
-                      dqn.DQNConfig(**dcfg))
+        record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
         print("stage 2: the imitator (imitate.py)")
-        imitate.train(imitate.ImitateConfig(history=c.teacher, out=c.imitator, **icfg))
+        imitate.train(imitate.ImitateConfig(history=c.teacher, out=c.imitator))
     for name in chosen:
         print(f"arm {name}")
         all_arms[name][1]()

@@ -71,10 +71,14 @@ class ImitateConfig:
                                      # in millions of steps, times a learned vector, added to the token. In play
                                      # the stage is set by hand (default: the end of the history), even past the
                                      # end (question 2's sharp form); off = today's imitator, which must guess
+    init_torso: str = ""             # start the transformer's conv layers from a behaviour-cloning network's
+                                     # (a folder written by --model bc, trained on the same history): it has
+                                     # seen far more independent frames than the windows do. "" = random start
 
 
 N_PREV_ACTIONS = dqn.N_ACTIONS + 1   # the 4 actions, and "none": the first step of a game
 NEW_GAME = dqn.N_ACTIONS
+TORSO = ("w1", "b1", "w2", "b2")     # the conv layers the transformer imitator shares with the 2013 network
 STAGE_UNIT = 1_000_000               # stage 1.0 = one million agent steps, the length of the default history
 
 
@@ -159,7 +163,7 @@ def augment(stacks, rng, pad, group=1):
 # -------------------------------------------------------------------------------------------
 def imitator_shapes(tcfg: tf.TransformerConfig, stage_input=False):
     C = tcfg.n_embd
-    torso = [(n, s) for n, s in dqn.param_shapes() if n in ("w1", "b1", "w2", "b2")]
+    torso = [(n, s) for n, s in dqn.param_shapes() if n in TORSO]
     stage = [("w_stage", (C,))] if stage_input else []
     return torso + [("w_obs", (9 * 9 * 32, C)), ("b_obs", (C,)),
                     ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + stage + tf.param_shapes(tcfg)
@@ -392,6 +396,24 @@ def check_config(c: ImitateConfig):
     if not os.path.exists(os.path.join(c.history, "history.json")):
         raise SystemExit(f"--history {c.history}: no recorded history there (no history.json); "
                          f"record one first, e.g. python record.py --out {c.history}")
+    if c.init_torso:
+        if c.model != "transformer":
+            raise SystemExit("--init_torso is for the transformer imitator (--model transformer)")
+        meta = os.path.join(c.init_torso, "imitator.json")
+        if not os.path.exists(meta):
+            raise SystemExit(f"--init_torso {c.init_torso}: no trained network there (no imitator.json)")
+        with open(meta) as f:
+            if json.load(f).get("kind") != "bc":
+                raise SystemExit(f"--init_torso {c.init_torso}: not a behaviour-cloning network (imitate.py --model bc)")
+
+
+
+def copy_torso(p, bc_folder):
+    """Set the imitator's conv layers to a trained behaviour-cloning network's (its "eyes")."""
+    with np.load(os.path.join(bc_folder, "imitator.npz"), allow_pickle=False) as z:
+        bc = dqn.param_views(z["params"], dqn.param_shapes())
+        for n in TORSO:
+            p[n][...] = bc[n]
 
 
 def train(c: ImitateConfig, log=print):
@@ -420,13 +442,16 @@ def train(c: ImitateConfig, log=print):
     else:
         flat, shapes = init_imitator(tcfg, rng, c.stage_input)
     p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
+    if c.init_torso:                                               # (a resumed run overwrites it below)
+        copy_torso(p, c.init_torso)
     g = dqn.param_views(grad, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
     state = dict(step=0, train_loss=[], val_loss=[])
     if os.path.exists(ck + ".json"):                               # resume
         with open(ck + ".json") as f:
             state = json.load(f)
-        if state["config"] != dataclasses.asdict(c) | {"iters": state["config"]["iters"]}:
+        saved = dataclasses.asdict(ImitateConfig()) | state["config"]   # fields added since: their defaults
+        if saved != dataclasses.asdict(c) | {"iters": saved["iters"]}:
             raise SystemExit(f"{ck}.json was trained with other settings; use another --out")
         with np.load(ck + ".npz", allow_pickle=False) as z:
             flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
@@ -479,7 +504,7 @@ def train(c: ImitateConfig, log=print):
     meta = dict(kind="bc" if c.model == "bc" else "imitator", n_actions=dqn.N_ACTIONS,
                 n_params=int(flat.size), trained_steps=state["step"], see_prev_action=c.see_prev_action,
                 history=os.path.abspath(c.history), history_steps=N, train_steps=n_train, augment=c.augment,
-                stage_input=c.stage_input)
+                stage_input=c.stage_input, init_torso=os.path.abspath(c.init_torso) if c.init_torso else "")
     if c.model == "transformer":
         meta["transformer"] = dataclasses.asdict(tcfg)
     dqn.write_json(os.path.join(c.out, "imitator.json"), meta)

@@ -354,6 +354,18 @@ def table_cells(key, d, R):
                           f"{word(e['reading'])}", testable))
 
 
+def teacher_record_lines(R):
+    """At small scale no arm is long enough to show a DQN learning; the teacher's own record is."""
+    t = R.get("teacher_record")
+    if not t:
+        return []
+    q = " / ".join(f"{x:.1f}" for x in t["quarter_means"])
+    return [f"The teacher does learn: its committed full-scale record ({t['folder']}, {t['steps']:,} steps from random "
+            f"weights, {t['games']:,} games; curve in {t['folder']}/curve.png) has quarter mean scores {q}. The "
+            f"arms below start from its final weights and its imitator; at this scale they are minutes long, so "
+            f"most learning rules read *too short to tell*.", ""]
+
+
 def table(R):
     """The verdict table (Markdown) with the rules under it."""
     sc = R["scale"]
@@ -361,6 +373,7 @@ def table(R):
     lines = [f"# {scale}Verdict: can a transformer imitation-learn how to continual-learn?", "",
              f"Scale: N = {sc['steps']:,} agent steps per later/elsewhere arm, {sc['control_steps']:,} per control, "
              f"{sc['games']} games per arm in question 1; one seed per arm. Slopes are raw score per 100k agent steps.", "",
+             ] + teacher_record_lines(R) + [
              "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
              "|---|---|---|---|"]
     for key, question in ROWS:

@@ -90,6 +90,11 @@ def make_gif(panels, path, every, fps, title):
 
 
 def watch(c: WatchConfig):
+    for name in ("steps", "every", "fps"):
+        if getattr(c, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    if not 0.0 <= c.eps <= 1.0:
+        raise SystemExit(f"--eps {c.eps} must be in [0, 1]")
     for path, what in ((c.teacher, "--teacher"), (c.imitator, "--imitator")):
         if not os.path.exists(path + ".npz"):
             raise SystemExit(f"{what} {path}: no {path}.npz")

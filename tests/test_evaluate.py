@@ -2,6 +2,7 @@
 tiny runs, and clear errors for missing or mismatched inputs."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -256,3 +257,45 @@ def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_sprea
     assert os.path.exists(tmp_path / "w" / "seed1" / "now_imitator" / "state.json")   # its own folder
     assert len(R["seeds"]["now"]["values"]) == 2 and R["seeds"]["now"]["values"][0] == R["now"]["imitator"]["mean"]
     assert "Across 2 seeds" in open(tmp_path / "o" / "verdict.md").read()
+
+
+def test_play_arm_ends_games_at_max_game_steps(tmp_path):
+    games = ev.play_arm(str(tmp_path / "arm"), "breakout", ev.RandomPolicy(np.random.default_rng(2)), n_games=3,
+                        max_game_steps=60)
+    assert [g[2] for g in games] == [60, 60, 60]                     # random play lasts longer than 60 steps
+    assert [g[0] for g in games] == list(np.cumsum([g[2] for g in games]))
+
+
+def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imitator, tmp_path, monkeypatch):
+    """--quick trains nothing: it records a little frozen play of the committed teacher, plays short
+    arms with the committed imitator, and shows the teacher's learning from its committed record."""
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    last = imitate.record.checkpoint_name(tiny_run, imitate.record.list_checkpoints(tiny_run)[-1])
+    for ext in (".npz", ".json"):
+        shutil.copy(last + ext, committed / f"teacher_final{ext}")
+    dqn.write_json(str(committed / "teacher_summary.json"), dict(game="breakout", steps=3000, games=40,
+                                                                quarter_means=[-1.0, 0.5, 2.0, 4.0]))
+    monkeypatch.setitem(ev.QUICK, "teacher", str(committed / "teacher_final"))
+    monkeypatch.setitem(ev.QUICK, "imitator", tiny_imitator)
+    monkeypatch.setitem(ev.QUICK, "record", dict(steps=300, chunk_steps=100, checkpoint_every=300))
+    monkeypatch.setitem(ev.QUICK, "evaluate", dict(games=2, steps=300, control_steps=200, max_game_steps=120))
+    monkeypatch.chdir(tmp_path)
+    R = ev.run_pipeline(ev.EvalConfig(quick=True, out="results", only="now,later,controls"))
+    assert imitate.record.history_length("runs/quick/breakout") == 300
+    assert json.load(open("runs/quick/breakout/config.json"))["frozen"] == str(committed / "teacher_final")
+    assert not os.path.exists("runs/quick/imitator")                          # nothing trained
+    assert R["scale"]["quick"] and R["teacher_record"]["quarter_means"][-1] == 4.0
+    text = open("results/quick/verdict.md").read()
+    assert "SMALL-SCALE" in text and "The teacher does learn" in text and "-1.0 / 0.5 / 2.0 / 4.0" in text
+    for arm in ("now_teacher", "now_imitator", "swap_imitator"):
+        assert all(g[2] <= 120 for g in ev.load_arm(ev.EvalConfig(work="runs/quick/eval"), arm)), arm
+
+
+def test_bad_numbers_stop_before_any_work(tmp_path):
+    for kw, message in ((dict(games=0), "--games 0 must be positive"),
+                        (dict(max_game_steps=-1), "--max_game_steps -1"),
+                        (dict(seeds=str(tmp_path / "nope")), "holds no trained imitator")):
+        with pytest.raises(SystemExit, match=message):
+            ev.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
+    assert not os.path.exists(tmp_path / "w") and not os.path.exists(tmp_path / "o")

@@ -185,6 +185,30 @@ def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
         player.p["w1"][0, 0, 0, 0] = 1.0
 
 
+def test_init_torso_starts_from_the_bc_networks_eyes(tiny_run, tmp_path):
+    """--init_torso: the transformer's conv layers start as a trained BC network's, the rest as usual;
+    a folder that is not a BC network is refused before any training."""
+    imitate.train(tiny_config(tiny_run, tmp_path / "bc", model="bc", batch=16, iters=3), log=lambda *a: None)
+    c = tiny_config(tiny_run, tmp_path / "t", init_torso=str(tmp_path / "bc"), iters=1)
+    tcfg = imitate.tcfg_of(c)
+    flat, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0))
+    p = dqn.param_views(flat, shapes)
+    before = {n: p[n].copy() for n in ("w_obs", "b_obs", "e_act")}
+    imitate.copy_torso(p, str(tmp_path / "bc"))
+    with np.load(tmp_path / "bc" / "imitator.npz", allow_pickle=False) as z:
+        bc = dqn.param_views(z["params"], dqn.param_shapes())
+        for n in imitate.TORSO:
+            np.testing.assert_array_equal(p[n], bc[n])
+    for n, v in before.items():
+        np.testing.assert_array_equal(p[n], v)                           # only the torso is copied
+    imitate.train(c, log=lambda *a: None)
+    assert json.load(open(tmp_path / "t" / "imitator.json"))["init_torso"] == str(tmp_path / "bc")
+    with pytest.raises(SystemExit, match="not a behaviour-cloning network"):
+        imitate.check_config(tiny_config(tiny_run, tmp_path / "u", init_torso=str(tmp_path / "t")))
+    with pytest.raises(SystemExit, match="no trained network there"):
+        imitate.check_config(tiny_config(tiny_run, tmp_path / "u", init_torso=str(tmp_path / "none")))
+
+
 def test_augmentation_moves_pixels_keeps_shapes_and_labels(tiny_run):
     rng = np.random.default_rng(1)
     stacks = rng.integers(0, 256, (6, 4, 84, 84), dtype=np.uint8)

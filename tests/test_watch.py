@@ -27,3 +27,7 @@ def test_missing_weights_name_the_flag(tmp_path):
         watch.watch(watch.WatchConfig(imitator=str(tmp_path / "nothing")))
     with pytest.raises(SystemExit, match="--transplant"):
         watch.watch(watch.WatchConfig(transplant=str(tmp_path)))
+    for kw, message in ((dict(steps=0), "--steps 0 must be positive"), (dict(eps=2.0), "--eps 2.0")):
+        with pytest.raises(SystemExit, match=message):
+            watch.watch(watch.WatchConfig(out=str(tmp_path / "o"), **kw))
+    assert not os.path.exists(tmp_path / "o")
