@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (each creates .venv on first use):
 #   make run    the main job: the whole pipeline (record, imitate, evaluate) at the default scale
 #   make test   the test suite
-# and `make quick` runs the whole pipeline at classroom scale (<= 20 min on 2 cores).
+# and `make quick` asks the questions at classroom scale from the committed teacher and imitator.
 PY := .venv/bin/python
 
 .venv/installed: requirements.txt
