@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from dqn import (GAMES, Agent, DQNConfig, add_config_flags, check_dqn_config, config_from_args, learn, make_env,
-                 write_json)
+from dqn import (GAMES, Agent, DQNConfig, add_config_flags, check_dqn_config, config_from_args, learn, load_checkpoint,
+                 make_env, write_json)
 
 
 @dataclass
@@ -229,18 +229,23 @@ def record(rc: RecordConfig, dc: DQNConfig):
     os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
     os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
 
-    # Where the teacher starts: random weights, or another run's final checkpoint ("learning on").
-    base = 0
+    # Where the teacher starts: random weights, or another run's final checkpoint ("learning on"),
+    # or a checkpoint that only plays (--frozen). base: the agent's step count at the start (it
+    # drives epsilon and when learning starts), so a run's own steps are agent.steps - base.
+    base = init_step = 0
     if rc.init_from:
         init_steps = list_checkpoints(rc.init_from)
         if not init_steps:
             raise SystemExit(f"--init_from {rc.init_from}: no teacher checkpoints in {rc.init_from}/checkpoints")
-        base = init_steps[-1]
+        init_step = init_steps[-1]
+        base = load_checkpoint(checkpoint_name(rc.init_from, init_step))[0]["steps"]
+    elif rc.frozen:
+        base = load_checkpoint(rc.frozen)[0]["steps"]
 
     # The run's identity: resuming with another game or other learning settings is refused.
     cfg_path = os.path.join(run_dir, "config.json")
     identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc),
-                    init_from=os.path.abspath(rc.init_from) if rc.init_from else "", init_step=base)
+                    init_from=os.path.abspath(rc.init_from) if rc.init_from else "", init_step=init_step)
     if rc.frozen:
         identity |= dict(frozen=os.path.abspath(rc.frozen), frozen_eps=rc.frozen_eps)
     if os.path.exists(cfg_path):
@@ -263,13 +268,14 @@ def record(rc: RecordConfig, dc: DQNConfig):
     if done_steps:
         agent.load(checkpoint_name(run_dir, start))
     elif rc.init_from:
-        agent.load(checkpoint_name(rc.init_from, base))
+        agent.load(checkpoint_name(rc.init_from, init_step))
     elif rc.frozen:
-        agent.load(rc.frozen, weights_only=True)
+        agent.load(rc.frozen, weights_only=True)              # its weights; a fresh optimizer state,
+        agent.steps = base                                     # but its step count: a later learner goes on from it
     chunks = cut_history(run_dir, rc.game, start)
     rows = cut_curve(run_dir, start)
     if not rc.frozen:
-        sources = ([(rc.init_from, base)] if rc.init_from else []) + [(run_dir, start)]
+        sources = ([(rc.init_from, init_step)] if rc.init_from else []) + [(run_dir, start)]
         refill_replay(agent, sources)
     if not done_steps:
         agent.save(checkpoint_name(run_dir, 0))            # the teacher as this run starts

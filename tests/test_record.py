@@ -163,6 +163,10 @@ def test_frozen_teacher_recording_has_the_history_format(tmp_path, tiny_run):
     for step in record.list_checkpoints(str(out)):   # the weights never change: no learning happened
         np.testing.assert_array_equal(np.load(record.checkpoint_name(str(out), step) + ".npz",
                                               allow_pickle=False)["params"], final)
+    last = record.list_checkpoints(str(out))[-1]        # its step count goes on from the teacher's (epsilon,
+    meta = json.load(open(record.checkpoint_name(str(out), last) + ".json"))    # learning start of a later learner)
+    assert last == 1000 and meta["steps"] == 3000 + 1000
+    assert max(record.read_curve(str(out))[0], default=0) <= 1000  # the curve counts this run's own steps
     summary = json.load(open(str(out) + "_results/frozen/teacher_summary.json"))
     assert summary["frozen"] == teacher and not os.path.exists(str(out) + "_results/frozen/teacher_final.npz")
 
