@@ -31,7 +31,7 @@ import record
 
 @dataclass
 class WatchConfig:
-    teacher: str = "results/breakout/teacher_final"   # the teacher's checkpoint (.npz/.json), without extension
+    teacher: str = "results/breakout_rerecord/teacher_final"   # the teacher whose history the imitator learned (no extension)
     imitator: str = "results/imitator/imitator"        # the frozen imitator (or behaviour-cloning network), no extension
     transplant: str = ""           # the transplanted teacher's run folder (evaluate.py's elsewhere_teacher), or ""
     steps: int = 600               # agent steps shown per panel (games restart when they end)
