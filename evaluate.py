@@ -16,7 +16,7 @@ from the final teacher (--init_from); playing arms save their games and context 
     python evaluate.py                       # every arm at the default scale, then the table
     python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
     python evaluate.py --only table          # no arm: rewrite the table and plots from what is on disk
-    python evaluate.py --quick               # the whole pipeline, small scale, <= 20 min on 2 cores
+    python evaluate.py --quick               # classroom scale from the committed teacher and imitator, ~10 min
 
 writes results/ (or results/quick/): verdict.md (the table), verdict.json (every number), *.png.
 """
