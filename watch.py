@@ -5,12 +5,14 @@ what the player sees (the newest 84x84 gray frame of its input), one agent step 
 the running score of its game. Made from committed weights in a few minutes on 2 cores:
 
     python watch.py                     # results/watch_breakout.gif: final teacher | frozen imitator
-    python watch.py --transplant runs/eval/elsewhere_teacher
-                                        # and results/watch_space_invaders.gif: the transplanted
-                                        # teacher early, late, and the imitator in Space Invaders
+    python watch.py --transplant runs/quick/eval/elsewhere_teacher
+                                        # and results/watch_space_invaders.gif: the Breakout teacher
+                                        # as it arrives in Space Invaders, after its last checkpoint
+                                        # of learning there, and the imitator
 
 The imitator plays from an empty context (a fresh start), the teacher at its final epsilon. The
-Space Invaders GIF needs the checkpoints of evaluate.py's elsewhere_teacher arm (a run folder);
+Space Invaders GIF needs the checkpoints of evaluate.py's elsewhere_teacher arm (a run folder:
+runs/quick/eval/... after `make quick`, 10k steps; runs/eval/... after the full run, 1M steps);
 without it only the Breakout GIF is made.
 """
 from __future__ import annotations
@@ -107,10 +109,10 @@ def watch(c: WatchConfig):
     jobs = [("breakout", [("final teacher", lambda: evaluate.TeacherPolicy(c.teacher, c.eps, rng)),
                           ("frozen imitator", lambda: evaluate.ImitatorPolicy(c.imitator))])]
     if c.transplant:
-        ck = record.list_checkpoints(c.transplant)
-        first, last = (record.checkpoint_name(c.transplant, s) for s in (ck[min(1, len(ck) - 1)], ck[-1]))
+        ck = record.list_checkpoints(c.transplant)          # the Breakout teacher as it arrives, and after learning
+        first, last = (record.checkpoint_name(c.transplant, s) for s in (ck[0], ck[-1]))
         jobs.append(("space_invaders", [
-            (f"teacher, {ck[min(1, len(ck) - 1)] // 1000}k steps in", lambda: evaluate.TeacherPolicy(first, c.eps, rng)),
+            (f"teacher, {ck[0] // 1000}k steps in", lambda: evaluate.TeacherPolicy(first, c.eps, rng)),
             (f"teacher, {ck[-1] // 1000}k steps in", lambda: evaluate.TeacherPolicy(last, c.eps, rng)),
             ("frozen imitator", lambda: evaluate.ImitatorPolicy(c.imitator))]))
     for game, players in jobs:
