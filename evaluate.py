@@ -282,11 +282,11 @@ def arms(c: EvalConfig):
                                 judge=TeacherPolicy(final(), 0.0, rng(judge)) if judge else None, **kw)
 
         def stage_probe(f, I=I, arm=arm):                    # only for an imitator with a stage input
-            pol = ImitatorPolicy(I)
-            if not pol.has_stage:
+            meta = read_json(I + ".json") or {}              # its metadata: no weights loaded twice
+            if not meta.get("stage_input"):
                 print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
                 return None                                  # f times the length of its own history:
-            return arm(f"stage_x{f:g}", "breakout", imitator(None, I=I, stage=round(f * pol.player.history_steps)),
+            return arm(f"stage_x{f:g}", "breakout", imitator(None, I=I, stage=round(f * meta["history_steps"])),
                        n_games=c.games)()
 
         mine = {
