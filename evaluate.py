@@ -23,6 +23,7 @@ writes results/ (or results/quick/): verdict.md (the table), verdict.json (every
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -220,8 +221,6 @@ def learn_arm(c, name, game, steps, init_from):
     """A teacher arm that learns: a record.py run (resumable) starting from init_from or from scratch."""
     dc = teacher_dqn_config(c.teacher)
     dc.seed = c.seed + 17                              # its own stream of randomness
-    if read_json(os.path.join(c.teacher, "config.json")).get("frozen"):   # the teacher run only played
-        dc.replay_capacity = min(dqn.DQNConfig().replay_capacity, steps + record.history_length(c.teacher))
     rc = record.RecordConfig(game=game, steps=steps, out=os.path.join(c.work, name), results="",
                              init_from=init_from, checkpoint_every=record.RecordConfig.checkpoint_every
                              if steps >= 100_000 else 10_000 if steps >= 10_000 else steps,
@@ -360,22 +359,39 @@ def copycat_diagnosis(c, n=3000, seed=5):
 BALL_BAND = (slice(38, 75), slice(5, 79))   # rows between the bricks and the paddle, inside the walls
 
 
+def play_moves(game, act, seed, max_game_steps=0):
+    """The plain play loop (no saving, no resuming): yields (stack seen, move, reward, game over) at
+    every agent step, for ever. act(stack, prev_action, prev_reward, step_in_game) picks each move;
+    game k starts from emulator seed seed + k, and a game longer than max_game_steps (if > 0) ends
+    there (a stalled policy ends)."""
+    env = dqn.make_env(game)
+    try:
+        for k in itertools.count():
+            obs, _ = env.reset(seed=seed + k)
+            prev, prev_r = imitate.NEW_GAME, 0.0
+            for t in itertools.count():
+                stack = obs[0]
+                a = act(stack, prev, prev_r, t)
+                env.send(np.array([a], np.int64))
+                obs, r, term, trunc, _ = env.recv()
+                prev, prev_r = a, float(np.sign(r[0]))
+                over = bool(term[0] or trunc[0]) or t + 1 == max_game_steps
+                yield stack, a, float(r[0]), over
+                if over:
+                    break
+    finally:
+        env.close()
+
+
 def play_games(game, act, n_games, seed, max_steps=5_000):
-    """Scores of n_games games in which act(stack, prev_action, prev_reward, step_in_game) picks
-    each move; a game stopped at max_steps keeps its score so far (a stalled policy ends)."""
-    env, scores = dqn.make_env(game), []
-    for g in range(n_games):
-        obs, _ = env.reset(seed=seed + g)
-        prev, prev_r, score = imitate.NEW_GAME, 0.0, 0.0
-        for t in range(max_steps):
-            a = act(obs[0], prev, prev_r, t)
-            env.send(np.array([a], np.int64))
-            obs, r, term, trunc, _ = env.recv()
-            score, prev, prev_r = score + float(r[0]), a, float(np.sign(r[0]))
-            if term[0] or trunc[0]:
-                break
-        scores.append(score)
-    env.close()
+    """Scores of n_games games (play_moves); a game stopped at max_steps keeps its score so far."""
+    scores, score = [], 0.0
+    for _, _, r, over in play_moves(game, act, seed, max_steps):
+        score += r
+        if over:
+            scores, score = scores + [score], 0.0
+            if len(scores) == n_games:
+                return scores
     return scores
 
 

@@ -15,9 +15,10 @@ first steps to the end, so a window can hold several whole games and the change 
 between them. The last 5% of the history (by time) is held out. Afterwards the weights are frozen,
 and Player picks the most likely next move with a sliding context of the last K steps.
 
-    python imitate.py --history runs/breakout --out runs/imitator
-    python imitate.py --history runs/breakout --out runs/imitator_history --context 32 --batch 64 \
-        --augment 4 --see_prev_action false --stage_input true    # short windows, told its stage
+    python imitate.py --history runs/breakout --out runs/imitator          # the headline recipe: 64
+        # windows of K = 32 steps, shifted, told its stage, not shown its previous move (~30 min)
+    python imitate.py --history runs/breakout --out runs/imitator_k512 --context 512 --batch 8 \
+        --augment 0 --see_prev_action true --stage_input false    # the first imitator: long context
     python imitate.py --model bc --history runs/breakout_frozen --out runs/bc_frozen --batch 128 \
         --lr 2.5e-4 --weight_decay 0 --iters 20000                # the yardstick: behaviour cloning
 
@@ -46,11 +47,11 @@ import transformer as tf
 class ImitateConfig:
     history: str = "runs/breakout"   # a run folder written by record.py
     out: str = "runs/imitator"       # where the imitator and its metrics go
-    context: int = 512               # K: agent steps the transformer sees at once
+    context: int = 32                # K: agent steps the transformer sees at once
     n_layer: int = 4                 # transformer blocks
     n_head: int = 4                  # attention heads per block
     n_embd: int = 128                # model width: each agent step becomes a vector of this size
-    batch: int = 8                   # windows per step (tokens per step = batch * context); for bc: stacks per step
+    batch: int = 64                  # windows per step (tokens per step = batch * context); for bc: stacks per step
     iters: int = 1500                # optimizer steps
     lr: float = 6e-4                 # peak learning rate
     warmup: int = 100                # linear warm-up steps
@@ -60,20 +61,29 @@ class ImitateConfig:
     eval_every: int = 250            # steps between held-out loss estimates
     checkpoint_every: int = 100      # steps between resumable checkpoints
     seed: int = 0                    # seeds the initial weights and the choice of training windows
-    see_prev_action: bool = True     # false: the previous-action input always reads "new game", an
-                                     # ablation against the copycat failure (see evaluate.py)
+    see_prev_action: bool = False    # false: the previous-action input always reads "new game" (a guard
+                                     # against the copycat failure, see evaluate.py); true: the move it made
     model: str = "transformer"       # "transformer": the imitator above; "bc": the yardstick, plain behaviour
                                      # cloning: the 2013 DQN network with a softmax head, one frame stack in,
                                      # one move out, minibatches of `batch` stacks drawn i.i.d. (no context)
-    augment: int = 0                 # random-shift augmentation: move each frame stack (each window, for the
+    augment: int = 4                 # random-shift augmentation: move each frame stack (each window, for the
                                      # transformer) by up to this many pixels, edges repeated (DrQ uses 4); 0 = off
-    stage_input: bool = False        # tell the transformer where in the history each step is: its step index,
+    stage_input: bool = True         # tell the transformer where in the history each step is: its step index,
                                      # in millions of steps, times a learned vector, added to the token. In play
                                      # the stage is set by hand (default: the end of the history), even past the
-                                     # end (question 2's sharp form); off = today's imitator, which must guess
+                                     # end (question 2's sharp form); off: it must guess its stage from the context
     init_torso: str = ""             # start the transformer's conv layers from a behaviour-cloning network's
                                      # (a folder written by --model bc, trained on the same history): it has
                                      # seen far more independent frames than the windows do. "" = random start
+
+
+# Options added after the first imitators were trained, each with the value that means "as before":
+# a checkpoint written before an option existed resumes with that value, not with today's default.
+ADDED_SINCE = dict(model="transformer", see_prev_action=True, augment=0, stage_input=False, init_torso="")
+
+
+# Settings that only the transformer reads (behaviour cloning sees one frame stack, nothing else).
+TRANSFORMER_ONLY = ("context", "n_layer", "n_head", "n_embd", "see_prev_action", "stage_input", "init_torso")
 
 
 N_PREV_ACTIONS = dqn.N_ACTIONS + 1   # the 4 actions, and "none": the first step of a game
@@ -450,9 +460,12 @@ def train(c: ImitateConfig, log=print):
     if os.path.exists(ck + ".json"):                               # resume
         with open(ck + ".json") as f:
             state = json.load(f)
-        saved = dataclasses.asdict(ImitateConfig()) | state["config"]   # fields added since: their defaults
-        if saved != dataclasses.asdict(c) | {"iters": saved["iters"]}:
-            raise SystemExit(f"{ck}.json was trained with other settings; use another --out")
+        saved = dataclasses.asdict(ImitateConfig()) | ADDED_SINCE | state["config"]   # an older checkpoint
+        ignored = {"iters"} | (set(TRANSFORMER_ONLY) if c.model == "bc" else set())   # more steps may be asked
+        changed = sorted(k for k, v in dataclasses.asdict(c).items() if k not in ignored and saved[k] != v)
+        if changed:
+            raise SystemExit(f"{ck}.json was trained with other settings ({', '.join(f'--{k} {saved[k]}' for k in changed)}); "
+                             f"use those flags or another --out")
         with np.load(ck + ".npz", allow_pickle=False) as z:
             flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
         opt.t = state["step"]

@@ -221,10 +221,17 @@ def check_config(rc: RecordConfig, dc: DQNConfig | None = None):
         raise SystemExit(f"--frozen_eps {rc.frozen_eps} must be in [0, 1]")
 
 
+def same_run(old, new):
+    """Do two run identities (config.json) describe the same run? A frozen teacher never learns, so
+    its replay size is not part of what it is (frozen runs written before 27 Nov 2026 stored the
+    1,000-frame replay their agent keeps instead of the teacher's settings; they still resume)."""
+    if new.get("frozen"):
+        old, new = ({**d, "dqn": {**d.get("dqn", {}), "replay_capacity": 0}} for d in (old, new))
+    return old == new
+
+
 def record(rc: RecordConfig, dc: DQNConfig):
     check_config(rc, dc)
-    if rc.frozen:                                          # no learning: no replay memory needed
-        dc = dataclasses.replace(dc, replay_capacity=1_000)
     run_dir = rc.out or os.path.join("runs", rc.game)
     os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
     os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
@@ -251,14 +258,16 @@ def record(rc: RecordConfig, dc: DQNConfig):
     if os.path.exists(cfg_path):
         with open(cfg_path) as f:
             old = json.load(f)
-        if old != identity:
+        if not same_run(old, identity):
             raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); "
                              f"use another --out or the same flags")
     write_json(cfg_path, identity)
 
     # Steps of this run are counted from its own start; the agent's counter (which drives epsilon)
     # goes on from the teacher it was loaded from.
-    agent = Agent(dc)
+    # A frozen teacher never learns: its agent keeps a token replay memory (the run's config, above,
+    # keeps the teacher's own settings, which a learner started from this run inherits).
+    agent = Agent(dataclasses.replace(dc, replay_capacity=1_000) if rc.frozen else dc)
     done_steps = list_checkpoints(run_dir)
     start = done_steps[-1] if done_steps else 0
     if start >= rc.steps:

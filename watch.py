@@ -45,20 +45,14 @@ class WatchConfig:
 
 
 def record_play(game, policy, steps, seed):
-    """Frames (steps, 84, 84) the policy saw and the running score of its game at each step."""
-    env = dqn.make_env(game)
-    obs, _ = env.reset(seed=seed)
-    frames, scores = np.empty((steps, 84, 84), np.uint8), np.empty(steps)
-    prev, prev_r, score = imitate.NEW_GAME, 0.0, 0.0
-    for t in range(steps):
-        frames[t], scores[t] = obs[0, -1], score
-        a = policy.act(obs[0], prev, prev_r)
-        env.send(np.array([a], np.int64))
-        obs, r, term, trunc, _ = env.recv()
-        score, prev, prev_r = score + float(r[0]), a, float(np.sign(r[0]))
-        if term[0] or trunc[0]:
-            score, prev, prev_r = 0.0, imitate.NEW_GAME, 0.0
-    env.close()
+    """Frames (steps, 84, 84) the policy saw and the running score of its game at each step
+    (evaluate.play_moves; games restart when they end)."""
+    frames, scores, score = np.empty((steps, 84, 84), np.uint8), np.empty(steps), 0.0
+    moves = evaluate.play_moves(game, lambda stack, prev, prev_r, t: policy.act(stack, prev, prev_r), seed)
+    for t, (stack, _, r, over) in zip(range(steps), moves):
+        frames[t], scores[t] = stack[-1], score
+        score = 0.0 if over else score + r
+    moves.close()
     return frames, scores
 
 

@@ -68,7 +68,8 @@ def test_play_arm_resumes_without_repeats_or_losses(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_imitator(tiny_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("imitator")
-    imitate.train(tiny_config(tiny_run, out, iters=4), log=lambda *a: None)
+    imitate.train(tiny_config(tiny_run, out, iters=4, stage_input=False), log=lambda *a: None)   # stage arms:
+                                                                  # their own test, below
     return str(out)
 
 
@@ -299,3 +300,19 @@ def test_bad_numbers_stop_before_any_work(tmp_path):
         with pytest.raises(SystemExit, match=message):
             ev.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
     assert not os.path.exists(tmp_path / "w") and not os.path.exists(tmp_path / "o")
+
+
+def test_play_moves_caps_games_and_counts_their_steps():
+    """The plain play loop: a player that never serves is cut at max_game_steps, each game starts
+    with the new-game previous move, and play_games returns one score per game."""
+    seen = []
+
+    def act(stack, prev, prev_r, t):
+        seen.append((prev, t))
+        return 0                                                    # NOOP: never serves
+    moves = ev.play_moves("breakout", act, seed=3, max_game_steps=50)
+    overs = [over for _, (_, _, _, over) in zip(range(120), moves)]
+    moves.close()
+    assert [i for i, o in enumerate(overs) if o] == [49, 99]
+    assert seen[50] == (ev.imitate.NEW_GAME, 0) and seen[51] == (0, 1)
+    assert ev.play_games("breakout", act, 3, seed=3, max_steps=40) == [0.0, 0.0, 0.0]

@@ -1,4 +1,5 @@
 """imitate.py: the whole imitator's gradient, training end to end with resume, the frozen player."""
+import dataclasses
 import json
 import os
 
@@ -95,8 +96,8 @@ def test_train_end_to_end_and_resume_equals_uninterrupted(tiny_run, tmp_path, mo
 
 
 def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
-    c = tiny_config(tiny_run, tmp_path / "im", iters=3)
-    imitate.train(c, log=lambda *a: None)
+    c = tiny_config(tiny_run, tmp_path / "im", iters=3, see_prev_action=True, stage_input=False)   # every input
+    imitate.train(c, log=lambda *a: None)                                     # as the history gives it
     player = imitate.Player(str(tmp_path / "im" / "imitator"))
     before = player.flat.copy()
     h = imitate.load_history(tiny_run)
@@ -183,6 +184,14 @@ def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
                                   imitate.bc_logits(player.p, stacks).argmax(1))   # the same network, frozen
     with pytest.raises(ValueError):
         player.p["w1"][0, 0, 0, 0] = 1.0
+    with pytest.raises(SystemExit, match="--lr 0.0006"):                # resuming: other settings are refused,
+        imitate.train(dataclasses.replace(c, lr=1e-3, iters=8), log=lambda *a: None)   # naming the flag
+    ck = tmp_path / "bc" / "checkpoint.json"                           # a checkpoint from before --augment
+    state = json.load(open(ck))                                        # existed resumes as trained (off),
+    del state["config"]["augment"]                                     # and the transformer's settings do
+    json.dump(state, open(ck, "w"))                                    # not matter to behaviour cloning
+    imitate.train(dataclasses.replace(c, augment=0, context=64, stage_input=False, iters=8), log=lambda *a: None)
+    assert json.load(open(ck))["step"] == 8
 
 
 def test_init_torso_starts_from_the_bc_networks_eyes(tiny_run, tmp_path):
@@ -248,7 +257,7 @@ def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_pat
     h = imitate.load_history(tiny_run, start=1000)
     np.testing.assert_allclose(imitate.window_stage(h, np.array([0, 500]), 4)[1],
                                (1500 + np.arange(4)) / imitate.STAGE_UNIT, rtol=1e-6)
-    c = tiny_config(tiny_run, tmp_path / "st", iters=3, stage_input=True, lr=1e-2)
+    c = tiny_config(tiny_run, tmp_path / "st", iters=3, stage_input=True, see_prev_action=True, lr=1e-2)
     imitate.train(c, log=lambda *a: None)
     player = imitate.Player(str(tmp_path / "st" / "imitator"))
     assert player.stage == imitate.record.history_length(tiny_run) / imitate.STAGE_UNIT
@@ -265,6 +274,6 @@ def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_pat
         player.set_stage(step)
         outs.append(player.logits(stacks[0], int(pa[0, 0]), 0.0))
     assert not np.allclose(outs[0], outs[1])
-    imitate.train(tiny_config(tiny_run, tmp_path / "plain", iters=2), log=lambda *a: None)
+    imitate.train(tiny_config(tiny_run, tmp_path / "plain", iters=2, stage_input=False), log=lambda *a: None)
     with pytest.raises(ValueError, match="without a stage input"):
         imitate.Player(str(tmp_path / "plain" / "imitator")).set_stage(1000)

@@ -169,6 +169,15 @@ def test_frozen_teacher_recording_has_the_history_format(tmp_path, tiny_run):
     assert max(record.read_curve(str(out))[0], default=0) <= 1000  # the curve counts this run's own steps
     summary = json.load(open(str(out) + "_results/frozen/teacher_summary.json"))
     assert summary["frozen"] == teacher and not os.path.exists(str(out) + "_results/frozen/teacher_final.npz")
+    cfg_path = out / "config.json"                      # the run keeps the teacher's settings (a learner
+    cfg = json.load(open(cfg_path))                     # started from it inherits them), not its agent's
+    assert cfg["dqn"]["replay_capacity"] == json.load(open(os.path.join(tiny_run, "config.json")))["dqn"]["replay_capacity"]
+    cfg["dqn"]["replay_capacity"] = 1000                # as frozen runs stored it before: still the same run
+    json.dump(cfg, open(cfg_path, "w"))
+    p = run_record(out, "--frozen", teacher, "--frozen_eps", "0.05", "--steps", "2000")
+    _, err = p.communicate()
+    assert p.returncode == 0, err.decode()[-2000:]
+    assert record.history_length(str(out)) == 2000
 
 
 def test_bad_flags_stop_before_anything_is_written(tmp_path):
