@@ -426,6 +426,34 @@ def copy_torso(p, bc_folder):
             p[n][...] = bc[n]
 
 
+def training_batch(c: ImitateConfig, h, n_train, rng):
+    """One training batch drawn from the training part of the history (steps < n_train).
+    bc: `batch` frame stacks drawn i.i.d. and the moves taken there, (stacks, y); transformer:
+    `batch` windows of K consecutive steps, each shifted as one, (stacks, previous actions,
+    previous rewards, y, stages)."""
+    if c.model == "bc":
+        idx = rng.integers(0, n_train, c.batch)
+        stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
+        return stacks, h["action"][idx].astype(np.int64)
+    K = c.context
+    starts = rng.integers(0, n_train - K + 1, c.batch)              # windows inside the training part
+    stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
+    stacks = augment(stacks, rng, c.augment, group=K)               # one shift per window
+    return stacks, pa, pr, y, window_stage(h, starts, K)
+
+
+def heldout_loss(p, h, c: ImitateConfig, n_train, tcfg):
+    """Mean next-move cross-entropy on the held-out tail: 8 windows spread over it (transformer),
+    or up to 2,048 evenly spaced steps (bc)."""
+    N, K = len(h["action"]), c.context
+    if c.model == "bc":
+        idx = np.linspace(n_train, N - 1, min(2048, N - n_train)).astype(np.int64)
+        return float(tf.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
+    starts = np.arange(n_train, N - K + 1, K)
+    return float(np.mean([window_loss(p, h, s, tcfg, not c.see_prev_action)
+                          for s in starts[:: max(1, len(starts) // 8)]]))
+
+
 def train(c: ImitateConfig, log=print):
     check_config(c)
     done = os.path.join(c.out, "metrics.json")
@@ -476,35 +504,21 @@ def train(c: ImitateConfig, log=print):
         os.replace(ck + ".tmp.npz", ck + ".npz")
         dqn.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
 
-    val_starts = np.arange(n_train, N - K + 1, K)
-    val_idx = np.linspace(n_train, N - 1, min(2048, N - n_train)).astype(np.int64)   # for bc's held-out loss
     bar = tqdm(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, tokens = time.perf_counter(), 0
     while state["step"] < c.iters:
         step = state["step"]
         lr = tf.lr_at(step, c.lr, c.warmup, c.iters)
-        if c.model == "bc":                                        # single stacks, drawn i.i.d.
-            idx = rng.integers(0, n_train, c.batch)
-            stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
-            y = h["action"][idx].astype(np.int64)
-            loss, gnorm = bc_step(p, g, flat, grad, opt, (stacks, y), c.grad_clip, lr)
+        batch = training_batch(c, h, n_train, rng)
+        if c.model == "bc":
+            loss, gnorm = bc_step(p, g, flat, grad, opt, batch, c.grad_clip, lr)
         else:
-            starts = rng.integers(0, n_train - K + 1, c.batch)     # windows inside the training part
-            stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
-            stacks = augment(stacks, rng, c.augment, group=K)       # one shift per window
-            batch = (stacks, pa, pr, y, window_stage(h, starts, K))
             loss, gnorm = train_step(p, g, flat, grad, opt, batch, tcfg, c.grad_clip, lr)
         state["step"] = step + 1
         state["train_loss"].append([step, float(loss)])
-        tokens += y.size
+        tokens += batch[1 if c.model == "bc" else 3].size           # the moves predicted
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            if c.model == "bc":
-                logits = logits_at(p, h, val_idx)
-                vl = [tf.cross_entropy_forward(logits, h["action"][val_idx].astype(np.int64))[0]]
-            else:
-                vl = [window_loss(p, h, s, tcfg, not c.see_prev_action)
-                      for s in val_starts[:: max(1, len(val_starts) // 8)]]
-            state["val_loss"].append([state["step"], float(np.mean(vl))])
+            state["val_loss"].append([state["step"], heldout_loss(p, h, c, n_train, tcfg)])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
             save_checkpoint()
         bar.update(1)
