@@ -377,9 +377,11 @@ def table(R):
     """The verdict table (Markdown) with the rules under it."""
     sc = R["scale"]
     scale = "SMALL-SCALE (--quick) " if sc["quick"] else ""
+    seeds = (f"the imitator's recipe trained with {len(R['seeds']['imitators'])} seeds, each playing its own arms "
+             f"(the teacher's arms once)") if "seeds" in R else "one seed per arm"
     lines = [f"# {scale}Verdict: can a transformer imitation-learn how to continual-learn?", "",
              f"Scale: N = {sc['steps']:,} agent steps per later/elsewhere arm, {sc['control_steps']:,} per control, "
-             f"{sc['games']} games per arm in question 1; one seed per arm. Slopes are raw score per 100k agent steps.", "",
+             f"{sc['games']} games per arm in question 1; {seeds}. Slopes are raw score per 100k agent steps.", "",
              ] + teacher_record_lines(R) + [
              "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
              "|---|---|---|---|"]

@@ -259,7 +259,8 @@ def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_sprea
     R = ev.run_pipeline(c)
     assert os.path.exists(tmp_path / "w" / "seed1" / "now_imitator" / "state.json")   # its own folder
     assert len(R["seeds"]["now"]["values"]) == 2 and R["seeds"]["now"]["values"][0] == R["now"]["imitator"]["mean"]
-    assert "Across 2 seeds" in open(tmp_path / "o" / "verdict.md").read()
+    text = open(tmp_path / "o" / "verdict.md").read()
+    assert "Across 2 seeds" in text and "trained with 2 seeds" in text and "one seed per arm" not in text
 
 
 def test_play_arm_ends_games_at_max_game_steps(tmp_path):
