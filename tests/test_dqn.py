@@ -277,4 +277,4 @@ def test_every_flag_of_every_page_has_help_from_its_comment():
     dqn.add_config_flags(ap, imitate.ImitateConfig)
     helps = {a.dest: a.help for a in ap._actions}
     assert helps["model"].startswith('"transformer": the imitator above; "bc": the yardstick')
-    assert "DrQ uses 4" in helps["augment"] and helps["augment"].endswith("(default: 0)")
+    assert "DrQ uses 4" in helps["augment"] and helps["augment"].endswith("(default: 4)")
