@@ -213,10 +213,6 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
                         imitator_minus_teacher=diff_ci(sc("now_imitator"), sc("now_teacher"), rng),
                         equivalence=equivalence(sc("now_imitator"), sc("now_teacher"), rng),
                         move_agreement=float(np.average(agree, weights=lengths)))
-        if training_metrics and "agree_with_final_teacher_greedy" in training_metrics:   # on the teacher's
-            R["now"]["move_agreement_teacher_states"] = dict(                              # own (held-out) states
-                all=training_metrics["agree_with_final_teacher_greedy"],
-                decisive=training_metrics.get("decisive", {}).get("agree_with_final_teacher_greedy"))
         if g.get("now_imitator_empty"):
             R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), rng)
         R["now"]["lenient_not_worse"] = not_worse(R["now"]["imitator_minus_teacher"])
@@ -325,10 +321,12 @@ def table_cells(key, d, R):
         tvt = R.get("imitator_training_metrics", {}).get("teacher_vs_teacher")
         ref = (f" (the teacher vs itself {(tvt['checkpoints'][1] - tvt['checkpoints'][0]) // 1000}k steps earlier: "
                f"{tvt['agreement']:.0%})") if tvt and tvt["agreement"] < 1 else ""   # 100%: a frozen teacher
-        e, mt = d["equivalence"], d.get("move_agreement_teacher_states")
-        on_teacher = (f", {mt['all']:.0%} on the teacher's held-out states" +
-                      (f", {mt['decisive']:.0%} where its choice matters most" if mt.get("decisive") is not None else "")
-                      ) if mt else ""
+        e, m = d["equivalence"], R.get("imitator_training_metrics", {})    # its agreement on the teacher's
+        held, decisive = m.get("agree_with_final_teacher_greedy"), m.get("decisive", {}).get(   # held-out states
+            "agree_with_final_teacher_greedy")
+        on_teacher = (f", {held:.0%} on the teacher's held-out states" +
+                      (f", {decisive:.0%} where its choice matters most" if decisive is not None else "")
+                      ) if held is not None else ""
         return (f"score {fmt(d['teacher'])}",
                 f"score {fmt(d['imitator'])}; difference {e['diff']:.1f}, 90% interval [{e['lo']:.1f}, {e['hi']:.1f}] "
                 f"vs margin ±{e['margin']:.1f}; its move = the teacher's greedy move {d['move_agreement']:.0%} of the "

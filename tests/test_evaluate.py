@@ -88,10 +88,10 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
     assert "imitator_prompted" in R["elsewhere"] and "stages" not in R     # no stage input: no stage arms
     assert R["now"]["teacher"]["n"] == 3 and 0 <= R["now"]["move_agreement"] <= 1
     metrics = json.load(open(os.path.join(tiny_imitator, "metrics.json")))   # on the teacher's states, too
-    assert R["now"]["move_agreement_teacher_states"]["all"] == metrics["agree_with_final_teacher_greedy"]
+    assert R["imitator_training_metrics"]["agree_with_final_teacher_greedy"] == metrics["agree_with_final_teacher_greedy"]
     assert R["later"]["teacher"]["games"] >= 1 and isinstance(R["later"]["imitator"]["verdict"], bool)
     table = open(tmp_path / "results" / "verdict.md").read()
-    assert "| 1. **Now**" in table and "not run yet" not in table and "on the teacher's held-out states" in table
+    assert "| 1. **Now**" in table and "not run yet" not in table and f"{metrics['agree_with_final_teacher_greedy']:.0%} on the teacher's held-out states" in table
     assert 0 <= R["copycat"]["closed_loop"]["repeat_rate"] <= 1 and len(R["copycat"]["open_loop"]) == 2
     assert abs(sum(R["copycat"]["closed_loop_space_invaders"]["action_mix"]) - 1) < 1e-9
     for f in ("verdict.json", "copycat.json", "now.png", "later.png", "elsewhere.png", "controls.png"):
