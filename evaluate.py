@@ -482,6 +482,23 @@ def load_arm(c, name):
     return None
 
 
+def arm_progress(c, name, group):
+    """(done, target, unit) of an arm: games for question 1 and the stage probes, agent steps for
+    the rest (a teacher arm's steps are those recorded in its history)."""
+    base, _, k = name.partition("@seed")
+    folder = os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
+    if group in ("now", "stages"):
+        target, unit = c.games, "games"
+    else:
+        target, unit = (c.control_steps if group == "controls" else c.steps), "steps"
+    state = read_json(os.path.join(folder, "state.json"))
+    if state is not None:
+        done = len(state["games"]) if unit == "games" else state["steps"]
+    else:
+        done = record.history_length(folder) if os.path.exists(os.path.join(folder, "history.json")) else 0
+    return done, target, unit
+
+
 # -------------------------------------------------------------------------------------------
 # The verdict: every number, the table, the plots
 # -------------------------------------------------------------------------------------------
@@ -496,8 +513,15 @@ def read_json(path):
 
 
 def write_verdict(c: EvalConfig):
-    """The verdict from every arm on disk: verdict.json, verdict.md and the plots in c.out."""
-    g_all = {name: load_arm(c, name) for name in arms(c)}
+    """The verdict from every finished arm on disk: verdict.json, verdict.md and the plots in c.out.
+    An arm still running is not judged (its reading could flip as it goes on); it is listed."""
+    g_all, running = {}, {}
+    for name, (group, _) in arms(c).items():
+        done, target, unit = arm_progress(c, name, group)
+        if done >= target:
+            g_all[name] = load_arm(c, name)
+        elif done:
+            running[name] = f"{done:,} of {target:,} {unit}"
 
     def games_of(sfx):                                             # the teacher's arms and one seed's
         return {n: v for n, v in g_all.items() if "@seed" not in n} \
@@ -512,6 +536,8 @@ def write_verdict(c: EvalConfig):
                                 read_json(os.path.join(folder, "metrics.json")),
                                 read_json(os.path.join(c.out, "copycat.json")) if not sfx else None))
     R = Rs[0]
+    if running:
+        R["in_progress"] = running
     if c.quick:                                  # the teacher's learning, from its committed full-scale record
         folder = os.path.dirname(QUICK["teacher"])
         R["teacher_record"] = dict(folder=folder, **read_json(os.path.join(folder, "teacher_summary.json")))
@@ -589,7 +615,7 @@ def run_pipeline(c: EvalConfig):
         q1_diagnosis(c)
     if wanted <= set(DIAGNOSTICS):                         # a diagnosis alone: leave the table as it is
         return {}
-    if not any(load_arm(c, name) for name in all_arms):
+    if not any(load_arm(c, name) for name in all_arms):           # finished or running
         print(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
               f"Run the arms first (python evaluate.py --only now, ...).")
         return {}

@@ -193,6 +193,11 @@ def stage_gain(beyond, at_end, rng):
 # -------------------------------------------------------------------------------------------
 # The verdict: every number
 # -------------------------------------------------------------------------------------------
+NEEDS = dict(now=("now_teacher", "now_imitator"), later=("later_teacher", "later_imitator"),   # the finished arms
+             elsewhere=("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random"),  # each
+             swap=("swap_teacher", "swap_imitator"), noreward=("noreward_imitator", "later_imitator"))  # row needs
+
+
 def judge(g, scale, rng, training_metrics=None, copycat=None):
     """Every number of the verdict, as a dict (written to verdict.json). g: arm name -> its games (or
     None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
@@ -201,12 +206,12 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     bar = lambda t: MIN_SLOPE_SHARE * max(t["slope"], 0.0) if np.isfinite(t["slope"]) else 0.0   # counts as improving
     st = lambda n: [x[0] for x in g[n]] if g.get(n) else []
     have = lambda *ns: all(g.get(n) for n in ns)
-    R = dict(scale=dict(scale), rules=rules())
+    R = dict(scale=dict(scale), rules=rules(), arms_judged=sorted(n for n in g if g[n]))
     if training_metrics:
         R["imitator_training_metrics"] = training_metrics
     if copycat:
         R["copycat"] = copycat
-    if have("now_teacher", "now_imitator"):
+    if have(*NEEDS["now"]):
         agree = [x[3] for x in g["now_imitator"]]
         lengths = [x[2] for x in g["now_imitator"]]
         R["now"] = dict(teacher=mean_ci(sc("now_teacher"), rng), imitator=mean_ci(sc("now_imitator"), rng),
@@ -221,7 +226,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     # Questions 2 and 3 (and the controls) ask whether the imitator *keeps* the teacher's learning;
     # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
     testable = R.get("now", {}).get("verdict", False)
-    if have("later_teacher", "later_imitator"):
+    if have(*NEEDS["later"]):
         im = sc("later_imitator")
         k = min(30, len(im))
         rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
@@ -231,7 +236,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
                           imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
                           teacher_final_score=final, imitator_testable=testable)
         R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
-    if have("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random"):
+    if have(*NEEDS["elsewhere"]):
         teacher = trend(st("elsewhere_teacher"), sc("elsewhere_teacher"), scale["steps"], rng)
         R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], rng, bar(teacher) if "imitator" in n else 0.0)
                           | dict(mean=mean_ci(sc(n), rng))
@@ -248,12 +253,12 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
                            scores=[mean_ci(sc(n), rng) for _, n in stages],
                            beyond_minus_end=stage_gain(sc(last), sc(end), rng) | dict(beyond=stages[-1][0]),
                            imitator_testable=testable)
-    if have("swap_teacher", "swap_imitator"):
+    if have(*NEEDS["swap"]):
         teacher = trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], rng)
         R["swap"] = dict(teacher=teacher,
                          imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], rng, bar(teacher)),
                          imitator_testable=testable)
-    if have("noreward_imitator", "later_imitator"):
+    if have(*NEEDS["noreward"]):
         same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
         R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), rng), normal=mean_ci(same_span, rng),
                              zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, rng),
@@ -384,10 +389,15 @@ def table(R):
              "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
              "|---|---|---|---|"]
     for key, question in ROWS:
-        teacher, imitator = table_cells(key, R[key], R) if key in R else ("not run yet", "not run yet")
+        waiting = ", ".join(f"`{n}`" for n in NEEDS.get(key, ()) if n not in R.get("arms_judged", NEEDS.get(key, ())))
+        missing = f"waiting for {waiting}" if waiting else "not run yet"
+        teacher, imitator = table_cells(key, R[key], R) if key in R else (missing, missing)
         if key == "stages" and not sc.get("imitator_stage_input"):
             teacher, imitator = "-", "n/a: this imitator has no stage input"
         lines.append(f"| {question} | yes | {teacher} | {imitator} |")
+    if R.get("in_progress"):
+        lines += ["", "Still running, not judged until finished (a reading could flip as an arm goes on): " +
+                  "; ".join(f"`{n}` {p}" for n, p in R["in_progress"].items()) + "."]
     if "seeds" in R:
         what = dict(now="score", later="slope", stages="gain, largest stage - end", elsewhere="slope", swap="slope",
                     noreward="zeroed - normal")

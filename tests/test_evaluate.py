@@ -319,3 +319,25 @@ def test_play_moves_caps_games_and_counts_their_steps():
     assert [i for i, o in enumerate(overs) if o] == [49, 99]
     assert seen[50] == (ev.imitate.NEW_GAME, 0) and seen[51] == (0, 1)
     assert ev.play_games("breakout", act, 3, seed=3, max_steps=40) == [0.0, 0.0, 0.0]
+
+
+def test_an_arm_still_running_is_listed_not_judged(tmp_path):
+    """A half-played arm's reading could flip as it goes on: the table names it and waits."""
+    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+                      out=str(tmp_path / "o"), games=3, steps=1_000, control_steps=500)
+    rng = np.random.default_rng(0)
+
+    def arm(name, n_games, every):
+        games = [[every * (k + 1), float(rng.integers(0, 20)), every, -1.0] for k in range(n_games)]
+        os.makedirs(tmp_path / "w" / name)
+        dqn.write_json(str(tmp_path / "w" / name / "state.json"), dict(steps=every * n_games, games=games))
+
+    arm("now_teacher", 3, 100)
+    arm("now_imitator", 3, 100)
+    arm("now_imitator_empty", 2, 100)                        # 2 of 3 games
+    arm("later_imitator", 4, 100)                            # 400 of 1,000 steps
+    R, text = ev.write_verdict(c)
+    assert R["now"]["imitator"]["n"] == 3 and "imitator_empty_context" not in R["now"]
+    assert "later" not in R
+    assert R["in_progress"] == {"now_imitator_empty": "2 of 3 games", "later_imitator": "400 of 1,000 steps"}
+    assert "waiting for `later_teacher`, `later_imitator`" in text and "`later_imitator` 400 of 1,000 steps" in text
