@@ -468,10 +468,15 @@ def selected(c, table):
     return [n for n, (g, _) in table.items() if "all" in wanted or n in wanted or g in wanted]
 
 
+def arm_folder(c, name):
+    """Where an arm plays: <work>/<name>, or <work>/seed<k>/<name> for the k-th extra seed."""
+    base, _, k = name.partition("@seed")
+    return os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
+
+
 def load_arm(c, name):
     """The games of a finished or partly finished arm, or None if it never ran."""
-    base, _, k = name.partition("@seed")
-    folder = os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
+    folder = arm_folder(c, name)
     state = os.path.join(folder, "state.json")
     if os.path.exists(state):
         with open(state) as f:
@@ -485,8 +490,7 @@ def load_arm(c, name):
 def arm_progress(c, name, group):
     """(done, target, unit) of an arm: games for question 1 and the stage probes, agent steps for
     the rest (a teacher arm's steps are those recorded in its history)."""
-    base, _, k = name.partition("@seed")
-    folder = os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
+    folder = arm_folder(c, name)
     if group in ("now", "stages"):
         target, unit = c.games, "games"
     else:
