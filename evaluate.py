@@ -519,17 +519,16 @@ def read_json(path):
 def write_verdict(c: EvalConfig):
     """The verdict from every finished arm on disk: verdict.json, verdict.md and the plots in c.out.
     An arm still running is not judged (its reading could flip as it goes on); it is listed."""
-    g_all, running = {}, {}
-    for name, (group, _) in arms(c).items():
+    g_all, running, table = {}, {}, arms(c)
+    for name, (group, _) in table.items():
         done, target, unit = arm_progress(c, name, group)
         if done >= target:
             g_all[name] = load_arm(c, name)
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"
 
-    def games_of(sfx):                                             # the teacher's arms and one seed's
-        return {n: v for n, v in g_all.items() if "@seed" not in n} \
-            | {n[:-len(sfx)]: v for n, v in g_all.items() if sfx and n.endswith(sfx)}
+    def games_of(sfx):               # one seed's arms, under the first seed's names, and the teacher's (shared)
+        return {n: g_all.get(n + sfx if n + sfx in table else n) for n in table if "@seed" not in n}
 
     Rs = []
     for folder, _, sfx in imitator_folders(c):                    # one verdict per seed of the imitator

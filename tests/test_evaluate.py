@@ -327,10 +327,10 @@ def test_an_arm_still_running_is_listed_not_judged(tmp_path):
                       out=str(tmp_path / "o"), games=3, steps=1_000, control_steps=500)
     rng = np.random.default_rng(0)
 
-    def arm(name, n_games, every):
+    def arm(name, n_games, every, folder=""):
         games = [[every * (k + 1), float(rng.integers(0, 20)), every, -1.0] for k in range(n_games)]
-        os.makedirs(tmp_path / "w" / name)
-        dqn.write_json(str(tmp_path / "w" / name / "state.json"), dict(steps=every * n_games, games=games))
+        os.makedirs(tmp_path / "w" / folder / name, exist_ok=True)
+        dqn.write_json(str(tmp_path / "w" / folder / name / "state.json"), dict(steps=every * n_games, games=games))
 
     arm("now_teacher", 3, 100)
     arm("now_imitator", 3, 100)
@@ -341,3 +341,10 @@ def test_an_arm_still_running_is_listed_not_judged(tmp_path):
     assert "later" not in R
     assert R["in_progress"] == {"now_imitator_empty": "2 of 3 games", "later_imitator": "400 of 1,000 steps"}
     assert "waiting for `later_teacher`, `later_imitator`" in text and "`later_imitator` 400 of 1,000 steps" in text
+
+    c.seeds = str(tmp_path / "i1")                           # a second seed has played question 1 only:
+    arm("now_imitator", 3, 100, "seed1")                     # the first seed's other arms are not its
+    arm("noreward_imitator", 5, 100)
+    arm("later_imitator", 10, 100)                           # now finished
+    R, text = ev.write_verdict(c)
+    assert "noreward" in R and set(R["seeds"]) >= {"now"} and "noreward" not in R["seeds"]
