@@ -487,20 +487,17 @@ def load_arm(c, name):
     return None
 
 
-def arm_progress(c, name, group):
-    """(done, target, unit) of an arm: games for question 1 and the stage probes, agent steps for
-    the rest (a teacher arm's steps are those recorded in its history)."""
+def arm_progress(c, name, group, games):
+    """(done, target, unit) of an arm, from its games (load_arm): games for question 1 and the stage
+    probes, agent steps for the rest (a played arm's steps end with its last saved game; a teacher
+    arm's are those recorded in its history, which runs past its last finished game)."""
     folder = arm_folder(c, name)
     if group in ("now", "stages"):
-        target, unit = c.games, "games"
-    else:
-        target, unit = (c.control_steps if group == "controls" else c.steps), "steps"
-    state = read_json(os.path.join(folder, "state.json"))
-    if state is not None:
-        done = len(state["games"]) if unit == "games" else state["steps"]
-    else:
-        done = record.history_length(folder) if os.path.exists(os.path.join(folder, "history.json")) else 0
-    return done, target, unit
+        return len(games or []), c.games, "games"
+    target = c.control_steps if group == "controls" else c.steps
+    if os.path.exists(os.path.join(folder, "history.json")):
+        return record.history_length(folder), target, "steps"
+    return (games[-1][0] if games else 0), target, "steps"
 
 
 # -------------------------------------------------------------------------------------------
@@ -521,9 +518,10 @@ def write_verdict(c: EvalConfig):
     An arm still running is not judged (its reading could flip as it goes on); it is listed."""
     g_all, running, table = {}, {}, arms(c)
     for name, (group, _) in table.items():
-        done, target, unit = arm_progress(c, name, group)
+        games = load_arm(c, name)
+        done, target, unit = arm_progress(c, name, group, games)
         if done >= target:
-            g_all[name] = load_arm(c, name)
+            g_all[name] = games
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"
 

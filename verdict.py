@@ -323,10 +323,11 @@ ROWS = [("now", "1. **Now**: plays like the teacher at the end of its training")
 def table_cells(key, d, R):
     """The (DQN teacher, transformer imitator) cells of one row of the verdict table."""
     if key == "now":
-        tvt = R.get("imitator_training_metrics", {}).get("teacher_vs_teacher")
+        m = R.get("imitator_training_metrics", {})
+        tvt = m.get("teacher_vs_teacher")
         ref = (f" (the teacher vs itself {(tvt['checkpoints'][1] - tvt['checkpoints'][0]) // 1000}k steps earlier: "
                f"{tvt['agreement']:.0%})") if tvt and tvt["agreement"] < 1 else ""   # 100%: a frozen teacher
-        e, m = d["equivalence"], R.get("imitator_training_metrics", {})    # its agreement on the teacher's
+        e = d["equivalence"]                                               # its agreement on the teacher's
         held, decisive = m.get("agree_with_final_teacher_greedy"), m.get("decisive", {}).get(   # held-out states
             "agree_with_final_teacher_greedy")
         on_teacher = (f", {held:.0%} on the teacher's held-out states" +
@@ -389,7 +390,7 @@ def table(R):
              "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
              "|---|---|---|---|"]
     for key, question in ROWS:
-        waiting = ", ".join(f"`{n}`" for n in NEEDS.get(key, ()) if n not in R.get("arms_judged", NEEDS.get(key, ())))
+        waiting = ", ".join(f"`{n}`" for n in NEEDS.get(key, ()) if n not in R["arms_judged"])
         missing = f"waiting for {waiting}" if waiting else "not run yet"
         teacher, imitator = table_cells(key, R[key], R) if key in R else (missing, missing)
         if key == "stages" and not sc.get("imitator_stage_input"):
