@@ -10,8 +10,9 @@ learner; a transformer trained by next-move prediction, it claims, learns only t
                 with the rewards in its context zeroed (is it using reward to learn in context?).
 
 This page plays the arms; verdict.py (its second half) holds the rules that read their games,
-the table and the plots. Every arm is a separate, resumable job. Teacher arms that learn are record.py runs that start
-from the final teacher (--init_from); playing arms save their games and context after every game.
+the table and the plots; diagnose.py (an aside) asks why an imitator fails question 1. Every arm
+is a separate, resumable job. Teacher arms that learn are record.py runs that start from the final
+teacher (--init_from); playing arms save their games and context after every game.
 
     python evaluate.py                       # every arm at the default scale, then the table
     python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
@@ -205,6 +206,30 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
     return state["games"]
 
 
+def play_moves(game, act, seed, max_game_steps=0):
+    """The plain play loop (no saving, no resuming): yields (stack seen, move, reward, game over) at
+    every agent step, for ever. act(stack, prev_action, prev_reward, step_in_game) picks each move;
+    game k starts from emulator seed seed + k, and a game longer than max_game_steps (if > 0) ends
+    there (a stalled policy ends)."""
+    env = dqn.make_env(game)
+    try:
+        for k in itertools.count():
+            obs, _ = env.reset(seed=seed + k)
+            prev, prev_r = imitate.NEW_GAME, 0.0
+            for t in itertools.count():
+                stack = obs[0]
+                a = act(stack, prev, prev_r, t)
+                env.send(np.array([a], np.int64))
+                obs, r, term, trunc, _ = env.recv()
+                prev, prev_r = a, float(np.sign(r[0]))
+                over = bool(term[0] or trunc[0]) or t + 1 == max_game_steps
+                yield stack, a, float(r[0]), over
+                if over:
+                    break
+    finally:
+        env.close()
+
+
 # -------------------------------------------------------------------------------------------
 # The arms
 # -------------------------------------------------------------------------------------------
@@ -309,161 +334,15 @@ def arms(c: EvalConfig):
 
 
 GROUPS = ("now", "later", "stages", "elsewhere", "controls")
-DIAGNOSTICS = ("copycat", "q1_diagnosis")
-
-
-def copycat_diagnosis(c, n=3000, seed=5):
-    """Does the imitator lean on its previous-action input (the "copycat" failure of behaviour
-    cloning)? Feed it n held-out steps three ways and look at its moves."""
-    T, L = c.teacher, record.history_length(c.teacher)
-    n = min(n, L - 16)
-    h = imitate.load_history(T, start=L - n - 16)      # the last n steps of the history (held out)
-    stacks, pa, pr, y = imitate.window_inputs(h, np.array([8]), n)
-    first = h["first"][8:8 + n]
-    mix = lambda a: [float(x) for x in np.bincount(a, minlength=dqn.N_ACTIONS) / len(a)]
-    repeats = lambda a: float((a[1:] == a[:-1]).mean())
-    player = imitate.Player(os.path.join(c.imitator, "imitator"))
-    open_loop = np.array([player.act(stacks[t], int(pa[0, t]), imitate.token_reward(pr[0, t])) for t in range(n)])
-    player.reset()
-    own, prev = [], imitate.NEW_GAME
-    for t in range(n):                                    # the teacher's states, its own moves fed back
-        prev = player.act(stacks[t], imitate.NEW_GAME if first[t] else prev, imitate.token_reward(pr[0, t]))
-        own.append(prev)
-    own = np.array(own)
-
-    def closed_loop(game):                                # playing: its own states and moves
-        player.reset()
-        env = dqn.make_env(game)
-        obs, _ = env.reset(seed=seed)
-        prev, prev_r, new_game, moves = imitate.NEW_GAME, 0.0, True, []
-        for _ in range(n):
-            a = player.act(obs[0], imitate.NEW_GAME if new_game else prev, prev_r)
-            env.send(np.array([a], np.int64))
-            obs, r, term, trunc, _ = env.recv()
-            prev, prev_r, new_game = a, float(np.sign(r[0])), bool(term[0] or trunc[0])
-            moves.append(a)
-        env.close()
-        return dict(repeat_rate=repeats(np.array(moves)), action_mix=mix(np.array(moves)))
-
-    out = dict(steps=n, teacher=dict(repeat_rate=repeats(y[0]), action_mix=mix(y[0])),
-               open_loop=dict(acc_vs_teacher=float((open_loop == y[0]).mean()), repeat_rate=repeats(open_loop)),
-               own_moves_fed_back=dict(acc_vs_teacher=float((own == y[0]).mean()), repeat_rate=repeats(own),
-                                       action_mix=mix(own)),
-               closed_loop=closed_loop("breakout"), closed_loop_space_invaders=closed_loop("space_invaders"))
-    os.makedirs(c.out, exist_ok=True)
-    dqn.write_json(os.path.join(c.out, "copycat.json"), out)
-    print(json.dumps(out, indent=1))
-    return out
-
-
-BALL_BAND = (slice(38, 75), slice(5, 79))   # rows between the bricks and the paddle, inside the walls
-
-
-def play_moves(game, act, seed, max_game_steps=0):
-    """The plain play loop (no saving, no resuming): yields (stack seen, move, reward, game over) at
-    every agent step, for ever. act(stack, prev_action, prev_reward, step_in_game) picks each move;
-    game k starts from emulator seed seed + k, and a game longer than max_game_steps (if > 0) ends
-    there (a stalled policy ends)."""
-    env = dqn.make_env(game)
-    try:
-        for k in itertools.count():
-            obs, _ = env.reset(seed=seed + k)
-            prev, prev_r = imitate.NEW_GAME, 0.0
-            for t in itertools.count():
-                stack = obs[0]
-                a = act(stack, prev, prev_r, t)
-                env.send(np.array([a], np.int64))
-                obs, r, term, trunc, _ = env.recv()
-                prev, prev_r = a, float(np.sign(r[0]))
-                over = bool(term[0] or trunc[0]) or t + 1 == max_game_steps
-                yield stack, a, float(r[0]), over
-                if over:
-                    break
-    finally:
-        env.close()
-
-
-def play_games(game, act, n_games, seed, max_steps=5_000):
-    """Scores of n_games games (play_moves); a game stopped at max_steps keeps its score so far."""
-    scores, score = [], 0.0
-    for _, _, r, over in play_moves(game, act, seed, max_steps):
-        score += r
-        if over:
-            scores, score = scores + [score], 0.0
-            if len(scores) == n_games:
-                return scores
-    return scores
-
-
-def q1_diagnosis(c, n_states=3_000, games=10, seed=11):
-    """Why does an imitator fail question 1? Four measurements on the teacher's last recorded steps
-    (held out from training) and in play, written to <out>/q1_diagnosis.json:
-
-      decisive states  accuracy where the teacher's choice matters most (top quarter of its Q-gap)
-      ball erased      how often the prediction changes when the ball is removed from the frames
-      argmax/sampled   play by the most likely move, or by sampling the predicted distribution
-      hand-over        the imitator plays the first k steps of each game, then the final teacher"""
-    T = c.teacher
-    L = record.history_length(T)
-    n = min(n_states, L - 16)
-    h = imitate.load_history(T, start=L - n - 16)
-    stacks, pa, pr, y = imitate.window_inputs(h, np.array([16]), n)
-    y, pa, pr = y[0], pa[0], np.array([imitate.token_reward(t) for t in pr[0]])
-    teacher = TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]), final_epsilon(T),
-                            np.random.default_rng(seed))
-    q = imitate.teacher_q(teacher.p_flat, h, np.arange(16, 16 + n))   # batched, once: greedy moves and Q-gaps
-    greedy, gap = q.argmax(1), imitate.q_gap(q)
-    decisive = gap >= np.quantile(gap, 0.75)
-    model = imitate.load_player(os.path.join(c.imitator, "imitator"))
-
-    def predictions(st):                                  # open loop: the teacher's own moves as context
-        model.reset()
-        return np.array([model.logits(st[t], int(pa[t]), float(pr[t])) for t in range(n)])
-
-    logits = predictions(stacks)
-    erased = stacks.copy()
-    erased[:, :, BALL_BAND[0], BALL_BAND[1]] = 0
-    pred, pred_erased = logits.argmax(1), predictions(erased).argmax(1)
-    out = dict(states=n, decisive_min_q_gap=float(gap[decisive].min()),
-               acc_vs_teacher=dict(all=float((pred == y).mean()), decisive=float((pred == y)[decisive].mean())),
-               agree_with_teacher_greedy=dict(all=float((pred == greedy).mean()),
-                                              decisive=float((pred == greedy)[decisive].mean())),
-               teacher_greedy_vs_its_actions=dict(all=float((greedy == y).mean()),
-                                                  decisive=float((greedy == y)[decisive].mean())),
-               ball_erased_changes_prediction=dict(all=float((pred != pred_erased).mean()),
-                                                   decisive=float((pred != pred_erased)[decisive].mean())))
-    rng = np.random.default_rng(seed)
-
-    def imitator_act(sample):
-        def act(stack, prev, prev_r, t):
-            if t == 0:
-                model.reset()
-            z = model.logits(stack, prev, prev_r)
-            if not sample:
-                return int(np.argmax(z))
-            p = np.exp(z - z.max())
-            return int(rng.choice(len(p), p=p / p.sum()))
-        return act
-
-    argmax_act = imitator_act(False)
-    out["play"] = {name: verdict.mean_ci(play_games("breakout", imitator_act(s), games, seed), rng)
-                   for name, s in (("argmax", False), ("sampled", True))}
-    out["hand_over"] = {}
-    for k in (0, 100, 300, 1000, 5000):                   # imitator for k steps, then the teacher
-        act = lambda stack, prev, prev_r, t, k=k: (argmax_act(stack, prev, prev_r, t) if t < k
-                                                   else teacher.act(stack, prev, prev_r))
-        out["hand_over"][str(k)] = verdict.mean_ci(play_games("breakout", act, games, seed), rng)
-    os.makedirs(c.out, exist_ok=True)
-    dqn.write_json(os.path.join(c.out, "q1_diagnosis.json"), out)
-    print(json.dumps(out, indent=1))
-    return out
 
 
 def selected(c, table):
     wanted = {w.strip() for w in c.only.split(",")}
-    unknown = wanted - set(table) - set(GROUPS) - set(DIAGNOSTICS) - {"all", "table"}
+    unknown = wanted - set(table) - set(GROUPS) - {"all", "table"}
     if unknown:
-        raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: all, table, {', '.join(GROUPS + DIAGNOSTICS)}, "
+        moved = " (the diagnoses are diagnose.py's: python diagnose.py --only copycat,q1)" \
+            if unknown & {"copycat", "q1_diagnosis"} else ""
+        raise SystemExit(f"--only: unknown {sorted(unknown)}{moved}; valid: all, table, {', '.join(GROUPS)}, "
                          f"{', '.join(table)}")
     return [n for n, (g, _) in table.items() if "all" in wanted or n in wanted or g in wanted]
 
@@ -500,8 +379,6 @@ def arm_progress(c, name, group, games):
     return (games[-1][0] if games else 0), target, "steps"
 
 
-# -------------------------------------------------------------------------------------------
-# The verdict: every number, the table, the plots
 # -------------------------------------------------------------------------------------------
 # The verdict: verdict.py reads the games by its rules; here, which games and where they go.
 # -------------------------------------------------------------------------------------------
@@ -591,7 +468,7 @@ def run_pipeline(c: EvalConfig):
     all_arms = arms(c)
     chosen = selected(c, all_arms)                         # an unknown --only stops here, before any work
     wanted = {w.strip() for w in c.only.split(",")}
-    work_to_do = bool(chosen) or bool(wanted & set(DIAGNOSTICS))
+    work_to_do = bool(chosen)
     missing = [f"--{k} {path}" for k, path, f in (("teacher", c.teacher, "config.json"),
                                                  ("imitator", c.imitator, "imitator.json"))
                if not os.path.exists(os.path.join(path, f))]
@@ -610,12 +487,6 @@ def run_pipeline(c: EvalConfig):
     for name in chosen:
         print(f"arm {name}")
         all_arms[name][1]()
-    if "all" in wanted or "copycat" in wanted:
-        copycat_diagnosis(c)
-    if "q1_diagnosis" in wanted:
-        q1_diagnosis(c)
-    if wanted <= set(DIAGNOSTICS):                         # a diagnosis alone: leave the table as it is
-        return {}
     if not any(load_arm(c, name) for name in all_arms):           # finished or running
         print(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
               f"Run the arms first (python evaluate.py --only now, ...).")

@@ -201,7 +201,7 @@ NEEDS = dict(now=("now_teacher", "now_imitator"), later=("later_teacher", "later
 def judge(g, scale, rng, training_metrics=None, copycat=None):
     """Every number of the verdict, as a dict (written to verdict.json). g: arm name -> its games (or
     None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
-    the imitator's metrics.json; copycat: evaluate.py's copycat diagnosis, if run."""
+    the imitator's metrics.json; copycat: diagnose.py's copycat.json, if there is one."""
     sc = lambda n: [x[1] for x in g[n]] if g.get(n) else []
     bar = lambda t: MIN_SLOPE_SHARE * max(t["slope"], 0.0) if np.isfinite(t["slope"]) else 0.0   # counts as improving
     st = lambda n: [x[0] for x in g[n]] if g.get(n) else []

@@ -1,0 +1,51 @@
+"""diagnose.py: both diagnoses run on tiny runs and write their JSON; play_games counts games;
+bad flags stop before any work."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import diagnose
+import evaluate as ev
+from test_evaluate import short_games, tiny_imitator   # noqa: F401 (fixtures)
+
+
+def test_both_diagnoses_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
+    c = diagnose.DiagnoseConfig(teacher=tiny_run, imitator=tiny_imitator, out=str(tmp_path / "results"),
+                                states=300, games=1)
+    out = diagnose.run(c)
+    cc, d = out["copycat"], out["q1"]
+    assert cc["steps"] == 300 and 0 <= cc["closed_loop"]["repeat_rate"] <= 1
+    assert abs(sum(cc["closed_loop_space_invaders"]["action_mix"]) - 1) < 1e-9
+    assert abs(sum(cc["teacher"]["action_mix"]) - 1) < 1e-9 and 0 <= cc["open_loop"]["acc_vs_teacher"] <= 1
+    assert d["states"] == 300
+    for key in ("acc_vs_teacher", "agree_with_teacher_greedy", "ball_erased_changes_prediction"):
+        assert 0 <= d[key]["all"] <= 1 and 0 <= d[key]["decisive"] <= 1
+    assert set(d["hand_over"]) == {"0", "100", "300", "1000", "5000"} and set(d["play"]) == {"argmax", "sampled"}
+    saved = json.load(open(tmp_path / "results" / "q1_diagnosis.json"))
+    assert saved["states"] == 300 and json.load(open(tmp_path / "results" / "copycat.json")) == cc
+    # the verdict carries copycat.json when it finds one in its own --out
+    R = ev.run_pipeline(ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"),
+                                      out=str(tmp_path / "results"), games=1, only="now_teacher"))
+    assert R["copycat"] == cc
+
+
+def test_held_out_states_are_the_last_recorded_steps(tiny_run):
+    h, stacks, pa, pr, y, m = diagnose.held_out(tiny_run, 200, 8)
+    assert stacks.shape == (200, 4, 84, 84) and len(pa) == len(pr) == len(y) == 200
+    assert np.array_equal(y, h["action"][m:m + 200]) and len(h["action"]) == 200 + m    # up to the very end
+
+
+def test_play_games_returns_one_score_per_game():
+    never_serves = lambda stack, prev, prev_r, t: 0
+    assert diagnose.play_games("breakout", never_serves, 3, seed=3, max_steps=40) == [0.0, 0.0, 0.0]
+
+
+def test_bad_flags_stop_before_any_work(tmp_path):
+    for kw, message in ((dict(only="copycat,nonsense"), r"unknown \['nonsense'\]"),
+                        (dict(states=0), "--states 0 must be positive"),
+                        (dict(teacher=str(tmp_path / "nope")), "--teacher .*nope: no config.json")):
+        with pytest.raises(SystemExit, match=message):
+            diagnose.run(diagnose.DiagnoseConfig(out=str(tmp_path / "o"), **kw))
+    assert not os.path.exists(tmp_path / "o")
