@@ -207,19 +207,23 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     st = lambda n: [x[0] for x in g[n]] if g.get(n) else []
     have = lambda *ns: all(g.get(n) for n in ns)
     R = dict(scale=dict(scale), rules=rules(), arms_judged=sorted(n for n in g if g[n]))
+    # One stream of bootstrap draws per row, split off rng before any is used: an arm finishing (a row
+    # appearing) never shifts another row's draws, so a number once reported stays what it was.
+    rs = dict(zip(("now", "later", "elsewhere", "stages", "swap", "noreward"), rng.spawn(6)))
     if training_metrics:
         R["imitator_training_metrics"] = training_metrics
     if copycat:
         R["copycat"] = copycat
     if have(*NEEDS["now"]):
+        boot = rs["now"]
         agree = [x[3] for x in g["now_imitator"]]
         lengths = [x[2] for x in g["now_imitator"]]
-        R["now"] = dict(teacher=mean_ci(sc("now_teacher"), rng), imitator=mean_ci(sc("now_imitator"), rng),
-                        imitator_minus_teacher=diff_ci(sc("now_imitator"), sc("now_teacher"), rng),
-                        equivalence=equivalence(sc("now_imitator"), sc("now_teacher"), rng),
+        R["now"] = dict(teacher=mean_ci(sc("now_teacher"), boot), imitator=mean_ci(sc("now_imitator"), boot),
+                        imitator_minus_teacher=diff_ci(sc("now_imitator"), sc("now_teacher"), boot),
+                        equivalence=equivalence(sc("now_imitator"), sc("now_teacher"), boot),
                         move_agreement=float(np.average(agree, weights=lengths)))
         if g.get("now_imitator_empty"):
-            R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), rng)
+            R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), boot)
         R["now"]["lenient_not_worse"] = not_worse(R["now"]["imitator_minus_teacher"])
         R["now"]["verdict"] = R["now"]["equivalence"]["verdict"]
         R["now"]["reading"] = R["now"]["equivalence"]["reading"]
@@ -227,41 +231,46 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
     testable = R.get("now", {}).get("verdict", False)
     if have(*NEEDS["later"]):
+        boot = rs["later"]
         im = sc("later_imitator")
         k = min(30, len(im))
         rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
         final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
-        teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], rng)
-        R["later"] = dict(teacher=teacher, imitator=trend(st("later_imitator"), im, scale["steps"], rng, bar(teacher)),
+        teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], boot)
+        R["later"] = dict(teacher=teacher, imitator=trend(st("later_imitator"), im, scale["steps"], boot, bar(teacher)),
                           imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
                           teacher_final_score=final, imitator_testable=testable)
         R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
     if have(*NEEDS["elsewhere"]):
-        teacher = trend(st("elsewhere_teacher"), sc("elsewhere_teacher"), scale["steps"], rng)
-        R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], rng, bar(teacher) if "imitator" in n else 0.0)
-                          | dict(mean=mean_ci(sc(n), rng))
+        boot = rs["elsewhere"]
+        teacher = trend(st("elsewhere_teacher"), sc("elsewhere_teacher"), scale["steps"], boot)
+        R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], boot, bar(teacher) if "imitator" in n else 0.0)
+                          | dict(mean=mean_ci(sc(n), boot))
                           for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
         R["elsewhere"]["imitator_testable"] = testable
         if have("elsewhere_imitator_prompted"):          # Q3 the other way: shown the transplanted teacher's start
             n = "elsewhere_imitator_prompted"
-            R["elsewhere"]["imitator_prompted"] = (trend(st(n), sc(n), scale["steps"], rng, bar(teacher))
-                                                   | dict(mean=mean_ci(sc(n), rng)))
+            R["elsewhere"]["imitator_prompted"] = (trend(st(n), sc(n), scale["steps"], boot, bar(teacher))
+                                                   | dict(mean=mean_ci(sc(n), boot)))
     stages = sorted((float(n[len("stage_x"):]), n) for n in g if n.startswith("stage_x") and g[n])
     if stages and any(f == 1.0 for f, _ in stages) and stages[-1][0] > 1.0:
+        boot = rs["stages"]
         end, last = "stage_x1", stages[-1][1]
         R["stages"] = dict(history_multiples=[f for f, _ in stages],
-                           scores=[mean_ci(sc(n), rng) for _, n in stages],
-                           beyond_minus_end=stage_gain(sc(last), sc(end), rng) | dict(beyond=stages[-1][0]),
+                           scores=[mean_ci(sc(n), boot) for _, n in stages],
+                           beyond_minus_end=stage_gain(sc(last), sc(end), boot) | dict(beyond=stages[-1][0]),
                            imitator_testable=testable)
     if have(*NEEDS["swap"]):
-        teacher = trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], rng)
+        boot = rs["swap"]
+        teacher = trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], boot)
         R["swap"] = dict(teacher=teacher,
-                         imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], rng, bar(teacher)),
+                         imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], boot, bar(teacher)),
                          imitator_testable=testable)
     if have(*NEEDS["noreward"]):
+        boot = rs["noreward"]
         same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
-        R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), rng), normal=mean_ci(same_span, rng),
-                             zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, rng),
+        R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), boot), normal=mean_ci(same_span, boot),
+                             zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, boot),
                              imitator_testable=testable)
         R["noreward"]["verdict"] = R["noreward"]["zeroed_minus_normal"]["verdict"]
         R["noreward"]["reading"] = R["noreward"]["zeroed_minus_normal"]["reading"]

@@ -187,6 +187,22 @@ def test_stage_gain_needs_a_real_gain():
     assert verdict.stage_gain(rng.normal(32, 8, 30), at_end, rng)["verdict"]
 
 
+def test_an_arm_finishing_never_moves_another_rows_numbers():
+    """Each row bootstraps from its own stream: a number once reported stays what it was when
+    another arm finishes later (with one shared stream, every later row's draws would shift)."""
+    rng = np.random.default_rng(4)
+    game = lambda n, mu: [[1000 * (i + 1), float(s), 100, 0.4] for i, s in enumerate(rng.normal(mu, 8, n))]
+    g = {"now_teacher": game(30, 40), "now_imitator": game(30, 11), "stage_x1": game(30, 10),
+         "stage_x2": game(30, 7), "swap_teacher": game(50, 2), "swap_imitator": game(50, 0)}
+    scale = dict(steps=200_000, control_steps=50_000, games=30, quick=False)
+    before = verdict.judge(g, scale, np.random.default_rng(0))
+    g |= {"later_teacher": game(200, 45), "later_imitator": game(200, 10)}    # judged before the stages
+    after = verdict.judge(g, scale, np.random.default_rng(0))
+    assert "later" in after and "later" not in before
+    for row in ("now", "stages", "swap"):
+        assert after[row] == before[row], row
+
+
 def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games):
     """An imitator with a stage input is told stages past its history's end (question 2's sharp
     form); the later arm's stage moves on with its steps; question 3 can prompt it with the
