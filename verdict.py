@@ -299,10 +299,19 @@ def across_seeds(Rs, names):
 # -------------------------------------------------------------------------------------------
 # The table and the plots
 # -------------------------------------------------------------------------------------------
+def num(x, digits=1):
+    """x rounded for the table, never "-0.0" (a slope of -0.004 rounds to 0.0, not to a negative zero)."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def fmt(d, key="mean"):
+    """A number with its interval, with enough digits that a narrow interval stays readable."""
     if not np.isfinite(d[key]):
         return "n/a (fewer than 3 games)"
-    return f"{d[key]:.1f} [{d['lo']:.1f}, {d['hi']:.1f}]"
+    width = d["hi"] - d["lo"]                             # 0: every game alike (e.g. no point scored)
+    digits = 1 if width >= 0.2 or width == 0 else 2 if width >= 0.02 else 3
+    return f"{num(d[key], digits)} [{num(d['lo'], digits)}, {num(d['hi'], digits)}]"
 
 
 def word(r):
@@ -416,9 +425,9 @@ def table(R):
                   "| question | imitator, per seed | mean (min to max) | readings |", "|---|---|---|---|"]
         for key, question in ROWS:
             if key in R["seeds"]:
-                d = R["seeds"][key]
-                lines.append(f"| {question} | {what[key]}: {' / '.join(f'{x:.2f}' for x in d['values'])} | "
-                             f"{d['mean']:.2f} ({d['min']:.2f} to {d['max']:.2f}) | {' / '.join(d['readings'])} |")
+                d, f2 = R["seeds"][key], lambda x: num(x, 2)
+                lines.append(f"| {question} | {what[key]}: {' / '.join(f2(x) for x in d['values'])} | "
+                             f"{f2(d['mean'])} ({f2(d['min'])} to {f2(d['max'])}) | {' / '.join(d['readings'])} |")
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
               "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
               "quarter of the arm. The rules, fixed before the results:",

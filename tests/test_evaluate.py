@@ -257,6 +257,18 @@ def test_quick_scale_verdict_has_no_warnings():
     assert "SMALL-SCALE" in text and "too short to tell" in text and "not run yet" not in text.split("2'.")[0]
 
 
+def test_across_seeds_table_prints_no_minus_zero():
+    g = {"now_teacher": [[100, 1.0, 100, -1]] * 3, "now_imitator": [[100, 0.0, 100, 0.5]] * 3}
+    R = verdict.judge(g, dict(steps=1000, control_steps=500, games=3, quick=False), np.random.default_rng(0))
+    R["seeds"] = dict(imitators=["a", "b"], swap=dict(values=[0.001, -0.002], mean=-0.0005, min=-0.002, max=0.001,
+                                                     readings=["no", "no"]))
+    row = [line for line in verdict.table(R).splitlines() if line.startswith("| control: LEFT/RIGHT")][-1]
+    assert "slope: 0.00 / 0.00 | 0.00 (0.00 to 0.00)" in row and "-0.00" not in row
+    assert verdict.fmt(dict(mean=-0.001, lo=-0.04, hi=0.02)) == "0.00 [-0.04, 0.02]"   # narrow: more digits
+    assert verdict.fmt(dict(mean=11.53, lo=9.8, hi=13.3)) == "11.5 [9.8, 13.3]" and verdict.num(-0.06) == "-0.1"
+    assert verdict.fmt(dict(mean=0.0, lo=0.0, hi=0.0)) == "0.0 [0.0, 0.0]"                # every game alike
+
+
 def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
     for k in (0, 1):
         imitate.train(tiny_config(tiny_run, tmp_path / f"im{k}", iters=2, seed=k), log=lambda *a: None)
