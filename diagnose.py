@@ -50,19 +50,21 @@ DIAGNOSES = ("copycat", "q1")
 
 def held_out(teacher, n, margin):
     """The teacher's last n recorded steps (never trained on), with margin steps before them so
-    that every frame stack is whole: (history, stacks (n, 4, 84, 84), previous moves (n,), previous
-    rewards as the imitator's tokens (n,), the teacher's moves (n,), the first step's index in h)."""
+    that every frame stack is whole (the first held-out step is h's step `margin`): (history h,
+    stacks (n, 4, 84, 84), previous moves (n,), previous rewards as the imitator's tokens (n,), the
+    teacher's moves (n,))."""
     L = record.history_length(teacher)
     n = min(n, L - 2 * margin)
     h = imitate.load_history(teacher, start=L - n - margin)
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([margin]), n)
-    return h, stacks, pa[0], np.array([imitate.token_reward(t) for t in pr[0]]), y[0], margin
+    return h, stacks, pa[0], np.array([imitate.token_reward(t) for t in pr[0]]), y[0]
 
 
 def copycat(c: DiagnoseConfig):
     """Does the imitator lean on its previous-action input (the "copycat" failure of behaviour
     cloning)? Feed it the held-out steps three ways and look at its moves, then watch it play."""
-    h, stacks, pa, pr, y, m = held_out(c.teacher, c.states, 8)
+    m = 8                                                 # steps before the first held-out one
+    h, stacks, pa, pr, y = held_out(c.teacher, c.states, m)
     n, first = len(y), h["first"][m:m + len(y)]
     mix = lambda a: [float(x) for x in np.bincount(a, minlength=dqn.N_ACTIONS) / len(a)]
     repeats = lambda a: float((a[1:] == a[:-1]).mean())
@@ -108,11 +110,11 @@ def play_games(game, act, n_games, seed, max_steps=5_000):
 def q1(c: DiagnoseConfig):
     """Why does an imitator fail question 1? The four measurements of the docstring, written to
     <out>/q1_diagnosis.json."""
-    T = c.teacher
-    h, stacks, pa, pr, y, m = held_out(T, c.states, 16)
+    T, m, seed = c.teacher, 16, c.seed + 11               # m: steps before the first held-out one
+    h, stacks, pa, pr, y = held_out(T, c.states, m)
     n = len(y)
     teacher = evaluate.TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]),
-                                     evaluate.final_epsilon(T), np.random.default_rng(c.seed + 11))
+                                     evaluate.final_epsilon(T), np.random.default_rng(seed))
     q = imitate.teacher_q(teacher.p_flat, h, np.arange(m, m + n))   # batched, once: greedy moves and Q-gaps
     greedy, gap = q.argmax(1), imitate.q_gap(q)
     decisive = gap >= np.quantile(gap, 0.75)
@@ -130,7 +132,7 @@ def q1(c: DiagnoseConfig):
                acc_vs_teacher=both(pred == y), agree_with_teacher_greedy=both(pred == greedy),
                teacher_greedy_vs_its_actions=both(greedy == y),
                ball_erased_changes_prediction=both(pred != pred_erased))
-    rng = np.random.default_rng(c.seed + 11)
+    rng = np.random.default_rng(seed)
 
     def imitator_act(sample):
         def act(stack, prev, prev_r, t):
@@ -143,7 +145,7 @@ def q1(c: DiagnoseConfig):
             return int(rng.choice(len(p), p=p / p.sum()))
         return act
 
-    argmax_act, seed = imitator_act(False), c.seed + 11
+    argmax_act = imitator_act(False)
     out["play"] = {name: verdict.mean_ci(play_games("breakout", imitator_act(s), c.games, seed), rng)
                    for name, s in (("argmax", False), ("sampled", True))}
     out["hand_over"] = {}
@@ -161,9 +163,13 @@ def save(c, name, out):
     return out
 
 
+def chosen(c: DiagnoseConfig):
+    return {w.strip() for w in c.only.split(",")}
+
+
 def check_config(c: DiagnoseConfig):
     """Refuse bad settings before any work, naming the flag."""
-    unknown = {w.strip() for w in c.only.split(",")} - set(DIAGNOSES)
+    unknown = chosen(c) - set(DIAGNOSES)
     if unknown:
         raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: {', '.join(DIAGNOSES)}")
     for name in ("states", "games"):
@@ -176,8 +182,7 @@ def check_config(c: DiagnoseConfig):
 
 def run(c: DiagnoseConfig):
     check_config(c)
-    wanted = {w.strip() for w in c.only.split(",")}
-    return {name: fn(c) for name, fn in (("copycat", copycat), ("q1", q1)) if name in wanted}
+    return {name: fn(c) for name, fn in (("copycat", copycat), ("q1", q1)) if name in chosen(c)}
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ def test_both_diagnoses_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_ga
 
 
 def test_held_out_states_are_the_last_recorded_steps(tiny_run):
-    h, stacks, pa, pr, y, m = diagnose.held_out(tiny_run, 200, 8)
+    h, stacks, pa, pr, y = diagnose.held_out(tiny_run, 200, 8)
     assert stacks.shape == (200, 4, 84, 84) and len(pa) == len(pr) == len(y) == 200
-    assert np.array_equal(y, h["action"][m:m + 200]) and len(h["action"]) == 200 + m    # up to the very end
+    assert np.array_equal(y, h["action"][8:8 + 200]) and len(h["action"]) == 200 + 8    # up to the very end
 
 
 def test_play_games_returns_one_score_per_game():
