@@ -210,7 +210,9 @@ def play_moves(game, act, seed, max_game_steps=0):
     """The plain play loop (no saving, no resuming): yields (stack seen, move, reward, game over) at
     every agent step, for ever. act(stack, prev_action, prev_reward, step_in_game) picks each move;
     game k starts from emulator seed seed + k, and a game longer than max_game_steps (if > 0) ends
-    there (a stalled policy ends)."""
+    there (a stalled policy ends). play_arm keeps a loop of its own: it saves after every game and
+    resumes, lets the emulator run on from game to game, and carries the last reward into the next
+    game's first move; the committed arms were played that way, so it stays as it is."""
     env = dqn.make_env(game)
     try:
         for k in itertools.count():
