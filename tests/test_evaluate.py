@@ -269,6 +269,20 @@ def test_across_seeds_table_prints_no_minus_zero():
     assert verdict.fmt(dict(mean=0.0, lo=0.0, hi=0.0)) == "0.0 [0.0, 0.0]"                # every game alike
 
 
+def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_questions():
+    def seed(imitator_score, zeroed):                       # teacher 10; the imitator's reward control moves it by 3
+        g = {"now_teacher": [[100, 10.0, 100, -1], [200, 11.0, 100, -1], [300, 9.0, 100, -1]] * 10,
+             "now_imitator": [[100, imitator_score, 100, 0.5], [200, imitator_score + 1, 100, 0.5]] * 15,
+             "later_imitator": [[k * 100, 5.0 + k % 2, 100, -1] for k in range(1, 41)],
+             "noreward_imitator": [[k * 100, zeroed + k % 2, 100, -1] for k in range(1, 41)]}
+        return verdict.judge(g, dict(steps=4000, control_steps=4000, games=30, quick=False), np.random.default_rng(0))
+    alike, unlike = seed(9.5, 8.0), seed(1.0, 8.0)
+    assert alike["now"]["reading"] == "yes" and unlike["now"]["reading"] == "no"
+    S = verdict.across_seeds([alike, unlike], ["a", "b"])
+    assert S["now"]["readings"] == ["yes", "no"]
+    assert S["noreward"]["readings"] == ["yes", "not testable (yes)"]    # never a bare answer for seed b
+
+
 def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
     for k in (0, 1):
         imitate.train(tiny_config(tiny_run, tmp_path / f"im{k}", iters=2, seed=k), log=lambda *a: None)
