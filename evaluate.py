@@ -393,7 +393,8 @@ def read_json(path):
 
 
 def write_verdict(c: EvalConfig):
-    """The verdict from every finished arm on disk: verdict.json, verdict.md and the plots in c.out.
+    """The verdict from every finished arm on disk: verdict.json, verdict.md and the plots in c.out
+    (and verdict_seed<k>.json/.md, the whole table of each other seed of the imitator's recipe).
     An arm still running is not judged (its reading could flip as it goes on); it is listed."""
     g_all, running, table = {}, {}, arms(c)
     for name, (group, _) in table.items():
@@ -421,10 +422,15 @@ def write_verdict(c: EvalConfig):
     if c.quick:                                  # the teacher's learning, from its committed full-scale record
         folder = os.path.dirname(QUICK["teacher"])
         R["teacher_record"] = dict(folder=folder, **read_json(os.path.join(folder, "teacher_summary.json")))
+    os.makedirs(c.out, exist_ok=True)
+    for (folder, _, sfx), Rk in list(zip(imitator_folders(c), Rs))[1:]:   # each other seed's whole table
+        Rk["imitator"] = folder
+        dqn.write_json(os.path.join(c.out, f"verdict_{sfx[1:]}.json"), Rk)
+        with open(os.path.join(c.out, f"verdict_{sfx[1:]}.md"), "w") as f:
+            f.write(verdict.table(Rk))
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in imitator_folders(c)])
     g = games_of("")
-    os.makedirs(c.out, exist_ok=True)
     dqn.write_json(os.path.join(c.out, "verdict.json"), R)
     text = verdict.table(R)
     with open(os.path.join(c.out, "verdict.md"), "w") as f:

@@ -403,10 +403,13 @@ def table(R):
     sc = R["scale"]
     scale = "SMALL-SCALE (--quick) " if sc["quick"] else ""
     seeds = (f"the imitator's recipe trained with {len(R['seeds']['imitators'])} seeds, each playing its own arms "
-             f"(the teacher's arms once)") if "seeds" in R else "one seed per arm"
+             f"(the teacher's arms once)") if "seeds" in R else \
+        "one seed of the imitator's recipe" if "imitator" in R else "one seed per arm"
     lines = [f"# {scale}Verdict: can a transformer imitation-learn how to continual-learn?", "",
              f"Scale: N = {sc['steps']:,} agent steps per later/elsewhere arm, {sc['control_steps']:,} per control, "
-             f"{sc['games']} games per arm in question 1; {seeds}. Slopes are raw score per 100k agent steps.", "",
+             f"{sc['games']} games per arm in question 1; {seeds}. Slopes are raw score per 100k agent steps."
+             + (f" The imitator: `{R['imitator']}` (another seed of the recipe; the teacher's arms are shared)."
+                if "imitator" in R else ""), "",
              ] + teacher_record_lines(R) + [
              "| question | ideal imitator (by argument) | DQN teacher (measured) | transformer imitator (measured) |",
              "|---|---|---|---|"]

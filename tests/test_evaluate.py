@@ -295,6 +295,9 @@ def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_sprea
     assert len(R["seeds"]["now"]["values"]) == 2 and R["seeds"]["now"]["values"][0] == R["now"]["imitator"]["mean"]
     text = open(tmp_path / "o" / "verdict.md").read()
     assert "Across 2 seeds" in text and "trained with 2 seeds" in text and "one seed per arm" not in text
+    seed1 = json.load(open(tmp_path / "o" / "verdict_seed1.json"))                   # the second seed's whole table
+    assert seed1["now"]["imitator"]["mean"] == R["seeds"]["now"]["values"][1] and seed1["imitator"] == c.seeds
+    assert "another seed of the recipe" in open(tmp_path / "o" / "verdict_seed1.md").read()
 
 
 def test_play_arm_ends_games_at_max_game_steps(tmp_path):
