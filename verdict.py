@@ -466,7 +466,7 @@ def plots(g, R, out):
     def curve(ax, name, label):
         if not g.get(name):
             return
-        s, v = np.array([x[0] for x in g[name]]), np.array([x[1] for x in g[name]])
+        s, v = np.array([x[0] for x in g[name]]) / 1000, np.array([x[1] for x in g[name]])   # s in thousands
         line, = ax.plot(s, v, ".", ms=2, alpha=0.3)
         k = min(30, len(v))
         ax.plot(s[k - 1:], np.convolve(v, np.ones(k) / k, "valid"), color=line.get_color(), lw=2,
@@ -490,7 +490,7 @@ def plots(g, R, out):
             curve(ax, n, lab)
         if fname == "later.png" and "now" in R:
             ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher's final score")
-        ax.set_xlabel("agent steps since the arm began (teacher arms: since the end of its recorded history)")
+        ax.set_xlabel("thousands of agent steps since the arm began\n(teacher arms: since the end of its recorded history)")
         ax.set_ylabel("raw game score")
         ax.set_title(title + tag)
         if ax.lines:
