@@ -408,8 +408,8 @@ def write_verdict(c: EvalConfig):
     def games_of(sfx):               # one seed's arms, under the first seed's names, and the teacher's (shared)
         return {n: g_all.get(n + sfx if n + sfx in table else n) for n in table if "@seed" not in n}
 
-    Rs = []
-    for folder, _, sfx in imitator_folders(c):                    # one verdict per seed of the imitator
+    Rs, folders = [], imitator_folders(c)
+    for folder, _, sfx in folders:                                # one verdict per seed of the imitator
         meta = read_json(os.path.join(folder, "imitator.json")) or {}
         Rs.append(verdict.judge(games_of(sfx), dict(steps=c.steps, control_steps=c.control_steps, games=c.games,
                                                     quick=c.quick, imitator_stage_input=bool(meta.get("stage_input"))),
@@ -423,13 +423,13 @@ def write_verdict(c: EvalConfig):
         folder = os.path.dirname(QUICK["teacher"])
         R["teacher_record"] = dict(folder=folder, **read_json(os.path.join(folder, "teacher_summary.json")))
     os.makedirs(c.out, exist_ok=True)
-    for (folder, _, sfx), Rk in list(zip(imitator_folders(c), Rs))[1:]:   # each other seed's whole table
+    for (folder, _, sfx), Rk in list(zip(folders, Rs))[1:]:              # each other seed's whole table
         Rk["imitator"] = folder
         dqn.write_json(os.path.join(c.out, f"verdict_{sfx[1:]}.json"), Rk)
         with open(os.path.join(c.out, f"verdict_{sfx[1:]}.md"), "w") as f:
             f.write(verdict.table(Rk))
     if len(Rs) > 1:
-        R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in imitator_folders(c)])
+        R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in folders])
     g = games_of("")
     dqn.write_json(os.path.join(c.out, "verdict.json"), R)
     text = verdict.table(R)

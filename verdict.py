@@ -286,12 +286,13 @@ def across_seeds(Rs, names):
                  elsewhere=lambda r: (r["elsewhere"]["imitator"]["slope"], r["elsewhere"]["imitator"]["reading"]),
                  swap=lambda r: (r["swap"]["imitator"]["slope"], r["swap"]["imitator"]["reading"]),
                  noreward=lambda r: (r["noreward"]["zeroed_minus_normal"]["diff"], r["noreward"]["reading"]))
-    def reading(r, key, rd):                                # the rule of the main table, seed by seed
-        return rd if key == "now" or r.get("now", {}).get("verdict", False) else f"not testable ({rd})"
+    def value_and_reading(r, key):                          # judge marked a seed that fails Q1 not testable
+        x, rd = picks[key](r)
+        return x, rd if r[key].get("imitator_testable", True) else f"not testable ({rd})"
 
     out = dict(imitators=list(names))
-    for key, pick in picks.items():
-        got = [(pick(r)[0], reading(r, key, pick(r)[1])) for r in Rs if key in r]
+    for key in picks:
+        got = [value_and_reading(r, key) for r in Rs if key in r]
         if len(got) == len(Rs):                             # every seed has played this question
             v = np.array([x for x, _ in got], float)
             out[key] = dict(values=v.tolist(), mean=float(np.mean(v)), min=float(np.min(v)), max=float(np.max(v)),
