@@ -1,4 +1,4 @@
-"""diagnose.py: why an imitator fails question 1. Page five's aside.
+"""diagnose.py: why an imitator fails question 1, and what it takes to pass. Page five's aside.
 
 Question 1 is the one the argument grants: a frozen imitator should at least play like the teacher
 does at the end of its history. When it does not, its "no" on questions 2 and 3 says nothing about
@@ -11,18 +11,25 @@ steps (held out from the imitator's training) and in play:
            Q-gap), how often the prediction changes when the ball is erased from the frames,
            argmax against sampled play, and a hand-over curve (the imitator plays the first k steps
            of each game, then the final teacher).
+  ladder   Question 1 itself, for many imitators at once (--rungs): each plays 100 games by the
+           common protocol (epsilon-greedy at the teacher's final epsilon), against the same 100
+           games of the final teacher, judged by verdict.py's equivalence rule. Given imitators
+           trained with more and more optimizer updates (imitate.py --iters), it is the compute
+           ladder: how score grows with training, and where the trend would reach the teacher.
 
     python diagnose.py --teacher runs/breakout --imitator runs/imitator --out results            # both, ~7 min
     python diagnose.py --teacher runs/breakout --imitator runs/imitator --out results --only copycat
+    python diagnose.py --only ladder --teacher runs/breakout --rungs runs/bc_x1,runs/tf_x1,runs/tf_x4 --out results
 
 writes <out>/copycat.json and <out>/q1_diagnosis.json (evaluate.py's verdict.json carries copycat.json's
-numbers when it finds one in its own --out).
+numbers when it finds one in its own --out); the ladder <out>/q1_ladder.json, .md (its table), .png.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +50,15 @@ class DiagnoseConfig:
     states: int = 3_000                # held-out teacher steps read (and, for copycat, agent steps played)
     games: int = 10                    # games per way of playing in q1 (argmax, sampled, each hand-over point)
     seed: int = 0                      # seeds the emulator and the sampled moves
+    rungs: str = ""                    # ladder: comma-separated imitator folders (imitate.py --out), each judged on Q1
+    teacher_final: str = ""            # ladder: the teacher checkpoint they are judged against (a path without
+                                       # .npz/.json); "" = the last checkpoint of --teacher
+    ladder_games: int = 100            # ladder: games per player (the verdict's Q1 protocol)
+    max_game_steps: int = 0            # ladder: end a game at this many agent steps (0: the emulator's 27,000)
+    work: str = "runs/ladder"          # ladder: one resumable folder of games per player
 
 
-DIAGNOSES = ("copycat", "q1")
+DIAGNOSES = ("copycat", "q1", "ladder")
 
 
 def held_out(teacher, n, margin):
@@ -156,6 +169,120 @@ def q1(c: DiagnoseConfig):
     return save(c, "q1_diagnosis.json", out)
 
 
+def checkpoint_epsilon(ckpt):
+    """The final exploration rate of the teacher a checkpoint holds: every player's epsilon in Q1."""
+    with open(ckpt + ".json") as f:
+        return float(json.load(f)["config"]["eps_end"])
+
+
+def rung_facts(folder):
+    """What the ladder's table says about one imitator: its kind, optimizer updates, examples per
+    update, training minutes and held-out accuracy (imitate.py's imitator.json and metrics.json)."""
+    meta = evaluate.read_json(os.path.join(folder, "imitator.json")) or {}
+    m = evaluate.read_json(os.path.join(folder, "metrics.json")) or {}
+    ck = (evaluate.read_json(os.path.join(folder, "checkpoint.json")) or {}).get("config", {})
+    bc = meta.get("kind") == "bc"
+    batch = meta.get("batch", ck.get("batch"))
+    K = 1 if bc else meta.get("transformer", {}).get("block_size")
+    return dict(kind="behaviour cloning" if bc else "transformer", updates=meta.get("trained_steps"), batch=batch,
+                context=K, examples_per_update=batch * K if batch and K else None,
+                train_minutes=meta.get("train_minutes"), heldout_acc=m.get("acc_vs_teacher_actions"),
+                heldout_last_span_acc=m.get("last_span", {}).get("acc_vs_teacher_actions"),
+                heldout_layout="interleaved blocks" if meta.get("heldout") else "the last 5% (tail)")
+
+
+def ladder(c: DiagnoseConfig):
+    """Question 1 under the common protocol for every imitator of --rungs, against one teacher:
+    <out>/q1_ladder.json (every number), .md (the table), .png (score against optimizer updates)."""
+    ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
+    eps = checkpoint_epsilon(ckpt)
+    stream = lambda name: np.random.default_rng([c.seed, zlib.crc32(name.encode())])   # one per player
+    prompt = (c.teacher, "end") if os.path.exists(os.path.join(c.teacher, "history.json")) else None
+    play = lambda name, policy, **kw: evaluate.play_arm(
+        os.path.join(c.work, name), "breakout", policy, n_games=c.ladder_games, seed=c.seed, desc=name,
+        max_game_steps=c.max_game_steps, **kw)
+    teacher = [x[1] for x in play("teacher", evaluate.TeacherPolicy(ckpt, eps, stream("teacher")))]
+    boot = np.random.default_rng(c.seed + 99)
+    out = dict(teacher_checkpoint=ckpt, epsilon=eps, games=c.ladder_games, context="prompted with the teacher's "
+               "last recorded steps" if prompt else "empty (no recorded history at --teacher)",
+               teacher=verdict.mean_ci(teacher, boot),
+               clone_pass_rate=verdict.clone_pass_rate(np.mean(teacher), np.std(teacher), len(teacher), boot), rungs=[])
+    for folder in [f.strip() for f in c.rungs.split(",") if f.strip()]:
+        name = os.path.basename(os.path.normpath(folder))
+        games = play(name, evaluate.ImitatorPolicy(os.path.join(folder, "imitator"), eps=eps, rng=stream(name)),
+                     judge=evaluate.TeacherPolicy(ckpt, 0.0, stream("judge")), prompt=prompt)
+        scores = [x[1] for x in games]
+        e = verdict.equivalence(scores, teacher, boot)
+        out["rungs"].append(dict(name=name, folder=folder, **rung_facts(folder), score=verdict.mean_ci(scores, boot),
+                                 of_teacher=float(np.mean(scores) / np.mean(teacher)), equivalence=e,
+                                 reading=e["reading"], move_agreement=verdict.move_agreement(games),
+                                 capped_games=int(sum(x[2] >= (c.max_game_steps or 27_000) for x in games))))
+    out["trend"] = ladder_trend(out)
+    save(c, "q1_ladder.json", out)
+    with open(os.path.join(c.out, "q1_ladder.md"), "w") as f:
+        f.write(ladder_table(out))
+    ladder_plot(out, os.path.join(c.out, "q1_ladder.png"))
+    return out
+
+
+def ladder_trend(out):
+    """Per kind of imitator with 2+ rungs: the least-squares line of score against log10(updates),
+    and the updates at which it would reach 75% of the teacher (None if the line does not rise)."""
+    goal, trends = 0.75 * out["teacher"]["mean"], {}
+    for kind in sorted({r["kind"] for r in out["rungs"]}):
+        pts = [(np.log10(r["updates"]), r["score"]["mean"]) for r in out["rungs"] if r["kind"] == kind and r["updates"]]
+        if len({x for x, _ in pts}) < 2:
+            continue
+        b, a = np.polyfit(*np.array(pts).T, 1)             # score = a + b * log10(updates)
+        trends[kind] = dict(per_tenfold=float(b), updates_for_75pct=float(10 ** ((goal - a) / b)) if b > 0 else None)
+    return trends
+
+
+def ladder_table(out):
+    t = out["teacher"]
+    lines = [f"# Question 1 for each imitator: {out['games']} games each, epsilon {out['epsilon']:g} for every player", "",
+             f"Teacher `{out['teacher_checkpoint']}`: {verdict.fmt(t)} (75%: {0.75 * t['mean']:.1f}; equivalence margin "
+             f"±{verdict.EQUIV_MARGIN * t['mean']:.1f}; a clone of it passes {out['clone_pass_rate']:.0%} of the time "
+             f"over these games). Imitators' context: {out['context']}.", "",
+             "| imitator | kind | optimizer updates | examples per update | training minutes | held-out accuracy "
+             "(last held-out span) | score [95%] | of the teacher | move = teacher's greedy | Q1 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    pct = lambda x: f"{x:.1%}" if x is not None else "-"
+    for r in out["rungs"]:
+        lines.append(f"| `{r['name']}` | {r['kind']} | {r['updates'] or 0:,} | {r['examples_per_update'] or '-'} | "
+                     f"{r['train_minutes'] if r['train_minutes'] is not None else '-'} | {pct(r['heldout_acc'])} "
+                     f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {verdict.fmt(r['score'])} | "
+                     f"{r['of_teacher']:.0%} | {r['move_agreement']:.0%} | **{r['reading']}** |")
+    for kind, tr in out.get("trend", {}).items():
+        reach = f"{tr['updates_for_75pct']:,.0f} updates" if tr["updates_for_75pct"] else "never (it does not rise)"
+        lines.append(f"\n{kind}: {tr['per_tenfold']:+.1f} points per tenfold updates; the line reaches 75% of the "
+                     f"teacher at {reach}.")
+    return "\n".join(lines) + "\n"
+
+
+def ladder_plot(out, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for kind, marker in (("behaviour cloning", "s"), ("transformer", "o")):
+        rs = sorted((r for r in out["rungs"] if r["kind"] == kind and r["updates"]), key=lambda r: r["updates"])
+        if rs:
+            x, m = [r["updates"] for r in rs], np.array([[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs])
+            ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt=marker + "-", capsize=4, label=kind)
+    t = out["teacher"]["mean"]
+    ax.axhline(t, color="gray", ls="--", label=f"final teacher ({t:.1f})")
+    ax.axhline(0.75 * t, color="gray", ls=":", label="75% of the teacher")
+    ax.set_xscale("log")
+    ax.set_xlabel("optimizer updates (log scale)")
+    ax.set_ylabel(f"mean score over {out['games']} games (95% CI)")
+    ax.set_title(f"Question 1, compute ladder: all players epsilon-greedy at {out['epsilon']:g}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def save(c, name, out):
     os.makedirs(c.out, exist_ok=True)
     dqn.write_json(os.path.join(c.out, name), out)
@@ -172,21 +299,34 @@ def check_config(c: DiagnoseConfig):
     unknown = chosen(c) - set(DIAGNOSES)
     if unknown:
         raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: {', '.join(DIAGNOSES)}")
-    for name in ("states", "games"):
+    for name in ("states", "games", "ladder_games"):
         if getattr(c, name) <= 0:
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
-    for flag, path, f in (("teacher", c.teacher, "config.json"), ("imitator", c.imitator, "imitator.json")):
+    if c.max_game_steps < 0:
+        raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or positive")
+    needs = [("imitator", c.imitator, "imitator.json")] if chosen(c) - {"ladder"} else []
+    if chosen(c) - {"ladder"} or not c.teacher_final:
+        needs.append(("teacher", c.teacher, "config.json"))
+    if "ladder" in chosen(c):
+        rungs = [f.strip() for f in c.rungs.split(",") if f.strip()]
+        if not rungs:
+            raise SystemExit("--only ladder needs --rungs: comma-separated imitator folders")
+        needs += [("rungs", f, "imitator.json") for f in rungs]
+        if c.teacher_final and not os.path.exists(c.teacher_final + ".json"):
+            raise SystemExit(f"--teacher_final {c.teacher_final}: no {c.teacher_final}.json there")
+    for flag, path, f in needs:
         if not os.path.exists(os.path.join(path, f)):
             raise SystemExit(f"--{flag} {path}: no {f} there (record.py and imitate.py make them)")
 
 
 def run(c: DiagnoseConfig):
     check_config(c)
-    return {name: fn(c) for name, fn in (("copycat", copycat), ("q1", q1)) if name in chosen(c)}
+    return {name: fn(c) for name, fn in (("copycat", copycat), ("q1", q1), ("ladder", ladder)) if name in chosen(c)}
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="Why an imitator fails question 1: the copycat and q1 diagnoses.")
+    ap = argparse.ArgumentParser(description="Why an imitator fails question 1 (the copycat and q1 diagnoses), "
+                                             "and question 1 for many imitators at once (the ladder).")
     dqn.add_config_flags(ap, DiagnoseConfig)
     cfg = dqn.config_from_args(DiagnoseConfig, ap.parse_args())
     try:

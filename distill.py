@@ -33,8 +33,21 @@ new goals.
     python distill.py --quick        # the same, small, for a classroom (~6 min)
     python distill.py --part sweep   # the dials: training tasks x context length (~1 h, resumable)
     python distill.py --part room    # one experiment: bandits or room
+    python distill.py --part horizon # the horizon dial: where in-context imitation of a learner stops (resumable)
 
-writes results/distill/: distill.json (every number), bandits.png, room.png, (sweep.png).
+The horizon dial asks the argument's own question at a scale that runs in minutes. The DQN's
+learning is spread over a million steps, far more than any context holds; page 6's learners
+learn within a few episodes, which a context can hold whole. Between the two: dark rooms of
+9 x 9, 13 x 13 and 17 x 17 cells, whose source learner needs about 8, 12 and 17 episodes to reach
+90% of its final score, and imitators whose context holds 1, 2, 5 or 10 episodes. Each cell of
+the dial: the frozen imitator's score over its last 5 test episodes divided by the source's, on
+held-out goals, against (episodes the source needs) / (episodes the context holds). Predictions,
+stated before the run: an ideal imitator (it has learned the learner) keeps the ratio near 1 in
+every cell; the argument predicts that the ratio falls once the learning outlasts the context
+(the x axis past 1), since then no window of the history shows a whole episode-to-episode search.
+
+writes results/distill/: distill.json (every number), bandits.png, room.png, (sweep.png),
+(horizon.json, horizon.png).
 """
 from __future__ import annotations
 
@@ -78,6 +91,8 @@ class DistillConfig:
     out: str = "results/distill"  # where the numbers and plots go
     quick: bool = False           # classroom scale: fewer tasks and steps
     sweep_iters: int = 1000       # optimizer steps of each of the sweep's 15 trainings (--part sweep)
+    horizon_iters: int = 1200     # optimizer steps of each of the horizon dial's 12 trainings (--part horizon)
+    horizon_runs: int = 64        # horizon dial: test runs per cell on the 16 held-out goals
 
 
 QUICK = dict(train_tasks=500, test_tasks=100, iters=300, room_histories=400, room_iters=300, room_test_episodes=15,
@@ -232,57 +247,79 @@ def play(p, tcfg, probs, pulls, rng):
 # -------------------------------------------------------------------------------------------
 # The dark room: a goal that must be found by exploring, then returned to
 # -------------------------------------------------------------------------------------------
-ROOM = 9                                       # a 9 x 9 grid of cells, numbered row * ROOM + column
-START = (ROOM // 2) * ROOM + ROOM // 2         # every episode starts in the centre
-EPISODE = 20                                   # steps per episode
+@dataclass(frozen=True)
+class Room:
+    """A square dark room of side x side cells, numbered row * side + column; every episode starts
+    in the centre and lasts `episode` steps."""
+    side: int = 9
+    episode: int = 20
+
+    @property
+    def start(self):
+        return (self.side // 2) * self.side + self.side // 2
+
+    @property
+    def n_cells(self):
+        return self.side * self.side
+
+
+def room_of_side(side):
+    """A room whose episodes are long enough to reach its far corners and stay a while:
+    2 x (side - 1) + 4 steps (the 9 x 9 room: 20, as in AD)."""
+    return Room(side, 2 * (side - 1) + 4)
+
+
+DARK = Room()                                  # AD's dark room: 9 x 9, episodes of 20 steps
+ROOM, START, EPISODE = DARK.side, DARK.start, DARK.episode
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])   # stay, up, down, left, right: (d row, d column)
 N_MOVES = len(MOVES)
 N_TEST_GOALS = 16                              # goal cells never seen in training
 
 
-def room_goals(rng):
+def room_goals(rng, room=DARK):
     """Every cell but the start can hold the goal: (training goals, held-out goals)."""
-    cells = rng.permutation(np.setdiff1d(np.arange(ROOM * ROOM), [START]))
+    cells = rng.permutation(np.setdiff1d(np.arange(room.n_cells), [room.start]))
     return cells[N_TEST_GOALS:], cells[:N_TEST_GOALS]
 
 
-def room_move(cell, a):
+def room_move(cell, a, room=DARK):
     """The cell after move a from cell (arrays or numbers); the walls stop the agent."""
-    y, x = np.divmod(cell, ROOM)
-    return np.clip(y + MOVES[a, 0], 0, ROOM - 1) * ROOM + np.clip(x + MOVES[a, 1], 0, ROOM - 1)
+    n = room.side
+    y, x = np.divmod(cell, n)
+    return np.clip(y + MOVES[a, 0], 0, n - 1) * n + np.clip(x + MOVES[a, 1], 0, n - 1)
 
 
-def toward(cell, target, rng):
+def toward(cell, target, rng, room=DARK):
     """The move one step closer to target (a random one of the two when row and column both
     differ), or stay when there."""
-    (y, x), (ty, tx) = np.divmod(cell, ROOM), np.divmod(target, ROOM)
+    (y, x), (ty, tx) = np.divmod(cell, room.side), np.divmod(target, room.side)
     dy, dx = ty != y, tx != x
     vertical = dy & (~dx | (rng.random(np.shape(cell)) < 0.5))
     return np.where(vertical, np.where(ty < y, 1, 2), np.where(dx, np.where(tx < x, 3, 4), 0))
 
 
-def explorer(goals, episodes, rng, knows_goal=False):
+def explorer(goals, episodes, rng, knows_goal=False, room=DARK):
     """The source learner, on len(goals) rooms at once: posterior sampling over where the goal is.
     It rules out every cell it visits without being paid, walks toward a cell drawn at random from
     those not ruled out, draws another when it gets there, and once paid it walks back to that cell
     every episode and stays on it. knows_goal: it knows the goal from the start (AD's "expert").
-    Returns cells, actions, rewards (n, episodes * EPISODE): the cell each move was chosen in, the
-    move, and whether it landed on the goal."""
-    n, rows, T = len(goals), np.arange(len(goals)), episodes * EPISODE
-    ruled_out = np.zeros((n, ROOM * ROOM), bool)
-    ruled_out[:, START] = True
+    Returns cells, actions, rewards (n, episodes * room.episode): the cell each move was chosen in,
+    the move, and whether it landed on the goal."""
+    n, rows, T = len(goals), np.arange(len(goals)), episodes * room.episode
+    ruled_out = np.zeros((n, room.n_cells), bool)
+    ruled_out[:, room.start] = True
     found = np.full(n, knows_goal)
-    target = np.where(found, goals, START)
+    target = np.where(found, goals, room.start)
     cells, actions, rewards = (np.empty((n, T), np.int64) for _ in range(3))
     for t in range(T):
-        cell = np.full(n, START) if t % EPISODE == 0 else nxt
+        cell = np.full(n, room.start) if t % room.episode == 0 else nxt
         stale = ~found & ((target == cell) | ruled_out[rows, target])
         if stale.any():                                                  # draw a new cell to try
-            score = rng.random((n, ROOM * ROOM))
+            score = rng.random((n, room.n_cells))
             score[ruled_out] = -1.0
             target = np.where(stale, score.argmax(1), target)
-        a = toward(cell, target, rng)
-        nxt = room_move(cell, a)
+        a = toward(cell, target, rng, room)
+        nxt = room_move(cell, a, room)
         r = nxt == goals
         found |= r
         target = np.where(found, goals, target)
@@ -291,34 +328,34 @@ def explorer(goals, episodes, rng, knows_goal=False):
     return cells, actions, rewards
 
 
-def episode_returns(rewards):
-    """Reward per episode (n, episodes) from per-step rewards (n, episodes * EPISODE)."""
-    return rewards.reshape(len(rewards), -1, EPISODE).sum(2)
+def episode_returns(rewards, room=DARK):
+    """Reward per episode (n, episodes) from per-step rewards (n, episodes * room.episode)."""
+    return rewards.reshape(len(rewards), -1, room.episode).sum(2)
 
 
-def random_room(goals, episodes, rng):
+def random_room(goals, episodes, rng, room=DARK):
     """Random moves in the room: the returns (n, episodes) of a player that does not learn."""
     n, returns = len(goals), np.zeros((len(goals), episodes))
     for e in range(episodes):
-        cell = np.full(n, START)
-        for _ in range(EPISODE):
-            cell = room_move(cell, rng.integers(0, N_MOVES, n))
+        cell = np.full(n, room.start)
+        for _ in range(room.episode):
+            cell = room_move(cell, rng.integers(0, N_MOVES, n), room)
             returns[:, e] += cell == goals
     return returns
 
 
-def play_room(p, tcfg, goals, episodes, rng):
+def play_room(p, tcfg, goals, episodes, rng, room=DARK):
     """The frozen imitator in rooms with the given goals, `episodes` episodes each, its context
     carried from episode to episode (sliding): returns (n, episodes)."""
     returns = np.zeros((len(goals), episodes))
     for i, goal in enumerate(tqdm(goals, desc="dark room, frozen imitator", unit="room", leave=False)):
         dec = tf.Decoder(p, tcfg)
         for e in range(episodes):
-            cell, a, r = START, N_MOVES, 2                               # "start" of an episode
-            for _ in range(EPISODE):
-                x = p["e_row"][cell // ROOM] + p["e_col"][cell % ROOM] + p["e_act"][a] + p["e_rew"][r]
+            cell, a, r = room.start, N_MOVES, 2                          # "start" of an episode
+            for _ in range(room.episode):
+                x = p["e_row"][cell // room.side] + p["e_col"][cell % room.side] + p["e_act"][a] + p["e_rew"][r]
                 a = sample(dec.step(x), rng)
-                cell = int(room_move(cell, a))
+                cell = int(room_move(cell, a, room))
                 r = int(cell == goal)
                 returns[i, e] += r
     return returns
@@ -431,6 +468,75 @@ def sweep(c: DistillConfig, log=print):
     return grid
 
 
+HORIZON_SIDES = (9, 13, 17)        # the horizon dial's rooms
+HORIZON_CONTEXTS = (1, 2, 5, 10)   # and its contexts, in episodes
+HORIZON_TOKENS = 6_400             # tokens per optimizer step in every cell (windows = tokens / context)
+
+
+def episodes_to_learn(curve, share=0.9):
+    """How many episodes a learning curve (reward per episode) takes to reach `share` of its final
+    level (the mean of its last 5 episodes)."""
+    curve = np.asarray(curve, float)
+    return int(np.argmax(curve >= share * curve[-5:].mean())) + 1
+
+
+def horizon_side(c: DistillConfig, side):
+    """One room of the dial: its goals, the source's training histories, and the source's own
+    curve on the held-out goals (which says how many episodes its learning takes)."""
+    room = room_of_side(side)
+    rng = np.random.default_rng([c.seed, STREAMS["room"], side])
+    train_goals, test_goals = room_goals(rng, room)
+    probe = episode_returns(explorer(rng.choice(train_goals, 400), 60, rng, room=room)[2], room).mean(0)
+    episodes = max(20, 2 * episodes_to_learn(probe))        # histories and tests twice the learning's length
+    runs = np.resize(test_goals, c.horizon_runs)
+    source = episode_returns(explorer(runs, episodes, np.random.default_rng([c.seed, STREAMS["room_source"], side]),
+                                      room=room)[2], room)
+    return room, rng.choice(train_goals, c.room_histories), runs, episodes, source
+
+
+def horizon(c: DistillConfig, log=print):
+    """The horizon dial (see the docstring): every (room, context) cell trains a fresh imitator on
+    the source's histories and plays the held-out goals. Resumable: each finished cell is saved to
+    <out>/horizon.json at once, and a rerun skips it."""
+    path = os.path.join(c.out, "horizon.json")
+    H = {"cells": {}}
+    if os.path.exists(path):
+        with open(path) as f:
+            H = json.load(f)
+    for side in HORIZON_SIDES:
+        if all(f"{side}x{k}" in H["cells"] for k in HORIZON_CONTEXTS):
+            continue
+        room, goals, runs, E, source = horizon_side(c, side)
+        need = episodes_to_learn(source.mean(0))
+        cells, acts, rews = explorer(goals, E, np.random.default_rng([c.seed, STREAMS["room"], side, 1]), room=room)
+        for k in HORIZON_CONTEXTS:
+            if f"{side}x{k}" in H["cells"]:
+                continue
+            K = k * room.episode
+            ck = dataclasses.replace(c, context=K, batch=max(1, HORIZON_TOKENS // K), iters=c.horizon_iters)
+            t0 = time.perf_counter()
+            p, tcfg, losses = train(ck, acts, rews, n_act=N_MOVES, cells=cells, room=room.side, episode=room.episode,
+                                    desc=f"{side}x{side} room, context {k} episodes")
+            imit = play_room(p, tcfg, runs, E, np.random.default_rng([c.seed, STREAMS["room_play"], side, k]), room)
+            last = lambda v: v[:, -5:].mean(1)                          # per run: its last 5 episodes
+            boot = np.random.default_rng([c.seed, STREAMS["room_bootstrap"], side, k]).integers(
+                0, len(runs), (4000, len(runs)))
+            ratios = last(imit)[boot].mean(1) / last(source)[boot].mean(1)   # runs resampled together
+            lo, hi = np.quantile(ratios, [0.025, 0.975])
+            H["cells"][f"{side}x{k}"] = dict(
+                side=side, episode_steps=room.episode, context_episodes=k, context_steps=K, test_episodes=E,
+                source_needs_episodes=need, learning_over_context=need / k, final_loss=float(np.mean(losses[-50:])),
+                ratio=dict(mean=float(last(imit).mean() / last(source).mean()), lo=float(lo), hi=float(hi)),
+                imitator_last_5=float(last(imit).mean()), source_last_5=float(last(source).mean()),
+                imitator_per_episode=imit.mean(0).tolist(), source_per_episode=source.mean(0).tolist(),
+                seconds=time.perf_counter() - t0)
+            dqn.write_json(path, H)
+            r = H["cells"][f"{side}x{k}"]["ratio"]
+            log(f"  {side}x{side} room (source learns in {need} episodes), context {k:2d} episodes: imitator/source "
+                f"{r['mean']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]")
+    return H
+
+
 def save_figure(fig, ax, path, xlabel, ylabel, title):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -468,6 +574,23 @@ def plot(R, out):
         save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
                     "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
         plt.close(fig)
+    if "horizon" in R and R["horizon"]["cells"]:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for side, marker in zip(HORIZON_SIDES, "os^"):
+            cs = sorted((v for v in R["horizon"]["cells"].values() if v["side"] == side),
+                        key=lambda v: v["learning_over_context"])
+            if cs:
+                x, m = [v["learning_over_context"] for v in cs], np.array([[v["ratio"][k] for k in ("mean", "lo", "hi")]
+                                                                           for v in cs])
+                ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt=marker + "-", capsize=3,
+                            label=f"{side} x {side} room (source learns in {cs[0]['source_needs_episodes']} episodes)")
+        ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
+        ax.axvline(1.0, color="gray", ls=":", lw=0.8)
+        ax.set_xscale("log")
+        save_figure(fig, ax, os.path.join(out, "horizon.png"),
+                    "episodes the source needs to learn / episodes the context holds",
+                    "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
+        plt.close(fig)
     if "sweep" in R:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for K in SWEEP_CONTEXT:
@@ -487,7 +610,7 @@ def plot(R, out):
 
 def check_config(c: DistillConfig):
     for name in ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd", "batch", "iters",
-                 "sweep_iters",
+                 "sweep_iters", "horizon_iters", "horizon_runs",
                  "room_histories", "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"):
         if getattr(c, name) <= 0:
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
@@ -495,8 +618,8 @@ def check_config(c: DistillConfig):
         raise SystemExit(f"--arms {c.arms}: a bandit needs at least 2 arms")
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
-    if c.part not in ("all", "bandits", "room", "sweep"):
-        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room, sweep")
+    if c.part not in ("all", "bandits", "room", "sweep", "horizon"):
+        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room, sweep, horizon")
     if c.room_context > c.room_episodes * EPISODE:
         raise SystemExit(f"--room_context {c.room_context} is longer than a training history "
                          f"({c.room_episodes} episodes x {EPISODE} steps)")
@@ -520,9 +643,11 @@ def main(c: DistillConfig):
         R |= positive_control(c)
     if c.part == "sweep":
         R["sweep"] = sweep(c)
+    if c.part == "horizon":
+        R["horizon"] = horizon(c)
     if c.part in ("all", "room"):
         R["room"] = dark_room(c)
-    R["config" if c.part != "sweep" else "sweep_config"] = dataclasses.asdict(c)
+    R["config" if c.part not in ("sweep", "horizon") else c.part + "_config"] = dataclasses.asdict(c)
     dqn.write_json(path, R)
     plot(R, c.out)
     print(f"wrote {c.out}/distill.json and plots")

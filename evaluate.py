@@ -27,6 +27,7 @@ import argparse
 import itertools
 import json
 import os
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +47,8 @@ class EvalConfig:
     out: str = "results"               # table, JSON, plots
     only: str = "all"                  # comma-separated arms or groups: now, later, elsewhere, controls;
                                        # "table" runs nothing and rewrites the table from what is on disk
-    games: int = 30                    # games per arm for question 1
+    games: int = 100                   # games per arm for question 1 (100: a clone of the teacher passes its
+                                       # equivalence test about 99% of the time; verdict.clone_pass_rate)
     steps: int = 1_000_000             # N: agent steps of every "later" and "elsewhere" arm
     control_steps: int = 250_000       # agent steps of every control arm
     seed: int = 0                      # seeds every arm's emulator and random moves
@@ -94,12 +96,17 @@ class ImitatorPolicy:
     """The frozen imitator; zero_rewards hides every reward from its context (a control). A
     behaviour-cloning network plays the same way but has no context (self.player is then None).
 
+    It plays by the teacher's rule: with probability eps (the teacher's final epsilon) a uniformly
+    random move, else its most likely one. Every step still enters its context, whichever move is
+    made, as every step of the teacher's entered its history. eps = 0 is plain argmax play.
+
     An imitator with a stage input is told a stage: `stage` (an agent step of the history, e.g.
     past its end), or by default the end of its history; with `stage_advances` the stage moves on
     with every step the arm plays, as the learning teacher's does (question 2's sharp form)."""
 
-    def __init__(self, path, zero_rewards=False, stage=None, stage_advances=False):
+    def __init__(self, path, zero_rewards=False, stage=None, stage_advances=False, eps=0.0, rng=None):
         self.model, self.zero = imitate.load_player(path), zero_rewards
+        self.eps, self.rng = eps, rng if rng is not None else np.random.default_rng(0)
         self.player = self.model if isinstance(self.model, imitate.Player) else None   # has a context
         self.has_stage = self.player is not None and "w_stage" in self.player.p
         self.stage = stage if stage is not None else (self.player.history_steps if self.player else 0)
@@ -112,7 +119,8 @@ class ImitatorPolicy:
             self.player.set_stage(self.stage + (steps if self.stage_advances else 0))
 
     def act(self, stack, prev_action, prev_reward):
-        return self.model.act(stack, prev_action, 0.0 if self.zero else prev_reward)
+        a = self.model.act(stack, prev_action, 0.0 if self.zero else prev_reward)   # the step enters the context
+        return int(self.rng.integers(dqn.N_ACTIONS)) if self.rng.random() < self.eps else a
 
     def prompt(self, teacher_run, where="end"):
         """Fill the context with K steps of a teacher's recorded history, as they were recorded:
@@ -142,16 +150,20 @@ class RandomPolicy:
 # -------------------------------------------------------------------------------------------
 # A playing arm: play games, log each one, save after each one so a restart loses nothing.
 # -------------------------------------------------------------------------------------------
-def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc="", max_game_steps=0):
+def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc="", max_game_steps=0,
+             prompt=None):
     """Play until n_steps agent steps or n_games games are done. Returns the list of games:
     [end_step, score, length, agreement with judge's greedy move (or -1)]. A game longer than
-    max_game_steps (if > 0) is ended there with the score it has.
+    max_game_steps (if > 0) is ended there with the score it has. prompt: (teacher run, "end" or
+    "start"): an imitator's context is first filled with K steps of that run's history (prompt()).
 
     Resuming: finished games are kept; the game in progress when the job stopped is dropped and its
     steps are not counted; the imitator's context is restored as it was after the last saved game."""
     os.makedirs(arm_dir, exist_ok=True)
     state_path = os.path.join(arm_dir, "state.json")
     state = dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0)
+    if prompt:
+        state |= dict(prompt=prompt[0], prompt_from=prompt[1])
     if os.path.exists(state_path):
         with open(state_path) as f:
             state = json.load(f)
@@ -275,17 +287,14 @@ def arms(c: EvalConfig):
     T, W = c.teacher, c.work
     rng = lambda k: np.random.default_rng(c.seed + k)   # one stream per consumer (a fixed offset each), so
                                                         # that adding games or arms never shifts another's draws
+    arm_rng = lambda name: np.random.default_rng([c.seed, zlib.crc32(name.encode())])   # an imitator arm's moves
     eps = lambda: final_epsilon(T)
     final = lambda: record.checkpoint_name(T, record.list_checkpoints(T)[-1])
 
     def play(arm_dir, name, game, pol_prompt, **kw):
         pol, prompt = pol_prompt
-        if prompt and not os.path.exists(os.path.join(arm_dir, "state.json")):
-            os.makedirs(arm_dir, exist_ok=True)
-            dqn.write_json(os.path.join(arm_dir, "state.json"),
-                           dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0, prompt=prompt[0],
-                                prompt_from=prompt[1]))
-        return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, max_game_steps=c.max_game_steps, **kw)
+        return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, max_game_steps=c.max_game_steps, prompt=prompt,
+                        **kw)
 
     table = {
         "now_teacher": ("now", lambda: play(os.path.join(W, "now_teacher"), "now_teacher", "breakout",
@@ -300,11 +309,12 @@ def arms(c: EvalConfig):
     for folder, work, sfx in imitator_folders(c):
         I = os.path.join(folder, "imitator")
 
-        def imitator(prompt, zero_rewards=False, prompt_from="end", I=I, **stage):
-            return lambda: (ImitatorPolicy(I, zero_rewards, **stage), (prompt, prompt_from) if prompt else None)
+        def imitator(prompt, zero_rewards=False, prompt_from="end", I=I, argmax=False, **stage):
+            return lambda name: (ImitatorPolicy(I, zero_rewards, eps=0.0 if argmax else eps(), rng=arm_rng(name),
+                                                **stage), (prompt, prompt_from) if prompt else None)
 
         def arm(name, game, policy, judge=None, work=work, sfx=sfx, **kw):   # built only when the arm runs
-            return lambda: play(os.path.join(work, name), name + sfx, game, policy(),
+            return lambda: play(os.path.join(work, name), name + sfx, game, policy(name + sfx),
                                 judge=TeacherPolicy(final(), 0.0, rng(judge)) if judge else None, **kw)
 
         def stage_probe(f, I=I, arm=arm):                    # only for an imitator with a stage input
@@ -319,6 +329,8 @@ def arms(c: EvalConfig):
             "now_imitator": ("now", arm("now_imitator", "breakout", imitator(T), judge=2, n_games=c.games)),
             "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", imitator(None), judge=3,
                                               n_games=c.games)),
+            "now_imitator_argmax": ("now", arm("now_imitator_argmax", "breakout", imitator(T, argmax=True), judge=5,
+                                               n_games=c.games)),     # the variant: argmax play, reported only
             "later_imitator": ("later", arm("later_imitator", "breakout", imitator(T, stage_advances=True),
                                             n_steps=c.steps)),
             "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", imitator(None),
@@ -328,8 +340,9 @@ def arms(c: EvalConfig):
                 imitator(os.path.join(W, "elsewhere_teacher"), prompt_from="start"), n_steps=c.steps)),
             "swap_imitator": ("controls", arm("swap_imitator", "breakout_swapped", imitator(T),
                                               n_steps=c.control_steps)),
-            "noreward_imitator": ("controls", arm("noreward_imitator", "breakout", imitator(T, True),
-                                                  n_steps=c.control_steps)),
+            "noreward_imitator": ("controls", arm("noreward_imitator", "breakout",     # the stage moves on as in
+                                                  imitator(T, True, stage_advances=True),   # later_imitator, the arm
+                                                  n_steps=c.control_steps)),                # it is compared with
         } | {f"stage_x{f:g}": ("stages", lambda f=f, probe=stage_probe: probe(f)) for f in STAGE_PROBES}
         table |= {name + sfx: v for name, v in mine.items()}
     return table

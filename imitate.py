@@ -12,7 +12,8 @@ pre-training, where one token is one agent step of the recorded DQN history:
 
 Training windows of K consecutive steps are cut from anywhere in the history, from the random
 first steps to the end, so a window can hold several whole games and the change of behaviour
-between them. The last 5% of the history (by time) is held out. Afterwards the weights are frozen,
+between them. One block of 10k steps in every twenty, spread over the history, is held out, so the
+imitator trains on every stage, its last steps included. Afterwards the weights are frozen,
 and Player picks the most likely next move with a sliding context of the last K steps.
 
     python imitate.py --history runs/breakout --out runs/imitator          # the headline recipe: 64
@@ -57,7 +58,10 @@ class ImitateConfig:
     warmup: int = 100                # linear warm-up steps
     weight_decay: float = 0.1        # AdamW's decoupled weight decay on matrices (0: plain Adam)
     grad_clip: float = 1.0           # the gradient's L2 norm is clipped to this
-    val_frac: float = 0.05           # held-out tail of the history
+    val_frac: float = 0.05           # share of the history held out (never trained on)
+    val_block: int = 10_000          # held out in blocks of this many steps, one in every 1/val_frac, spread over
+                                     # the whole history (so it trains on every stage, the last steps included);
+                                     # 0 = the last val_frac of the history as one tail (the earlier imitators')
     eval_every: int = 250            # steps between held-out loss estimates
     checkpoint_every: int = 100      # steps between resumable checkpoints
     seed: int = 0                    # seeds the initial weights and the choice of training windows
@@ -79,7 +83,8 @@ class ImitateConfig:
 
 # Options added after the first imitators were trained, each with the value that means "as before":
 # a checkpoint written before an option existed resumes with that value, not with today's default.
-ADDED_SINCE = dict(model="transformer", see_prev_action=True, augment=0, stage_input=False, init_torso="")
+ADDED_SINCE = dict(model="transformer", see_prev_action=True, augment=0, stage_input=False, init_torso="",
+                   val_block=0)
 
 
 # Settings that only the transformer reads (behaviour cloning sees one frame stack, nothing else).
@@ -115,6 +120,33 @@ def load_history(run_dir, start=0):
     h = {k: np.concatenate([c[k] for c in parts]) for k in ("frame", "action", "reward_clip", "first")}
     h["start"] = start                                             # the absolute step of index 0
     return h
+
+
+def heldout_spans(N, val_frac, val_block):
+    """The held-out parts of a history of N steps, as [(first, end)] spans. val_block > 0: blocks of
+    val_block steps (shorter in a short history), the middle one of every 1/val_frac, so that every
+    stage of the learning, the end included, is both trained on and tested on. val_block = 0: the
+    last val_frac of the history as one tail."""
+    if val_block == 0:
+        return [(int(N * (1 - val_frac)), N)]
+    every = max(2, round(1 / val_frac))
+    block = min(val_block, N // every)
+    return [(a, a + block) for a in range(every // 2 * block, N - block + 1, every * block)]
+
+
+def train_starts(N, spans, K):
+    """Every start of a window of K steps that lies wholly in the training part (K = 1: every training step)."""
+    held = np.zeros(N, np.int64)
+    for a, b in spans:
+        held[a:b] = 1
+    c = np.concatenate([[0], np.cumsum(held)])
+    s = np.arange(N - K + 1)
+    return s[c[s + K] == c[s]]
+
+
+def heldout_starts(spans, K):
+    """Starts of the back-to-back windows of K steps that tile each held-out span (K = 1: every held-out step)."""
+    return np.concatenate([np.arange(a, b - K + 1, K) for a, b in spans]).astype(np.int64)
 
 
 @njit(cache=True)
@@ -334,9 +366,10 @@ def q_gap(q):
     return q[:, -1] - q[:, -2]
 
 
-def heldout_metrics(pred, actual, idx, h, history):
+def heldout_metrics(pred, actual, idx, h, history, spans):
     """Accuracies of predictions `pred` on held-out steps idx, against the teacher's actual moves, the
-    final teacher's greedy moves, on all steps and on the decisive quarter (largest Q-gap)."""
+    final teacher's greedy moves, on all steps, on the decisive quarter (largest Q-gap) and on the
+    last held-out span (the stage nearest the final teacher)."""
     ckpts = record.list_checkpoints(history)
     final = ckpts[-1]
     earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
@@ -345,43 +378,44 @@ def heldout_metrics(pred, actual, idx, h, history):
     g_final, g_earlier = q_final.argmax(1), teacher_q(load(earlier), h, idx).argmax(1)
     gap = q_gap(q_final)
     decisive = gap >= np.quantile(gap, 0.75)                   # the top quarter of the teacher's Q-gap
-    return dict(heldout_steps=int(len(idx)), heldout_from_step=int(idx[0]),
+    last = idx >= spans[-1][0]
+    return dict(heldout_steps=int(len(idx)), heldout_spans=[[int(a), int(b)] for a, b in spans],
                 acc_vs_teacher_actions=float((pred == actual).mean()),
                 agree_with_final_teacher_greedy=float((pred == g_final).mean()),
                 decisive=dict(steps=int(decisive.sum()), min_q_gap=float(gap[decisive].min()),
                               acc_vs_teacher_actions=float((pred == actual)[decisive].mean()),
                               agree_with_final_teacher_greedy=float((pred == g_final)[decisive].mean())),
+                last_span=dict(steps=int(last.sum()), acc_vs_teacher_actions=float((pred == actual)[last].mean()),
+                               agree_with_final_teacher_greedy=float((pred == g_final)[last].mean())),
                 final_teacher_greedy_vs_actual_actions=float((g_final == actual).mean()),
                 teacher_vs_teacher={"checkpoints": [earlier, final], "agreement": float((g_final == g_earlier).mean())},
                 chance_of_most_common_action=float(np.bincount(actual, minlength=4).max() / actual.size))
 
 
-def evaluate_bc(p, h, c: ImitateConfig, n_train):
+def evaluate_bc(p, h, c: ImitateConfig, spans, starts):
     """Held-out metrics of the behaviour-cloning network, and its accuracy on its own training data."""
-    N = len(h["action"])
-    idx = np.arange(n_train, N)
+    idx = heldout_starts(spans, 1)
     pred = logits_at(p, h, idx).argmax(1)
-    m = heldout_metrics(pred, h["action"][idx].astype(np.int64), idx, h, c.history)
-    tr = np.random.default_rng(c.seed + 7).integers(0, n_train, 4096)   # a sample of the training steps
+    m = heldout_metrics(pred, h["action"][idx].astype(np.int64), idx, h, c.history, spans)
+    tr = np.sort(np.random.default_rng(c.seed + 7).choice(starts, 4096))   # a sample of the training steps
     m["train_acc"] = float((logits_at(p, h, tr).argmax(1) == h["action"][tr]).mean())
     return m
 
 
-def evaluate_imitator(p, h, c: ImitateConfig, n_train):
+def evaluate_imitator(p, h, c: ImitateConfig, spans, starts):
     """Held-out accuracies (all steps and decisive ones), the teacher-vs-teacher reference, and
-    accuracy by stage of the history."""
+    accuracy by stage of the history (on training windows: how well it learned each stage)."""
     tcfg, K, N = tcfg_of(c), c.context, len(h["action"])
-    val_starts = np.arange(n_train, N - K + 1, K)
+    val_starts = heldout_starts(spans, K)
     hide = not c.see_prev_action
     pred, actual = predict_windows(p, h, val_starts, tcfg, hide)
     idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
-    m = heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, c.history)
+    m = heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, c.history, spans)
     rng = np.random.default_rng(c.seed + 7)     # its own stream: the stage windows do not move with training
     stages = {}
-    for name, (a, b) in zip(("early", "middle", "late"), ((0, n_train // 3), (n_train // 3, 2 * n_train // 3),
-                                                          (2 * n_train // 3, n_train - K))):
-        starts = rng.integers(a, max(a + 1, b - K), 8)
-        pr, ac = predict_windows(p, h, starts, tcfg, hide)
+    for name, (a, b) in zip(("early", "middle", "late"), ((0, N // 3), (N // 3, 2 * N // 3), (2 * N // 3, N))):
+        pick = rng.choice(starts[(starts >= a) & (starts < b)], 8)
+        pr, ac = predict_windows(p, h, pick, tcfg, hide)
         stages[name] = {"steps": [int(a), int(b)], "acc_vs_teacher_actions": float((pr == ac).mean())}
     m["by_stage"] = stages
     return m
@@ -401,6 +435,8 @@ def check_config(c: ImitateConfig):
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
     if not 0 < c.val_frac < 1:
         raise SystemExit(f"--val_frac {c.val_frac} must be between 0 and 1")
+    if c.val_block < 0:
+        raise SystemExit(f"--val_block {c.val_block} must be 0 (a held-out tail) or a positive number of steps")
     if not 0 <= c.augment < 42:
         raise SystemExit(f"--augment {c.augment} must be a shift of 0 to 41 pixels")
     if not os.path.exists(os.path.join(c.history, "history.json")):
@@ -426,32 +462,32 @@ def copy_torso(p, bc_folder):
             p[n][...] = bc[n]
 
 
-def training_batch(c: ImitateConfig, h, n_train, rng):
-    """One training batch drawn from the training part of the history (steps < n_train).
+def training_batch(c: ImitateConfig, h, starts, rng):
+    """One training batch drawn from the training part of the history (`starts`: train_starts).
     bc: `batch` frame stacks drawn i.i.d. and the moves taken there, (stacks, y); transformer:
     `batch` windows of K consecutive steps, each shifted as one, (stacks, previous actions,
     previous rewards, y, stages)."""
     if c.model == "bc":
-        idx = rng.integers(0, n_train, c.batch)
+        idx = starts[rng.integers(0, len(starts), c.batch)]
         stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
         return stacks, h["action"][idx].astype(np.int64)
     K = c.context
-    starts = rng.integers(0, n_train - K + 1, c.batch)              # windows inside the training part
-    stacks, pa, pr, y = window_inputs(h, starts, K, not c.see_prev_action)
+    s = starts[rng.integers(0, len(starts), c.batch)]              # windows inside the training part
+    stacks, pa, pr, y = window_inputs(h, s, K, not c.see_prev_action)
     stacks = augment(stacks, rng, c.augment, group=K)               # one shift per window
-    return stacks, pa, pr, y, window_stage(h, starts, K)
+    return stacks, pa, pr, y, window_stage(h, s, K)
 
 
-def heldout_loss(p, h, c: ImitateConfig, n_train, tcfg):
-    """Mean next-move cross-entropy on the held-out tail: 8 windows spread over it (transformer),
+def heldout_loss(p, h, c: ImitateConfig, spans, tcfg):
+    """Mean next-move cross-entropy on the held-out steps: 8 windows spread over them (transformer),
     or up to 2,048 evenly spaced steps (bc)."""
-    N, K = len(h["action"]), c.context
     if c.model == "bc":
-        idx = np.linspace(n_train, N - 1, min(2048, N - n_train)).astype(np.int64)
+        idx = heldout_starts(spans, 1)
+        idx = idx[np.linspace(0, len(idx) - 1, min(2048, len(idx))).astype(np.int64)]
         return float(tf.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
-    starts = np.arange(n_train, N - K + 1, K)
+    starts = heldout_starts(spans, c.context)
     return float(np.mean([window_loss(p, h, s, tcfg, not c.see_prev_action)
-                          for s in starts[:: max(1, len(starts) // 8)]]))
+                          for s in starts[np.linspace(0, len(starts) - 1, min(8, len(starts))).astype(np.int64)]]))
 
 
 def train(c: ImitateConfig, log=print):
@@ -465,11 +501,12 @@ def train(c: ImitateConfig, log=print):
                     return json.load(f2)
     tf.keep_freed_memory()                                         # faster steps; see transformer.py
     h = load_history(c.history)
-    N, K = len(h["action"]), c.context
-    n_train = int(N * (1 - c.val_frac))
-    if c.model == "transformer" and (n_train - K < 1 or N - n_train < K):
-        raise SystemExit(f"{c.history}: history of {N} steps is too short for context {K} "
-                         f"with a {c.val_frac:.0%} held-out tail")
+    N, K = len(h["action"]), c.context if c.model == "transformer" else 1
+    spans = heldout_spans(N, c.val_frac, c.val_block)
+    starts = train_starts(N, spans, K)
+    if not spans or min(b - a for a, b in spans) < K or len(starts) == 0:
+        raise SystemExit(f"{c.history}: history of {N} steps is too short for context {K} with held-out "
+                         f"blocks of {c.val_frac:.0%} (--val_block {c.val_block})")
     tcfg = tcfg_of(c)
     os.makedirs(c.out, exist_ok=True)
     ck = os.path.join(c.out, "checkpoint")
@@ -484,7 +521,7 @@ def train(c: ImitateConfig, log=print):
         copy_torso(p, c.init_torso)
     g = dqn.param_views(grad, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
-    state = dict(step=0, train_loss=[], val_loss=[])
+    state = dict(step=0, train_loss=[], val_loss=[], seconds=0.0)
     if os.path.exists(ck + ".json"):                               # resume
         with open(ck + ".json") as f:
             state = json.load(f)
@@ -507,18 +544,19 @@ def train(c: ImitateConfig, log=print):
     bar = tqdm(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, tokens = time.perf_counter(), 0
     while state["step"] < c.iters:
-        step = state["step"]
+        step, t_step = state["step"], time.perf_counter()
         lr = tf.lr_at(step, c.lr, c.warmup, c.iters)
-        batch = training_batch(c, h, n_train, rng)
+        batch = training_batch(c, h, starts, rng)
         if c.model == "bc":
             loss, gnorm = bc_step(p, g, flat, grad, opt, batch, c.grad_clip, lr)
         else:
             loss, gnorm = train_step(p, g, flat, grad, opt, batch, tcfg, c.grad_clip, lr)
         state["step"] = step + 1
+        state["seconds"] = state.get("seconds", 0.0) + time.perf_counter() - t_step   # training time, resumes included
         state["train_loss"].append([step, float(loss)])
         tokens += batch[1 if c.model == "bc" else 3].size           # the moves predicted
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            state["val_loss"].append([state["step"], heldout_loss(p, h, c, n_train, tcfg)])
+            state["val_loss"].append([state["step"], heldout_loss(p, h, c, spans, tcfg)])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
             save_checkpoint()
         bar.update(1)
@@ -530,13 +568,15 @@ def train(c: ImitateConfig, log=print):
     np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
     meta = dict(kind="bc" if c.model == "bc" else "imitator", n_actions=dqn.N_ACTIONS,
                 n_params=int(flat.size), trained_steps=state["step"], see_prev_action=c.see_prev_action,
-                history=os.path.abspath(c.history), history_steps=N, train_steps=n_train, augment=c.augment,
-                stage_input=c.stage_input, init_torso=os.path.abspath(c.init_torso) if c.init_torso else "")
+                history=os.path.abspath(c.history), history_steps=N, heldout=[[int(a), int(b)] for a, b in spans],
+                train_steps=N - sum(b - a for a, b in spans), augment=c.augment,
+                stage_input=c.stage_input, init_torso=os.path.abspath(c.init_torso) if c.init_torso else "",
+                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1))
     if c.model == "transformer":
         meta["transformer"] = dataclasses.asdict(tcfg)
     dqn.write_json(os.path.join(c.out, "imitator.json"), meta)
     log("evaluating on the held-out tail ...")
-    metrics = evaluate_bc(p, h, c, n_train) if c.model == "bc" else evaluate_imitator(p, h, c, n_train)
+    metrics = evaluate_bc(p, h, c, spans, starts) if c.model == "bc" else evaluate_imitator(p, h, c, spans, starts)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
     dqn.write_json(os.path.join(c.out, "metrics.json"), metrics)
     plot_losses(state, os.path.join(c.out, "loss.png"))

@@ -3,16 +3,22 @@
 Page five, second half. evaluate.py plays the arms (who plays, where, for how long); this page
 reads their games and says what they show, by rules written down before any result was seen:
 
+  One protocol for every player: teacher and imitator alike play epsilon-greedy at the teacher's
+      final epsilon (evaluate.py), so no policy can stall a game by never serving.
   Q1  "plays like the teacher": an equivalence test (two one-sided tests): the 90% interval of
-      imitator minus teacher lies within +-25% of the teacher's mean score.
+      imitator minus teacher lies within +-25% of the teacher's mean score, over enough games
+      that a perfect clone of the teacher passes at least 95% of the time (clone_pass_rate).
   Q2, Q3, the swap control  "keeps improving / learns / adapts": the slope of score against agent
-      step, with an interval from a bootstrap over blocks of consecutive games, lies above 0, and
-      stays there without the few games that push it up most.
+      step, with an interval from a bootstrap over blocks of consecutive games, lies above 0 and
+      is at least the smallest improvement that counts (for an imitator, 25% of the teacher's
+      slope in the same arm); "keeps improving" (Q2) must hold on the arm's second half too. A
+      reading that dropping the few games that push hardest towards it would flip is not made.
   Q2' (an imitator told its stage)  told twice its history's length, it scores >= 10% more
       than told the end, with an interval above 0.
   reward control  "uses reward": zeroing the rewards in the context moves the score by >= 10%.
   Each rule reads "yes", "no" (the data exclude the effect) or "too short to tell".
-  An imitator that fails Q1 gets "not testable" on the rest: both sides predict its "no".
+  An imitator that fails Q1, or whose Q1 is too short to tell, gets "not testable" on the rest,
+  with the reason: both sides of the argument predict the "no" of an imitator that cannot play.
 
 Nothing here plays a game or loads a model: every function takes numbers (lists of games, each
 [agent step at its end, score, length, move agreement]) and returns numbers or text, so each
@@ -75,9 +81,11 @@ def resampled_slope(steps, scores, idx, level):
                 games=len(steps))
 
 
-def improving(s):
-    """The verdict rule for "keeps improving" / "learns": the slope's whole interval is above zero."""
-    return bool(s["lo"] > 0)
+def improving(s, min_slope=0.0):
+    """The verdict rule for "keeps improving" / "learns": the slope's whole interval is above zero,
+    and the slope itself is at least min_slope, the smallest improvement that counts (so one slope
+    can never read both "improving" and "below the bar")."""
+    return bool(s["lo"] > 0 and s["slope"] >= min_slope)
 
 
 def not_worse(d):
@@ -91,28 +99,51 @@ EQUIV_MARGIN = 0.25        # Q1: "plays like the teacher" = mean score within 25
 MIN_REWARD_EFFECT = 0.10   # "uses reward": zeroing rewards moves the mean score by >= 10% of normal play
 FRAGILE_SHARE = 0.02       # a trend verdict that dropping 2% of the games (at least 3) flips is fragile
 MIN_STAGE_GAIN = 0.10      # Q2, sharp form: told a later stage, it scores >= 10% more than told the end
-MIN_SLOPE_SHARE = 0.25     # "no, it does not keep improving": its slope's interval lies below 25% of the teacher's
+MIN_SLOPE_SHARE = 0.25     # an imitator's improvement counts from 25% of the teacher's slope in the same arm:
+                           # "yes" needs a slope at least that, "no" an interval wholly below it
+CLONE_PASS_TARGET = 0.95   # Q1 needs enough games that a perfect clone of the teacher passes this often
 
 
 def rules():
     """The rules as numbers, for verdict.json."""
     return dict(q1_equivalence_margin=EQUIV_MARGIN, q1_test="TOST, 90% bootstrap interval of imitator - teacher",
-                trend_test="95% moving-block bootstrap interval of the slope above 0, and not fragile",
+                protocol="every player epsilon-greedy at the teacher's final epsilon, the same game cap",
+                q1_clone_pass_target=CLONE_PASS_TARGET,
+                trend_test="95% moving-block bootstrap interval of the slope above 0 and the slope >= the bar "
+                           "(imitators: 25% of the teacher's slope); Q2 also on the arm's second half; "
+                           "a reading flipped by dropping 2% of the games reads too short to tell",
                 fragile_share=FRAGILE_SHARE, min_reward_effect=MIN_REWARD_EFFECT, min_stage_gain=MIN_STAGE_GAIN,
                 min_slope_share=MIN_SLOPE_SHARE,
-                not_testable="an imitator that fails Q1 is not tested on Q2, Q3 or the controls")
+                not_testable="an imitator that fails Q1, or whose Q1 is too short to tell, is not tested on Q2, Q3 "
+                             "or the controls")
 
 
-def equivalence(x, y, rng, margin_frac=EQUIV_MARGIN):
+def equivalence(x, y, rng, margin_frac=EQUIV_MARGIN, n_boot=4_000):
     """Q1's rule: two one-sided tests (TOST) at the 5% level, done with a bootstrap. Imitator scores x
     and teacher scores y "play alike" when the 90% interval of mean(x) - mean(y) lies inside
     (-margin, +margin), margin = margin_frac * mean(y). An equivalence test puts the burden of
     proof on "alike": the reading is "yes" only then, "no" when the whole interval lies outside
     the margin, and "too short to tell" when it straddles the margin's edge (more games decide)."""
-    d = diff_ci(x, y, rng, level=0.90)
+    d = diff_ci(x, y, rng, n_boot=n_boot, level=0.90)
     m = margin_frac * float(np.mean(y)) if len(y) else float("nan")
     yes = bool(-m < d["lo"] and d["hi"] < m)
     return d | dict(margin=m, level=0.90, verdict=yes, reading=reading(yes, d["hi"] <= -m or d["lo"] >= m))
+
+
+def clone_pass_rate(mean, sd, n_games, rng, n_sims=200):
+    """How often a perfect clone of the teacher passes Q1's equivalence test over n_games games for
+    each side: both sides' scores drawn from the same distribution (a normal at the teacher's mean
+    and spread, floored at 0 as a game score is). A test of known answer ("yes") for the protocol:
+    too few games and even the teacher itself fails to look like the teacher."""
+    draw = lambda: np.maximum(rng.normal(mean, sd, n_games), 0.0)
+    return float(np.mean([equivalence(draw(), draw(), rng, n_boot=1_000)["verdict"] for _ in range(n_sims)]))
+
+
+def games_for_clone(mean, sd, rng, target=CLONE_PASS_TARGET, candidates=(30, 50, 100, 150, 200, 300, 500)):
+    """The fewest games (of candidates) at which a clone of the teacher passes Q1 at least `target` of the time."""
+    if not mean > 0:
+        return None                                      # a teacher that scores nothing: no margin to be within
+    return next((n for n in candidates if clone_pass_rate(mean, sd, n, rng) >= target), None)
 
 
 def reading(yes, no):
@@ -137,34 +168,48 @@ def block_slope_ci(steps, scores, rng, n_boot=2_000, level=0.95):
     return resampled_slope(steps, scores, idx, level) | dict(block=b)
 
 
-def trend(steps, scores, total, rng, min_slope=0.0):
-    """The rule for "keeps improving" / "learns" / "adapts", with what a reader needs to check it:
-    the block-bootstrap slope, the mean of each quarter of the arm, and a robustness check. The
-    verdict is "improving" when the slope's whole interval is above zero AND it survives dropping
-    the 2% of games (at least 3) that push the slope up the most; otherwise it is flagged fragile.
-
-    The reading has three values, never a bare "no" the data cannot support: "yes" (improving);
-    "no" when the whole interval lies below min_slope, the smallest improvement that would count
-    (for an imitator, MIN_SLOPE_SHARE of the teacher's slope in the same arm); otherwise "too short
-    to tell" (too few games, or an interval wide enough to hold both 0 and min_slope)."""
-    steps, scores = np.asarray(steps, float), np.asarray(scores, float)
+def trend_reading(steps, scores, total, rng, min_slope=0.0, keeps=False):
+    """The slope with its block-bootstrap interval and its reading, before the robustness check.
+    "yes": the interval above 0 and the slope at least min_slope; "no": the interval wholly below
+    min_slope; otherwise "too short to tell". keeps=True ("keeps improving"): the second half of
+    the arm (steps past total/2) is judged the same way, and must read "yes" too; a second half
+    whose interval lies below min_slope reads "no" (a curve that rose and then stayed flat)."""
     s = block_slope_ci(steps, scores, rng)
+    yes, no = improving(s, min_slope), bool(s["hi"] < min_slope)
+    if keeps:
+        late = steps > total / 2
+        s["second_half"] = block_slope_ci(steps[late], scores[late], rng)
+        yes = yes and improving(s["second_half"], min_slope)
+        no = no or bool(s["second_half"]["hi"] < min_slope)
+    return s, reading(yes, no)
+
+
+def trend(steps, scores, total, rng, min_slope=0.0, keeps=False):
+    """The rule for "keeps improving" / "learns" / "adapts", with what a reader needs to check it:
+    the block-bootstrap slope (and, for "keeps", its second half), the mean of each quarter of the
+    arm, and a robustness check of the reading actually made. The reading has three values, never
+    a bare "no" the data cannot support (trend_reading): "yes", "no" (the whole interval below
+    min_slope, the smallest improvement that would count: for an imitator MIN_SLOPE_SHARE of the
+    teacher's slope in the same arm), or "too short to tell". A "yes" or a "no" is re-tested without
+    the 2% of games (at least 3) that pull the slope hardest towards it; if that flips the reading,
+    it is flagged fragile and reads "too short to tell": a few games must not decide it."""
+    steps, scores = np.asarray(steps, float), np.asarray(scores, float)
+    s, rd = trend_reading(steps, scores, total, rng, min_slope, keeps)
     edges = np.linspace(0, total, 5)
     s["quarters"] = [mean_ci(scores[(steps > a) & (steps <= b)], rng) for a, b in zip(edges[:-1], edges[1:])]
-    up = improving(s)
     s["fragile"] = False
-    if len(steps) >= 10 and np.isfinite(s["slope"]):
+    if rd != "too short to tell" and len(steps) >= 10:
         k = max(3, int(FRAGILE_SHARE * len(steps)))
         xc = steps / 1e5 - (steps / 1e5).mean()
         resid = scores - scores.mean() - s["slope"] * xc
-        push = xc * resid * (1 if up else -1)            # each game's pull toward the current verdict
-        keep = np.argsort(push)[:-k]                      # without the k games that pull hardest
-        keep.sort()
-        s["without_top_games"] = block_slope_ci(steps[keep], scores[keep], rng)
-        s["fragile"] = improving(s["without_top_games"]) != up
-    s["verdict"] = bool(up and not s["fragile"])
+        push = xc * resid * (1 if rd == "yes" else -1)   # each game's pull toward the reading made
+        keep = np.sort(np.argsort(push)[:-k])             # without the k games that pull hardest
+        s["without_top_games"], again = trend_reading(steps[keep], scores[keep], total, rng, min_slope, keeps)
+        s["without_top_games"]["reading"] = again
+        s["fragile"] = again != rd
     s["min_slope"] = float(min_slope)
-    s["reading"] = reading(s["verdict"], s["hi"] < min_slope)
+    s["reading"] = "too short to tell" if s["fragile"] else rd
+    s["verdict"] = s["reading"] == "yes"
     return s
 
 
@@ -198,6 +243,13 @@ NEEDS = dict(now=("now_teacher", "now_imitator"), later=("later_teacher", "later
              swap=("swap_teacher", "swap_imitator"), noreward=("noreward_imitator", "later_imitator"))  # row needs
 
 
+def move_agreement(games):
+    """The share of all steps played (every game's steps counted once) on which the player's move was
+    the final teacher's greedy move: games are [end step, score, length, agreement in that game]."""
+    lengths = np.array([x[2] for x in games], float)
+    return float(np.sum(np.array([x[3] for x in games]) * lengths) / max(1.0, lengths.sum()))
+
+
 def judge(g, scale, rng, training_metrics=None, copycat=None):
     """Every number of the verdict, as a dict (written to verdict.json). g: arm name -> its games (or
     None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
@@ -209,37 +261,45 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     R = dict(scale=dict(scale), rules=rules(), arms_judged=sorted(n for n in g if g[n]))
     # One stream of bootstrap draws per row, split off rng before any is used: an arm finishing (a row
     # appearing) never shifts another row's draws, so a number once reported stays what it was.
-    rs = dict(zip(("now", "later", "elsewhere", "stages", "swap", "noreward"), rng.spawn(6)))
+    rs = dict(zip(("now", "later", "elsewhere", "stages", "swap", "noreward", "clone"), rng.spawn(7)))
     if training_metrics:
         R["imitator_training_metrics"] = training_metrics
     if copycat:
         R["copycat"] = copycat
     if have(*NEEDS["now"]):
         boot = rs["now"]
-        agree = [x[3] for x in g["now_imitator"]]
-        lengths = [x[2] for x in g["now_imitator"]]
-        R["now"] = dict(teacher=mean_ci(sc("now_teacher"), boot), imitator=mean_ci(sc("now_imitator"), boot),
-                        imitator_minus_teacher=diff_ci(sc("now_imitator"), sc("now_teacher"), boot),
-                        equivalence=equivalence(sc("now_imitator"), sc("now_teacher"), boot),
-                        move_agreement=float(np.average(agree, weights=lengths)))
-        if g.get("now_imitator_empty"):
-            R["now"]["imitator_empty_context"] = mean_ci(sc("now_imitator_empty"), boot)
+        teacher = sc("now_teacher")
+        n_games = min(len(teacher), len(sc("now_imitator")))
+        R["now"] = dict(teacher=mean_ci(teacher, boot), imitator=mean_ci(sc("now_imitator"), boot),
+                        imitator_minus_teacher=diff_ci(sc("now_imitator"), teacher, boot),
+                        equivalence=equivalence(sc("now_imitator"), teacher, boot),
+                        move_agreement=move_agreement(g["now_imitator"]),
+                        clone_pass_rate=clone_pass_rate(np.mean(teacher), np.std(teacher), n_games, rs["clone"]),
+                        games=n_games)
+        R["now"]["games_a_clone_needs"] = games_for_clone(np.mean(teacher), np.std(teacher), rs["clone"])
+        for name, key in (("now_imitator_empty", "imitator_empty_context"), ("now_imitator_argmax", "imitator_argmax")):
+            if g.get(name):                                # the variants: reported, not judged
+                R["now"][key] = mean_ci(sc(name), boot)
         R["now"]["lenient_not_worse"] = not_worse(R["now"]["imitator_minus_teacher"])
         R["now"]["verdict"] = R["now"]["equivalence"]["verdict"]
         R["now"]["reading"] = R["now"]["equivalence"]["reading"]
     # Questions 2 and 3 (and the controls) ask whether the imitator *keeps* the teacher's learning;
     # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
     testable = R.get("now", {}).get("verdict", False)
+    because = dict(no="fails Q1").get(R.get("now", {}).get("reading"), "Q1 too short to tell") \
+        if "now" in R else "Q1 not played"
+    untestable = dict(imitator_testable=testable, untestable_because="" if testable else because)
     if have(*NEEDS["later"]):
         boot = rs["later"]
         im = sc("later_imitator")
         k = min(30, len(im))
         rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
         final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
-        teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], boot)
-        R["later"] = dict(teacher=teacher, imitator=trend(st("later_imitator"), im, scale["steps"], boot, bar(teacher)),
+        teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], boot, keeps=True)
+        R["later"] = dict(teacher=teacher,
+                          imitator=trend(st("later_imitator"), im, scale["steps"], boot, bar(teacher), keeps=True),
                           imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
-                          teacher_final_score=final, imitator_testable=testable)
+                          teacher_final_score=final, **untestable)
         R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
     if have(*NEEDS["elsewhere"]):
         boot = rs["elsewhere"]
@@ -247,7 +307,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
         R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], boot, bar(teacher) if "imitator" in n else 0.0)
                           | dict(mean=mean_ci(sc(n), boot))
                           for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
-        R["elsewhere"]["imitator_testable"] = testable
+        R["elsewhere"] |= untestable
         if have("elsewhere_imitator_prompted"):          # Q3 the other way: shown the transplanted teacher's start
             n = "elsewhere_imitator_prompted"
             R["elsewhere"]["imitator_prompted"] = (trend(st(n), sc(n), scale["steps"], boot, bar(teacher))
@@ -259,19 +319,19 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
         R["stages"] = dict(history_multiples=[f for f, _ in stages],
                            scores=[mean_ci(sc(n), boot) for _, n in stages],
                            beyond_minus_end=stage_gain(sc(last), sc(end), boot) | dict(beyond=stages[-1][0]),
-                           imitator_testable=testable)
+                           **untestable)
     if have(*NEEDS["swap"]):
         boot = rs["swap"]
         teacher = trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], boot)
         R["swap"] = dict(teacher=teacher,
                          imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], boot, bar(teacher)),
-                         imitator_testable=testable)
+                         **untestable)
     if have(*NEEDS["noreward"]):
         boot = rs["noreward"]
         same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
         R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), boot), normal=mean_ci(same_span, boot),
                              zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, boot),
-                             imitator_testable=testable)
+                             **untestable)
         R["noreward"]["verdict"] = R["noreward"]["zeroed_minus_normal"]["verdict"]
         R["noreward"]["reading"] = R["noreward"]["zeroed_minus_normal"]["reading"]
     return R
@@ -288,7 +348,7 @@ def across_seeds(Rs, names):
                  noreward=lambda r: (r["noreward"]["zeroed_minus_normal"]["diff"], r["noreward"]["reading"]))
     def value_and_reading(r, key):                          # judge marked a seed that fails Q1 not testable
         x, rd = picks[key](r)
-        return x, rd if r[key].get("imitator_testable", True) else f"not testable ({rd})"
+        return x, rd if r[key].get("imitator_testable", True) else f"not testable, {r[key]['untestable_because']} ({rd})"
 
     out = dict(imitators=list(names))
     for key in picks:
@@ -330,8 +390,10 @@ def trend_cell(t):
     return f"slope {fmt(t, 'slope')}, {word(t['reading'])}{flag}; quarters {q}"
 
 
-def imitator_cell(cell, testable):
-    return cell if testable else f"not testable (fails Q1): {cell.replace('**', '')}"
+def imitator_cell(cell, d):
+    """An imitator's cell; for one that cannot be tested (row d says why), the numbers without a reading in bold."""
+    return cell if d.get("imitator_testable", True) else \
+        f"not testable ({d.get('untestable_because') or 'fails Q1'}): {cell.replace('**', '')}"
 
 
 ROWS = [("now", "1. **Now**: plays like the teacher at the end of its training"),
@@ -355,36 +417,40 @@ def table_cells(key, d, R):
         on_teacher = (f", {held:.0%} on the teacher's held-out states" +
                       (f", {decisive:.0%} where its choice matters most" if decisive is not None else "")
                       ) if held is not None else ""
-        return (f"score {fmt(d['teacher'])}",
-                f"score {fmt(d['imitator'])}; difference {e['diff']:.1f}, 90% interval [{e['lo']:.1f}, {e['hi']:.1f}] "
-                f"vs margin ±{e['margin']:.1f}; its move = the teacher's greedy move {d['move_agreement']:.0%} of the "
-                f"time in its own games{on_teacher}{ref}; {word(e['reading'])}")
-    testable = d.get("imitator_testable", True)
+        variants = "".join(f"; {what}: {fmt(d[k])}" for k, what in (("imitator_empty_context", "empty context"),
+                                                                    ("imitator_argmax", "argmax play")) if k in d)
+        need = d.get("games_a_clone_needs")
+        clone = (f" (a clone of the teacher passes this test {d['clone_pass_rate']:.0%} of the time over {d['games']} "
+                 f"games; {need if need else 'more than 500'} games give it {CLONE_PASS_TARGET:.0%})")
+        return (f"score {fmt(d['teacher'])} over {d['teacher']['n']} games",
+                f"score {fmt(d['imitator'])}{variants}; difference {e['diff']:.1f}, 90% interval [{e['lo']:.1f}, "
+                f"{e['hi']:.1f}] vs margin ±{e['margin']:.1f}{clone}; its move = the teacher's greedy move "
+                f"{d['move_agreement']:.0%} of its steps in play{on_teacher}{ref}; {word(e['reading'])}")
     if key == "later":
         return (trend_cell(d["teacher"]),
                 imitator_cell(f"{trend_cell(d['imitator'])}; best 30-game mean {d['imitator_best_rolling_mean']:.1f} "
                               f"{'passes' if d['imitator_passes_teacher_final'] else 'never passes'} the teacher's "
-                              f"final {d['teacher_final_score']:.1f}", testable))
+                              f"final {d['teacher_final_score']:.1f}", d))
     if key == "stages":
         e = d["beyond_minus_end"]
         curve = ", ".join(f"{f:g}x: {s['mean']:.1f}" for f, s in zip(d["history_multiples"], d["scores"]))
         return ("(its stage is where it is)",
                 imitator_cell(f"score by stage told (multiples of the history's length) {curve}; {e['beyond']:g}x "
                               f"minus 1x {e['diff']:.1f} [{e['lo']:.1f}, {e['hi']:.1f}] (needs > 0 and >= "
-                              f"{e['min_gain']:.1f}); {word(e['reading'])}", testable))
+                              f"{e['min_gain']:.1f}); {word(e['reading'])}", d))
     if key == "elsewhere":
         prompted = (f"; prompted with the transplanted teacher's first steps: {trend_cell(d['imitator_prompted'])}, "
                     f"mean {fmt(d['imitator_prompted']['mean'])}") if "imitator_prompted" in d else ""
         return (f"transplanted: {trend_cell(d['teacher'])}; fresh DQN: {trend_cell(d['fresh'])}",
                 imitator_cell(f"empty context: {trend_cell(d['imitator'])}; mean score {fmt(d['imitator']['mean'])} "
-                              f"vs random {fmt(d['random']['mean'])}{prompted}", testable))
+                              f"vs random {fmt(d['random']['mean'])}{prompted}", d))
     if key == "swap":
-        return trend_cell(d["teacher"]), imitator_cell(trend_cell(d["imitator"]), testable)
+        return trend_cell(d["teacher"]), imitator_cell(trend_cell(d["imitator"]), d)
     e = d["zeroed_minus_normal"]
     return ("(learns from reward by design)",
             imitator_cell(f"rewards zeroed: score {fmt(d['zeroed'])} vs normal {fmt(d['normal'])}, difference "
                           f"{e['diff']:.2f} (needs >= {e['min_effect']:.2f} and an interval excluding 0); "
-                          f"{word(e['reading'])}", testable))
+                          f"{word(e['reading'])}", d))
 
 
 def teacher_record_lines(R):
@@ -438,11 +504,18 @@ def table(R):
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
               "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
               "quarter of the arm. The rules, fixed before the results:",
+              "- *one protocol*: every player, teacher or imitator, plays epsilon-greedy at the teacher's final "
+              "epsilon (its most likely move, else a random one), with the same game cap; argmax play is a variant, "
+              "reported, not judged;",
               f"- *plays like the teacher* (Q1): two one-sided tests at 5% (the 90% bootstrap interval of imitator "
-              f"minus teacher lies within ±{EQUIV_MARGIN:.0%} of the teacher's mean score);",
+              f"minus teacher lies within ±{EQUIV_MARGIN:.0%} of the teacher's mean score), over enough games that a "
+              f"simulated clone of the teacher passes {CLONE_PASS_TARGET:.0%} of the time;",
               "- *keeps improving / learns / adapts*: the slope's 95% interval, from a bootstrap over blocks of "
-              "consecutive games (games of one run are not independent), lies above 0, and stays above 0 without "
-              f"the {FRAGILE_SHARE:.0%} of games (at least 3) that push it up most; otherwise flagged fragile;",
+              "consecutive games (games of one run are not independent), lies above 0 and the slope is at least "
+              f"the bar ({MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm for an imitator, 0 for a "
+              "teacher); *keeps* improving (Q2) holds on the arm's second half too; a reading that dropping the "
+              f"{FRAGILE_SHARE:.0%} of games (at least 3) pulling hardest towards it would flip is flagged fragile and "
+              "reads *too short to tell*;",
               f"- *uses reward*: zeroing the rewards in its context moves the mean score by at least "
               f"{MIN_REWARD_EFFECT:.0%} of normal play, with an interval excluding 0;",
               f"- *told a later stage, plays better* (Q2', imitators with a stage input): the score told the largest "
@@ -452,7 +525,8 @@ def table(R):
               f"{MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm (teacher arms: below 0), an interval "
               "wholly outside the Q1 margin, a reward effect or stage gain whose interval lies inside the minimum; "
               "everything in between reads *too short to tell*;",
-              "- for an imitator that fails Q1, questions 2, 3 and the controls read *not testable*: both sides of "
+              "- for an imitator that fails Q1, or whose Q1 is too short to tell, questions 2, 3 and the controls "
+              "read *not testable* (with the reason): both sides of "
               "the argument predict that an imitator which cannot play does not keep improving.", ""]
     return "\n".join(lines)
 

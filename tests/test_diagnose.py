@@ -49,3 +49,40 @@ def test_bad_flags_stop_before_any_work(tmp_path):
         with pytest.raises(SystemExit, match=message):
             diagnose.run(diagnose.DiagnoseConfig(out=str(tmp_path / "o"), **kw))
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tmp_path, short_games):
+    """Two rungs (a transformer and a BC network) against one teacher: every player at the teacher's
+    final epsilon, the table, the plot and the trend written; a second run plays nothing new."""
+    from test_imitate import tiny_config
+    import imitate
+    rungs = []
+    for name, kw in (("tf_a", dict(iters=2)), ("tf_b", dict(iters=4)), ("bc_a", dict(model="bc", batch=8, iters=3))):
+        imitate.train(tiny_config(tiny_run, tmp_path / name, **kw), log=lambda *a: None)
+        rungs.append(str(tmp_path / name))
+    c = diagnose.DiagnoseConfig(teacher=tiny_run, only="ladder", rungs=",".join(rungs), ladder_games=3,
+                                work=str(tmp_path / "w"), out=str(tmp_path / "o"))
+    out = diagnose.run(c)["ladder"]
+    eps = ev.final_epsilon(tiny_run)
+    assert out["epsilon"] == eps and out["games"] == 3 and out["teacher"]["n"] == 3
+    assert [r["updates"] for r in out["rungs"]] == [2, 4, 3]
+    assert [r["kind"] for r in out["rungs"]] == ["transformer", "transformer", "behaviour cloning"]
+    assert out["rungs"][2]["examples_per_update"] == 8 and out["rungs"][0]["examples_per_update"] == 2 * 32
+    assert all(r["reading"] in ("yes", "no", "too short to tell") and r["score"]["n"] == 3 for r in out["rungs"])
+    assert "transformer" in out["trend"] and "behaviour cloning" not in out["trend"]    # one BC rung: no line
+    table = open(tmp_path / "o" / "q1_ladder.md").read()
+    assert "`tf_b`" in table and f"epsilon {eps:g} for every player" in table
+    assert os.path.getsize(tmp_path / "o" / "q1_ladder.png") > 0
+    before = json.load(open(tmp_path / "w" / "tf_a" / "state.json"))
+    again = diagnose.run(c)["ladder"]                                # resumed: the same games, none replayed
+    assert json.load(open(tmp_path / "w" / "tf_a" / "state.json")) == before
+    assert again["rungs"][0]["score"] == out["rungs"][0]["score"]
+
+
+def test_ladder_flags_are_checked_first(tmp_path):
+    for kw, message in ((dict(only="ladder"), "--only ladder needs --rungs"),
+                        (dict(only="ladder", rungs=str(tmp_path / "x"), teacher_final=str(tmp_path / "t")),
+                         "--teacher_final .*t: no .*t.json"),
+                        (dict(only="ladder", ladder_games=0), "--ladder_games 0 must be positive")):
+        with pytest.raises(SystemExit, match=message):
+            diagnose.run(diagnose.DiagnoseConfig(out=str(tmp_path / "o"), **kw))

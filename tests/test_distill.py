@@ -1,5 +1,6 @@
 """distill.py: bandit dynamics, the source learner improves, tokens follow the history, and the
 imitator learns a tiny case; bad flags stop before any work."""
+import os
 import subprocess
 import sys
 
@@ -128,3 +129,47 @@ def test_sweep_is_resumable_cell_by_cell(tmp_path, monkeypatch):
     assert set(first) == {"1x10", "4x10"} and len(trained) == 2
     again = distill.sweep(c, log=lambda *a: None)
     assert again == first and len(trained) == 2                     # nothing retrained
+
+
+def test_larger_rooms_reach_every_cell_and_their_explorer_takes_longer_to_learn():
+    for side in (13, 17):
+        room = distill.room_of_side(side)
+        far = 2 * (side // 2)                                                # centre to a corner
+        assert room.episode >= far + 4 and room.start == (side // 2) * (side + 1)
+        assert distill.room_move(room.start, 1, room) == room.start - side   # up a row of this room
+        corner = room.n_cells - 1
+        assert distill.room_move(corner, 2, room) == corner and distill.room_move(corner, 4, room) == corner
+    rng = np.random.default_rng(3)
+    need = {}
+    for side in (9, 17):
+        room = distill.room_of_side(side)
+        train, test = distill.room_goals(rng, room)
+        assert len(set(train) | set(test)) == room.n_cells - 1
+        goals = rng.choice(train, 200)
+        cells, _, rews = distill.explorer(goals, 40, rng, room=room)
+        assert cells.max() < room.n_cells and (cells[:, ::room.episode] == room.start).all()
+        need[side] = distill.episodes_to_learn(distill.episode_returns(rews, room).mean(0))
+    assert need[17] > need[9] + 4                                            # the bigger room takes longer
+
+
+def test_episodes_to_learn_reads_a_known_curve():
+    assert distill.episodes_to_learn([0, 2, 5, 9, 10, 10, 10, 10, 10]) == 4     # 9 >= 0.9 x 10 at episode 4
+
+
+def test_horizon_dial_is_resumable_cell_by_cell_and_plots(tmp_path, monkeypatch):
+    monkeypatch.setattr(distill, "HORIZON_SIDES", (5, 7))
+    monkeypatch.setattr(distill, "HORIZON_CONTEXTS", (1, 2))
+    c = distill.DistillConfig(n_layer=1, n_head=2, n_embd=16, horizon_iters=3, horizon_runs=4, room_histories=16,
+                              out=str(tmp_path), part="horizon")
+    trained = []
+    real_train = distill.train
+    monkeypatch.setattr(distill, "train", lambda *a, **k: trained.append(k["desc"]) or real_train(*a, **k))
+    R = distill.main(c)
+    cells = R["horizon"]["cells"]
+    assert set(cells) == {"5x1", "5x2", "7x1", "7x2"} and len(trained) == 4
+    for v in cells.values():
+        assert v["context_steps"] == v["context_episodes"] * v["episode_steps"]
+        assert v["learning_over_context"] == v["source_needs_episodes"] / v["context_episodes"]
+        assert v["ratio"]["lo"] <= v["ratio"]["mean"] <= v["ratio"]["hi"] or v["source_last_5"] == 0
+    assert os.path.getsize(tmp_path / "horizon.png") > 0
+    assert distill.main(c)["horizon"] == R["horizon"] and len(trained) == 4          # nothing retrained

@@ -280,7 +280,7 @@ def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_quest
     assert alike["now"]["reading"] == "yes" and unlike["now"]["reading"] == "no"
     S = verdict.across_seeds([alike, unlike], ["a", "b"])
     assert S["now"]["readings"] == ["yes", "no"]
-    assert S["noreward"]["readings"] == ["yes", "not testable (yes)"]    # never a bare answer for seed b
+    assert S["noreward"]["readings"] == ["yes", "not testable, fails Q1 (yes)"]   # never a bare answer for seed b
 
 
 def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
@@ -384,3 +384,92 @@ def test_an_arm_still_running_is_listed_not_judged(tmp_path):
     arm("later_imitator", 10, 100)                           # now finished
     R, text = ev.write_verdict(c)
     assert "noreward" in R and set(R["seeds"]) >= {"now"} and "noreward" not in R["seeds"]
+
+
+# --- the rules of the fair question 1 and the re-run, each on synthetic data of known answer ------
+def test_a_clone_of_the_teacher_passes_q1_with_enough_games_and_not_with_thirty():
+    rng = np.random.default_rng(11)
+    assert verdict.clone_pass_rate(40.0, 16.0, 100, rng) >= verdict.CLONE_PASS_TARGET   # the protocol's 100 games
+    assert verdict.clone_pass_rate(40.0, 16.0, 30, rng) < 0.85                         # the old 30 games
+    assert verdict.games_for_clone(40.0, 16.0, rng) in (50, 100)
+    assert ev.EvalConfig().games >= verdict.games_for_clone(40.0, 16.0, rng)
+
+
+def test_q1_too_short_to_tell_makes_the_rest_not_testable_for_that_reason():
+    rng = np.random.default_rng(12)
+    game = lambda n, mu, sd: [[1000 * (i + 1), float(max(0, s)), 100, 0.5] for i, s in enumerate(rng.normal(mu, sd, n))]
+    g = {"now_teacher": game(6, 40, 16), "now_imitator": game(6, 36, 16),          # six games: cannot decide
+         "swap_teacher": game(60, 2, 1), "swap_imitator": game(60, 1, 1)}
+    R = verdict.judge(g, dict(steps=100_000, control_steps=60_000, games=6, quick=False), np.random.default_rng(0))
+    assert R["now"]["reading"] == "too short to tell" and R["now"]["clone_pass_rate"] < 0.95
+    assert R["swap"]["untestable_because"] == "Q1 too short to tell"
+    text = verdict.table(R)
+    assert "not testable (Q1 too short to tell)" in text and "fails Q1)" not in text.split("| control: LEFT")[1]
+
+
+def test_move_agreement_counts_every_step_once():
+    games = [[100, 0.0, 100, 1.0], [1100, 5.0, 1000, 0.1]]            # 100 + 100 agreeing steps of 1,100
+    assert verdict.move_agreement(games) == pytest.approx(200 / 1100)
+
+
+def test_a_slope_above_zero_but_below_the_bar_is_not_improving():
+    """One slope cannot read both ways: tiny but certain improvement, far below 25% of the teacher's, is a "no"."""
+    rng = np.random.default_rng(13)
+    steps = np.sort(rng.uniform(0, 1e6, 3000))
+    creeping = 10 + 0.05 * steps / 1e5 + rng.normal(0, 1, 3000)        # 0.05 per 100k steps, interval above 0
+    t = verdict.trend(steps, creeping, 1e6, rng, min_slope=1.0)
+    assert t["lo"] > 0 and t["reading"] == "no" and not t["verdict"]
+    assert verdict.trend(steps, creeping, 1e6, rng)["reading"] == "yes"  # with no bar (a teacher) it is a rise
+
+
+def test_keeps_improving_needs_the_second_half_to_rise():
+    """A curve that rises in its first quarter and then stays flat learned, but does not *keep* improving."""
+    rng = np.random.default_rng(14)
+    steps = np.sort(rng.uniform(0, 1e6, 2000))
+    early_then_flat = np.minimum(steps / 25_000, 10) + rng.normal(0, 1, 2000)
+    whole = verdict.trend(steps, early_then_flat, 1e6, rng, min_slope=0.5)
+    kept = verdict.trend(steps, early_then_flat, 1e6, rng, min_slope=0.5, keeps=True)
+    assert whole["lo"] > 0 and whole["reading"] == "yes"                     # it rose overall ...
+    assert kept["reading"] == "no" and kept["second_half"]["hi"] < 0.5       # ... and then stopped
+    steady = 5 + 3e-5 * steps + rng.normal(0, 3, 2000)
+    assert verdict.trend(steps, steady, 1e6, rng, min_slope=0.5, keeps=True)["reading"] == "yes"
+
+
+def test_the_fragility_check_retests_the_reading_made_and_spares_flat_arms():
+    rng = np.random.default_rng(15)
+    steps = np.sort(rng.uniform(0, 1e6, 400))
+    flags = [verdict.trend(steps, rng.normal(3, 1, 400), 1e6, rng, min_slope=0.5)["fragile"] for _ in range(20)]
+    assert sum(flags) <= 2                                               # a flat arm's "no" is not fragile
+    rng = np.random.default_rng(15)
+    wild = np.linspace(330, 399, 6).astype(int)                          # six wild games late in the arm
+    scores = rng.normal(3, 1, 400)
+    scores[wild] = 20                                                    # make a "yes" ...
+    t = verdict.trend(steps, scores, 1e6, rng)
+    assert t["lo"] > 0 and t["fragile"] and t["reading"] == "too short to tell"   # ... that they alone decide
+    dips = rng.normal(3, 1, 400)
+    dips[wild] = -14                                                     # and a teacher's "no" (a fall)
+    d = verdict.trend(steps, dips, 1e6, rng)
+    assert d["hi"] < 0 and d["fragile"] and d["reading"] == "too short to tell"
+
+
+def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch):
+    """noreward_imitator is compared with the same span of later_imitator, so its stage must move on
+    with its steps exactly as later's does; both play by the common protocol."""
+    made = {}
+
+    class Spy:
+        def __init__(self, path, zero_rewards=False, stage=None, stage_advances=False, eps=0.0, rng=None):
+            self.kw = dict(zero_rewards=zero_rewards, stage_advances=stage_advances, eps=eps)
+    monkeypatch.setattr(ev, "ImitatorPolicy", Spy)
+    monkeypatch.setattr(ev, "final_epsilon", lambda T: 0.01)
+    monkeypatch.setattr(ev, "TeacherPolicy", lambda *a: None)                  # the judge of the now arms
+    monkeypatch.setattr(ev.record, "list_checkpoints", lambda T: [0])
+    monkeypatch.setattr(ev, "play_arm", lambda arm_dir, game, policy, **kw: made.setdefault(
+        os.path.basename(arm_dir), policy.kw))
+    table = ev.arms(ev.EvalConfig(teacher="t", imitator="i", work="w"))
+    for name in ("later_imitator", "noreward_imitator", "now_imitator", "now_imitator_argmax"):
+        table[name][1]()
+    assert made["noreward_imitator"]["stage_advances"] and made["later_imitator"]["stage_advances"]
+    assert made["noreward_imitator"]["zero_rewards"] and not made["later_imitator"]["zero_rewards"]
+    assert made["now_imitator"]["eps"] == made["later_imitator"]["eps"] == 0.01   # the teacher's final epsilon
+    assert made["now_imitator_argmax"]["eps"] == 0.0                              # the reported variant

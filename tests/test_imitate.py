@@ -277,3 +277,31 @@ def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_pat
     imitate.train(tiny_config(tiny_run, tmp_path / "plain", iters=2, stage_input=False), log=lambda *a: None)
     with pytest.raises(ValueError, match="without a stage input"):
         imitate.Player(str(tmp_path / "plain" / "imitator")).set_stage(1000)
+
+
+def test_heldout_blocks_are_spread_over_the_history_and_never_trained_on():
+    N, K = 1_000_000, 32
+    spans = imitate.heldout_spans(N, 0.05, 10_000)
+    assert spans == [(100_000, 110_000), (300_000, 310_000), (500_000, 510_000), (700_000, 710_000),
+                     (900_000, 910_000)]                                     # 5%, one block in every twenty
+    starts = imitate.train_starts(N, spans, K)
+    assert starts.max() == N - K                                             # the last steps are trained on
+    held = np.zeros(N, bool)
+    for a, b in spans:
+        held[a:b] = True
+    windows = starts[:, None] + np.arange(K)                                 # no training window touches a held-out step
+    assert not held[windows[::997]].any() and not held[windows[-2000:]].any()
+    assert len(starts) == N - K + 1 - 5 * (10_000 + K - 1)                   # and every other window is there
+    v = imitate.heldout_starts(spans, K)
+    assert held[v[:, None] + np.arange(K)].all() and len(v) == 5 * (10_000 // K)
+    assert imitate.heldout_spans(N, 0.05, 0) == [(950_000, N)]              # the earlier layout: a tail
+    assert imitate.heldout_spans(3000, 0.05, 10_000) == [(1500, 1650)]      # a short history: shorter blocks
+
+
+def test_interleaved_heldout_training_writes_its_spans(tiny_run, tmp_path):
+    c = tiny_config(tiny_run, tmp_path / "im", iters=2, context=16, val_frac=0.1)
+    m = imitate.train(c, log=lambda *a: None)
+    meta = json.load(open(tmp_path / "im" / "imitator.json"))
+    assert meta["heldout"] == m["heldout_spans"] == [[1500, 1800]]           # 3,000 steps: one group of ten blocks
+    assert meta["train_steps"] == 3000 - 300 and m["heldout_steps"] == (300 // 16) * 16
+    assert 0 <= m["last_span"]["acc_vs_teacher_actions"] <= 1
