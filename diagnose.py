@@ -304,9 +304,9 @@ def check_config(c: DiagnoseConfig):
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
     if c.max_game_steps < 0:
         raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or positive")
-    needs = [("imitator", c.imitator, "imitator.json")] if chosen(c) - {"ladder"} else []
-    if chosen(c) - {"ladder"} or not c.teacher_final:
-        needs.append(("teacher", c.teacher, "config.json"))
+    needs = [("teacher", c.teacher, "config.json")] if chosen(c) - {"ladder"} or not c.teacher_final else []
+    if chosen(c) - {"ladder"}:
+        needs.append(("imitator", c.imitator, "imitator.json"))
     if "ladder" in chosen(c):
         rungs = [f.strip() for f in c.rungs.split(",") if f.strip()]
         if not rungs:

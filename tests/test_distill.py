@@ -173,3 +173,12 @@ def test_horizon_dial_is_resumable_cell_by_cell_and_plots(tmp_path, monkeypatch)
         assert v["ratio"]["lo"] <= v["ratio"]["mean"] <= v["ratio"]["hi"] or v["source_last_5"] == 0
     assert os.path.getsize(tmp_path / "horizon.png") > 0
     assert distill.main(c)["horizon"] == R["horizon"] and len(trained) == 4          # nothing retrained
+
+
+def test_improves_needs_a_minimum_gain_and_says_too_short_to_tell():
+    rng = np.random.default_rng(4)
+    assert distill.gain_reading(rng.normal(10, 3, 64), rng, 2.0)["reading"] == "yes"          # the imitator
+    tiny = distill.gain_reading(rng.normal(0.8, 0.3, 5000), rng, 2.0)                          # sure, but small
+    assert tiny["lo"] > 0 and tiny["reading"] == "no"
+    assert distill.gain_reading([-4.0, 6.0, -3.0, 7.0, 0.0, 3.0], rng, 2.0)["reading"] == "too short to tell"
+    assert distill.gain_reading(rng.normal(-0.01, 0.01, 500), rng, 0.02)["reading"] == "no"    # below the cut

@@ -288,8 +288,9 @@ def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_sprea
         imitate.train(tiny_config(tiny_run, tmp_path / f"im{k}", iters=2, seed=k), log=lambda *a: None)
     c = ev.EvalConfig(teacher=tiny_run, imitator=str(tmp_path / "im0"), seeds=str(tmp_path / "im1"),
                       work=str(tmp_path / "w"), out=str(tmp_path / "o"), games=3, only="now")
-    assert ev.selected(c, ev.arms(c)) == ["now_teacher", "now_imitator", "now_imitator_empty",
-                                          "now_imitator@seed1", "now_imitator_empty@seed1"]
+    assert ev.selected(c, ev.arms(c)) == ["now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax",
+                                          "now_imitator@seed1", "now_imitator_empty@seed1",
+                                          "now_imitator_argmax@seed1"]
     R = ev.run_pipeline(c)
     assert os.path.exists(tmp_path / "w" / "seed1" / "now_imitator" / "state.json")   # its own folder
     assert len(R["seeds"]["now"]["values"]) == 2 and R["seeds"]["now"]["values"][0] == R["now"]["imitator"]["mean"]
