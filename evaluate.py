@@ -329,8 +329,6 @@ def arms(c: EvalConfig):
             "now_imitator": ("now", arm("now_imitator", "breakout", imitator(T), judge=2, n_games=c.games)),
             "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", imitator(None), judge=3,
                                               n_games=c.games)),
-            "now_imitator_argmax": ("now", arm("now_imitator_argmax", "breakout", imitator(T, argmax=True), judge=5,
-                                               n_games=c.games)),     # the variant: argmax play, reported only
             "later_imitator": ("later", arm("later_imitator", "breakout", imitator(T, stage_advances=True),
                                             n_steps=c.steps)),
             "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", imitator(None),
@@ -344,6 +342,9 @@ def arms(c: EvalConfig):
                                                   imitator(T, True, stage_advances=True),   # later_imitator, the arm
                                                   n_steps=c.control_steps)),                # it is compared with
         } | {f"stage_x{f:g}": ("stages", lambda f=f, probe=stage_probe: probe(f)) for f in STAGE_PROBES}
+        if not c.quick:                                    # the variant, argmax play: reported, not judged
+            mine["now_imitator_argmax"] = ("now", arm("now_imitator_argmax", "breakout", imitator(T, argmax=True),
+                                                      judge=5, n_games=c.games))
         table |= {name + sfx: v for name, v in mine.items()}
     return table
 
