@@ -2,8 +2,8 @@
 
 Question 1 is the one the argument grants: a frozen imitator should at least play like the teacher
 does at the end of its history. When it does not, its "no" on questions 2 and 3 says nothing about
-continual learning, so it is worth knowing why. Two diagnoses, each on the teacher's last recorded
-steps (held out from the imitator's training) and in play:
+continual learning, so it is worth knowing why. Two diagnoses, each on recorded steps of the
+teacher the imitator never trained on (the end of its last held-out span) and in play:
 
   copycat  Does it lean on its previous-action input, the classic failure of behaviour cloning?
            Its moves fed the teacher's previous moves (open loop), its own (fed back), and in play.
@@ -43,7 +43,8 @@ import verdict
 
 @dataclass
 class DiagnoseConfig:
-    teacher: str = "runs/breakout"     # the recorded teacher run (record.py): its last steps are the held-out states
+    teacher: str = "runs/breakout"     # the recorded teacher run (record.py): the held-out states are its steps at
+                                       # the end of the imitator's last held-out span
     imitator: str = "runs/imitator"    # the trained imitator (imitate.py)
     out: str = "results"               # where copycat.json and q1_diagnosis.json go
     only: str = "copycat,q1"           # which diagnoses, comma-separated: copycat, q1
@@ -61,14 +62,23 @@ class DiagnoseConfig:
 DIAGNOSES = ("copycat", "q1", "ladder")
 
 
-def held_out(teacher, n, margin):
-    """The teacher's last n recorded steps (never trained on), with margin steps before them so
-    that every frame stack is whole (the first held-out step is h's step `margin`): (history h,
-    stacks (n, 4, 84, 84), previous moves (n,), previous rewards as the imitator's tokens (n,), the
-    teacher's moves (n,))."""
-    L = record.history_length(teacher)
-    n = min(n, L - 2 * margin)
-    h = imitate.load_history(teacher, start=L - n - margin)
+def imitator_heldout_end(imitator, teacher):
+    """Where the imitator's last held-out span ends (its imitator.json): the steps before it, back
+    to the span's start, were never trained on. Imitators trained on a held-out tail: the history's end."""
+    meta = evaluate.read_json(os.path.join(imitator, "imitator.json")) or {}
+    spans = meta.get("heldout") or [[meta.get("train_steps", 0), record.history_length(teacher)]]
+    return spans[-1]
+
+
+def held_out(teacher, n, margin, span=None):
+    """n recorded steps of the teacher that the imitator never trained on: the last n of the held-out
+    span (first, end) (default: the end of the history), with margin steps before them so that every
+    frame stack is whole (the first held-out step is h's step `margin`): (history h, stacks (n, 4,
+    84, 84), previous moves (n,), previous rewards as the imitator's tokens (n,), the teacher's moves (n,))."""
+    first, end = span or (0, record.history_length(teacher))
+    n = min(n, end - first - (2 * margin if span is None else 0))
+    h = imitate.load_history(teacher, start=end - n - margin)
+    h = {k: (v[:n + margin] if isinstance(v, np.ndarray) else v) for k, v in h.items()}   # up to the span's end
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([margin]), n)
     return h, stacks, pa[0], np.array([imitate.token_reward(t) for t in pr[0]]), y[0]
 
@@ -77,7 +87,7 @@ def copycat(c: DiagnoseConfig):
     """Does the imitator lean on its previous-action input (the "copycat" failure of behaviour
     cloning)? Feed it the held-out steps three ways and look at its moves, then watch it play."""
     m = 8                                                 # steps before the first held-out one
-    h, stacks, pa, pr, y = held_out(c.teacher, c.states, m)
+    h, stacks, pa, pr, y = held_out(c.teacher, c.states, m, imitator_heldout_end(c.imitator, c.teacher))
     n, first = len(y), h["first"][m:m + len(y)]
     mix = lambda a: [float(x) for x in np.bincount(a, minlength=dqn.N_ACTIONS) / len(a)]
     repeats = lambda a: float((a[1:] == a[:-1]).mean())
@@ -124,7 +134,7 @@ def q1(c: DiagnoseConfig):
     """Why does an imitator fail question 1? The four measurements of the docstring, written to
     <out>/q1_diagnosis.json."""
     T, m, seed = c.teacher, 16, c.seed + 11               # m: steps before the first held-out one
-    h, stacks, pa, pr, y = held_out(T, c.states, m)
+    h, stacks, pa, pr, y = held_out(T, c.states, m, imitator_heldout_end(c.imitator, T))
     n = len(y)
     teacher = evaluate.TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]),
                                      evaluate.final_epsilon(T), np.random.default_rng(seed))

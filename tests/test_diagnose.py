@@ -86,3 +86,16 @@ def test_ladder_flags_are_checked_first(tmp_path):
                         (dict(only="ladder", ladder_games=0), "--ladder_games 0 must be positive")):
         with pytest.raises(SystemExit, match=message):
             diagnose.run(diagnose.DiagnoseConfig(out=str(tmp_path / "o"), **kw))
+
+
+def test_held_out_states_come_from_the_imitators_held_out_span(tiny_run, tmp_path):
+    """With held-out blocks spread over the history, the diagnoses read the end of the imitator's
+    last held-out span, never steps it trained on (the history's end now is trained on)."""
+    from test_imitate import tiny_config
+    import imitate
+    imitate.train(tiny_config(tiny_run, tmp_path / "im", iters=1, context=16, val_frac=0.1), log=lambda *a: None)
+    span = diagnose.imitator_heldout_end(str(tmp_path / "im"), tiny_run)
+    assert span == [1500, 1800]
+    h, stacks, pa, pr, y = diagnose.held_out(tiny_run, 200, 8, span)
+    full = imitate.load_history(tiny_run)
+    assert len(y) == 200 and np.array_equal(y, full["action"][1600:1800])      # the span's last 200 steps
