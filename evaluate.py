@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import dataclasses
 import json
 import os
+import shlex
+import sys
 import zlib
 from dataclasses import dataclass
 
@@ -59,6 +62,12 @@ class EvalConfig:
     seeds: str = ""                    # more seeds of the imitator's recipe: comma-separated imitator folders
                                        # (e.g. imitate.py --seed 1, --seed 2); each plays every imitator arm, in
                                        # <work>/seed<k>/, and the table adds the mean and spread across seeds
+    table: bool = True                 # after the arms, rewrite the table (the jobs of --list_jobs do not, so
+                                       # that parallel jobs never write one file at once: their last wave does)
+    list_jobs: int = 0                 # print the commands of wave k (1, 2, ...: each wave's commands are
+                                       # independent, each wave needs the ones before it) one per line and exit,
+                                       # for xargs -P, GNU parallel or a Slurm array; -1: every wave, each under
+                                       # a "# wave k" line; 0: run the pipeline here
 
 
 # Classroom preset. Learning Breakout takes a DQN about 200k steps to show (half an hour here) and
@@ -480,6 +489,38 @@ def check_config(c: EvalConfig):
             raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json)")
 
 
+def job_waves(c: EvalConfig):
+    """The pipeline as waves of shell commands, one job each: the teacher and the imitator if they
+    are missing, then every chosen arm (one process, one BLAS thread), then the arms that need an
+    arm of the wave before (the imitator prompted with the transplanted teacher's start), then the
+    table. Each arm plays in its own folder from its own seeds, so running a wave's jobs at once
+    gives the same games as running them one after another."""
+    if c.quick:
+        raise SystemExit("--list-jobs is for the full pipeline; --quick runs in one process (python evaluate.py --quick)")
+    py = f"OPENBLAS_NUM_THREADS=1 {shlex.quote(sys.executable)}"
+    flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
+                    if f.name not in ("only", "list_jobs", "table") and getattr(c, f.name) != f.default)
+    waves = []
+    if not os.path.exists(os.path.join(c.teacher, "config.json")):
+        waves.append([f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} --results {shlex.quote(c.out)}"])
+    if not os.path.exists(os.path.join(c.imitator, "imitator.json")):
+        waves.append([f"{py} imitate.py --history {shlex.quote(c.teacher)} --out {shlex.quote(c.imitator)}"])
+    chosen = selected(c, arms(c))
+    needs_an_arm = [n for n in chosen if n.startswith("elsewhere_imitator_prompted")]
+    waves += [[f"{py} evaluate.py{flags} --table false --only {n}" for n in names]
+              for names in ([n for n in chosen if n not in needs_an_arm], needs_an_arm) if names]
+    return waves + [[f"{py} evaluate.py{flags} --only table"]]
+
+
+def print_jobs(c: EvalConfig):
+    waves = job_waves(c)
+    for k, wave in enumerate(waves, start=1):
+        if c.list_jobs in (k, -1):
+            if c.list_jobs == -1:
+                print(f"# wave {k} of {len(waves)}")
+            print("\n".join(wave))
+
+
 def run_pipeline(c: EvalConfig):
     check_config(c)
     if c.quick:
@@ -509,6 +550,8 @@ def run_pipeline(c: EvalConfig):
     for name in chosen:
         print(f"arm {name}")
         all_arms[name][1]()
+    if not c.table:
+        return {}
     if not any(load_arm(c, name) for name in all_arms):           # finished or running
         print(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
               f"Run the arms first (python evaluate.py --only now, ...).")
@@ -523,6 +566,6 @@ if __name__ == "__main__":
     dqn.add_config_flags(ap, EvalConfig)
     cfg = dqn.config_from_args(EvalConfig, ap.parse_args())
     try:
-        run_pipeline(cfg)
+        print_jobs(cfg) if cfg.list_jobs else run_pipeline(cfg)
     except (record.HistoryError, ValueError) as e:
         raise SystemExit(f"error: {e}")

@@ -3,6 +3,7 @@ tiny runs, and clear errors for missing or mismatched inputs."""
 import json
 import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import dqn
 import evaluate as ev
 import imitate
 import verdict
+from conftest import ROOT
 from test_imitate import tiny_config
 
 
@@ -474,3 +476,40 @@ def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch):
     assert made["noreward_imitator"]["zero_rewards"] and not made["later_imitator"]["zero_rewards"]
     assert made["now_imitator"]["eps"] == made["later_imitator"]["eps"] == 0.01   # the teacher's final epsilon
     assert made["now_imitator_argmax"]["eps"] == 0.0                              # the reported variant
+
+
+def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_run, tiny_imitator, tmp_path):
+    """--list_jobs prints the pipeline as waves of independent commands; run by `xargs -P 2`, wave
+    after wave, they give the same games and the same table as the pipeline run in one process."""
+    import subprocess
+    kw = dict(teacher=tiny_run, imitator=tiny_imitator, games=2, max_game_steps=150, only="now")
+    seq = ev.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
+    c = ev.EvalConfig(work=str(tmp_path / "w2"), out=str(tmp_path / "o2"), **kw)
+    waves = ev.job_waves(c)
+    assert [len(w) for w in waves] == [4, 1] and waves[-1][0].endswith("--only table")
+    for k in range(1, len(waves) + 1):
+        listed = subprocess.run([sys.executable, "evaluate.py", "--list_jobs", str(k), "--teacher", tiny_run,
+                                 "--imitator", tiny_imitator, "--games", "2", "--max_game_steps", "150", "--only", "now",
+                                 "--work", c.work, "--out", c.out], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout
+        assert listed.splitlines() == waves[k - 1]
+        subprocess.run(["xargs", "-d", "\n", "-P", "2", "-I{}", "sh", "-c", "{}"], input=listed, text=True, check=True,
+                       cwd=ROOT, capture_output=True)
+    par = json.load(open(tmp_path / "o2" / "verdict.json"))
+    for name in ("now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax"):
+        assert json.load(open(tmp_path / "w1" / name / "state.json")) == json.load(open(tmp_path / "w2" / name / "state.json"))
+    assert par["now"] == json.loads(json.dumps(seq["now"]))
+    assert open(tmp_path / "o1" / "verdict.md").read() == open(tmp_path / "o2" / "verdict.md").read()
+
+
+def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respect_only(tmp_path):
+    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+                      out=str(tmp_path / "o"), only="elsewhere")
+    waves = ev.job_waves(c)
+    assert " record.py " in waves[0][0] and " imitate.py " in waves[1][0]
+    assert [w[-1].split("--only ")[1] for w in waves[2:]] == ["elsewhere_imitator", "elsewhere_imitator_prompted",
+                                                              "table"]
+    assert all("--table false" in cmd for w in waves[2:-1] for cmd in w) and "--table false" not in waves[-1][0]
+    with pytest.raises(SystemExit, match="--quick runs in one process"):
+        ev.job_waves(ev.EvalConfig(quick=True))
+    assert not os.path.exists(tmp_path / "t")                               # listing starts nothing
