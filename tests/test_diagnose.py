@@ -16,15 +16,16 @@ def test_both_diagnoses_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_ga
                                 states=300, games=1)
     out = diagnose.run(c)
     cc, d = out["copycat"], out["q1"]
-    assert cc["steps"] == 300 and 0 <= cc["closed_loop"]["repeat_rate"] <= 1
+    span = diagnose.imitator_heldout_end(tiny_imitator, tiny_run)            # 150 held-out steps of 3,000
+    assert cc["steps"] == span[1] - span[0] == 150 and 0 <= cc["closed_loop"]["repeat_rate"] <= 1
     assert abs(sum(cc["closed_loop_space_invaders"]["action_mix"]) - 1) < 1e-9
     assert abs(sum(cc["teacher"]["action_mix"]) - 1) < 1e-9 and 0 <= cc["open_loop"]["acc_vs_teacher"] <= 1
-    assert d["states"] == 300
+    assert d["states"] == 150                                                 # only states it never trained on
     for key in ("acc_vs_teacher", "agree_with_teacher_greedy", "ball_erased_changes_prediction"):
         assert 0 <= d[key]["all"] <= 1 and 0 <= d[key]["decisive"] <= 1
     assert set(d["hand_over"]) == {"0", "100", "300", "1000", "5000"} and set(d["play"]) == {"argmax", "sampled"}
     saved = json.load(open(tmp_path / "results" / "q1_diagnosis.json"))
-    assert saved["states"] == 300 and json.load(open(tmp_path / "results" / "copycat.json")) == cc
+    assert saved["states"] == 150 and json.load(open(tmp_path / "results" / "copycat.json")) == cc
     # the verdict carries copycat.json when it finds one in its own --out
     R = ev.run_pipeline(ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"),
                                       out=str(tmp_path / "results"), games=1, only="now_teacher"))
