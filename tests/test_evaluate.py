@@ -455,7 +455,7 @@ def test_the_fragility_check_retests_the_reading_made_and_spares_flat_arms():
     assert d["hi"] < 0 and d["fragile"] and d["reading"] == "too short to tell"
 
 
-def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch):
+def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch, tmp_path):
     """noreward_imitator is compared with the same span of later_imitator, so its stage must move on
     with its steps exactly as later's does; both play by the common protocol."""
     made = {}
@@ -469,7 +469,7 @@ def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch):
     monkeypatch.setattr(ev.record, "list_checkpoints", lambda T: [0])
     monkeypatch.setattr(ev, "play_arm", lambda arm_dir, game, policy, **kw: made.setdefault(
         os.path.basename(arm_dir), policy.kw))
-    table = ev.arms(ev.EvalConfig(teacher="t", imitator="i", work="w"))
+    table = ev.arms(ev.EvalConfig(teacher="t", imitator="i", work=str(tmp_path / "w")))
     for name in ("later_imitator", "noreward_imitator", "now_imitator", "now_imitator_argmax"):
         table[name][1]()
     assert made["noreward_imitator"]["stage_advances"] and made["later_imitator"]["stage_advances"]
