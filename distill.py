@@ -87,12 +87,15 @@ class DistillConfig:
     room_iters: int = 1200        # dark room: optimizer steps (each imitator)
     room_test_episodes: int = 25  # dark room: episodes the frozen imitator plays on each held-out goal
     room_test_runs: int = 64      # dark room: runs on the 16 held-out goals (each goal several times)
-    part: str = "all"             # "bandits", "room", "all" (both), or "sweep": the bandit dials alone
+    part: str = "all"             # "bandits", "room", "all" (both); alone: "sweep" (the bandit dials),
+                                  # "horizon" (the horizon dial), "q2" (question 2 on both tasks, 3 seeds)
     out: str = "results/distill"  # where the numbers and plots go
     quick: bool = False           # classroom scale: fewer tasks and steps
     sweep_iters: int = 1000       # optimizer steps of each of the sweep's 15 trainings (--part sweep)
     horizon_iters: int = 1200     # optimizer steps of each of the horizon dial's 12 trainings (--part horizon)
     horizon_runs: int = 64        # horizon dial: test runs per cell on the 16 held-out goals
+    horizon_keep: float = 0.5     # horizon dial: share of its window the imitator keeps when it slides
+                                  # (0.5: the newest half; 0: a full window starts over empty)
 
 
 QUICK = dict(train_tasks=500, test_tasks=100, iters=300, room_histories=400, room_iters=300, room_test_episodes=15,
@@ -100,6 +103,8 @@ QUICK = dict(train_tasks=500, test_tasks=100, iters=300, room_histories=400, roo
 SWEEP_TASKS = (1, 4, 16, 64, 2000)
 SWEEP_CONTEXT = (25, 50, 100)
 Q2_PULLS = 20                     # question 2: train on the first 20 pulls only
+Q2_EPISODES = 5                   # the dark room's question 2: train on the first 5 episodes only
+Q2_SEEDS = 3                      # --part q2 asks it for this many seeds
 
 # The rules' minimum effects, fixed before the runs they judge (as page 5's are): a gain smaller
 # than these is not "improves", however sure the interval, and "no" needs the interval below them.
@@ -109,7 +114,7 @@ MIN_ROOM_GAIN = 2.0               # dark room: steps on the goal per episode gai
 # Every consumer of randomness has its own generator, seeded c.seed + a fixed offset, so that
 # changing one part (more test bandits, a longer training) never changes another part's draws.
 STREAMS = dict(tasks=0, train=1, source_test=2, random_test=3, play=4, play_q2=5, bootstrap_q2=6, sweep_test=10,
-               room=20, room_source=21, room_random=22, room_play=23, room_shown=24, room_bootstrap=25)
+               room=20, room_source=21, room_random=22, room_play=23, room_shown=24, room_bootstrap=25, room_q2=26)
 
 
 def stream(c, name):
@@ -173,7 +178,7 @@ def tokens(actions, rewards, n_act, episode=None):
     return prev_a, prev_r
 
 
-def forward(p, prev_a, prev_r, tcfg, cells=None):
+def forward(p, prev_a, prev_r, tcfg, cells=None, offset=None):
     ea, ca = tf.embedding_forward(prev_a, p["e_act"])                 # (B, T, C)
     er, cr = tf.embedding_forward(prev_r, p["e_rew"])                 # (B, T, C)
     x = ea + er
@@ -184,7 +189,7 @@ def forward(p, prev_a, prev_r, tcfg, cells=None):
         ex, cx = tf.embedding_forward(cells % room, p["e_col"])
         x += ey + ex
         cc = (cy, cx)
-    logits, ct = tf.transformer_forward(p, x, tcfg)                   # (B, T, n_act)
+    logits, ct = tf.transformer_forward(p, x, tcfg, offset)           # (B, T, n_act)
     return logits, (ca, cr, cc, ct)
 
 
@@ -200,7 +205,9 @@ def backward(dlogits, cache, g, tcfg):
 
 def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, episode=None, desc="imitator"):
     """Next-action prediction on windows of c.context steps cut from the histories (n, T): bandit
-    pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`."""
+    pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`.
+    Histories shorter than the context (question 2's, cut early) are placed whole at a random
+    position of it, so that every position a longer test reaches is trained."""
     tf.keep_freed_memory()
     n_act = n_act or c.arms
     rng = stream(c, "train")
@@ -218,7 +225,8 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
         rows = rng.integers(0, n, c.batch)
         t0 = rng.integers(0, T - K + 1, c.batch)[:, None] + np.arange(K)   # (B, K) a window of each history
         win = rows[:, None], t0
-        logits, cache = forward(p, prev_a[win], prev_r[win], tcfg, None if cells is None else cells[win])
+        offset = rng.integers(0, c.context - K + 1, c.batch) if K < c.context else None   # where in the context
+        logits, cache = forward(p, prev_a[win], prev_r[win], tcfg, None if cells is None else cells[win], offset)
         loss, cc = tf.cross_entropy_forward(logits.reshape(-1, n_act), actions[win].reshape(-1))
         backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
         tf.clip_grad_norm(grad, 1.0)
@@ -361,12 +369,13 @@ def random_room(goals, episodes, rng, room=DARK):
     return returns
 
 
-def play_room(p, tcfg, goals, episodes, rng, room=DARK):
+def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None):
     """The frozen imitator in rooms with the given goals, `episodes` episodes each, its context
-    carried from episode to episode (sliding): returns (n, episodes)."""
+    carried from episode to episode (sliding, keeping the newest `keep` steps; transformer.Decoder):
+    returns (n, episodes)."""
     returns = np.zeros((len(goals), episodes))
     for i, goal in enumerate(tqdm(goals, desc="dark room, frozen imitator", unit="room", leave=False)):
-        dec = tf.Decoder(p, tcfg)
+        dec = tf.Decoder(p, tcfg, keep)
         for e in range(episodes):
             cell, a, r = room.start, N_MOVES, 2                          # "start" of an episode
             for _ in range(room.episode):
@@ -399,18 +408,20 @@ def positive_control(c: DistillConfig, log=print):
     for k, v in R["curves"].items():
         log(f"  {k:9s} " + " -> ".join(f"{x:.2f}" for x in v))
 
-    # Question 2: histories cut after Q2_PULLS pulls; the imitator then plays the full c.pulls.
-    c2 = dataclasses.replace(c, context=Q2_PULLS, train_pulls=Q2_PULLS)
+    # Question 2: histories cut after Q2_PULLS pulls, each placed at a random position of a context
+    # as long as the test (c.pulls), so no position of the test is new; the imitator plays c.pulls.
+    c2 = dataclasses.replace(c, context=c.pulls, train_pulls=Q2_PULLS)
     p2, tcfg2, _ = train(c2, acts[:, :Q2_PULLS], rews[:, :Q2_PULLS], desc="imitator, first 20 pulls")
     imit2 = quality(test_probs, play(p2, tcfg2, test_probs, c.pulls, stream(c, "play_q2")))
     seen = float(source[:, Q2_PULLS - 5:Q2_PULLS].mean())              # where the training histories ended
     late = imit2[:, -20:].mean(1)                                      # its last 20 pulls, per bandit
     past = gain_reading(late - seen, stream(c, "bootstrap_q2"), MIN_Q2_GAIN)   # its level above the source's at the cut
-    R["q2"] = dict(trained_on_pulls=Q2_PULLS, source_level_at_end_of_training_histories=seen,
+    R["q2"] = dict(trained_on_pulls=Q2_PULLS, context=c.pulls, source_level_at_end_of_training_histories=seen,
                    imitator=by_fifth(imit2), imitator_last_20=dict(mean=float(late.mean()), lo=past["lo"] + seen,
                                                                    hi=past["hi"] + seen),
                    above_the_cut=past, per_pull=imit2.mean(0).tolist(), reading=past["reading"],
                    verdict=past["reading"] == "yes")
+    R["q2"]["full_histories"] = gain_reading(imit[:, -20:].mean(1) - seen, stream(c, "bootstrap_q2"), MIN_Q2_GAIN)
     log(f"question 2: trained on the first {Q2_PULLS} pulls (Thompson sampling had reached {seen:.2f} there); "
         f"the frozen imitator over {c.pulls} pulls: " + " -> ".join(f"{x:.2f}" for x in R["q2"]["imitator"])
         + f"; improves past its training (by >= {MIN_Q2_GAIN}): {past['reading']}")
@@ -453,6 +464,63 @@ def dark_room(c: DistillConfig, log=print):
         log(f"  {k:15s} {R[k]['first_3_episodes']:5.2f} -> {R[k]['last_5_episodes']:5.2f}"
             f"  improves (by >= {MIN_ROOM_GAIN:g}): {R[k]['reading']}")
     return R
+
+
+def room_q2(c: DistillConfig, log=print):
+    """The dark room's question 2: the imitator trained on histories cut after Q2_EPISODES episodes,
+    and the same recipe on whole histories, each history placed at a random position of a context
+    as long as the test (c.room_test_episodes episodes, so the decoder never slides and no position
+    is new). Both play the held-out goals; each is judged on its last 5 episodes against the
+    source's level in the last episode before the cut, plus MIN_ROOM_GAIN."""
+    rng = stream(c, "room")
+    train_goals, test_goals = room_goals(rng)
+    goals = rng.choice(train_goals, c.room_histories)
+    runs, E = np.resize(test_goals, c.room_test_runs), c.room_test_episodes
+    source = episode_returns(explorer(runs, E, stream(c, "room_source"))[2])
+    seen = float(source[:, Q2_EPISODES - 1].mean())                    # the source at the cut
+    cells, acts, rews = explorer(goals, c.room_episodes, stream(c, "room_q2"))
+    R = dict(trained_on_episodes=Q2_EPISODES, context_steps=E * EPISODE, test_episodes=E,
+             source_level_at_the_cut=seen, per_episode=dict(source=source.mean(0).tolist()))
+    for name, steps in (("cut", Q2_EPISODES * EPISODE), ("full_histories", c.room_episodes * EPISODE)):
+        cq = dataclasses.replace(c, context=E * EPISODE, iters=c.room_iters, batch=max(1, c.batch * c.room_context // steps))
+        t0 = time.perf_counter()
+        p, tcfg, losses = train(cq, acts[:, :steps], rews[:, :steps], n_act=N_MOVES, cells=cells[:, :steps], room=ROOM,
+                                episode=EPISODE, desc=f"dark room q2, {name}")
+        imit = play_room(p, tcfg, runs, E, stream(c, "room_play"))
+        past = gain_reading(imit[:, -5:].mean(1) - seen, stream(c, "room_bootstrap"), MIN_ROOM_GAIN)
+        R[name] = dict(history_steps=steps, final_loss=float(np.mean(losses[-50:])), seconds=time.perf_counter() - t0,
+                       last_5_episodes=float(imit[:, -5:].mean()), above_the_cut=past, reading=past["reading"])
+        R["per_episode"][name] = imit.mean(0).tolist()
+    log(f"dark room, question 2: the source at the cut (episode {Q2_EPISODES}) {seen:.1f} on the goal; last 5 of {E} "
+        f"episodes: trained on {Q2_EPISODES} episodes {R['cut']['last_5_episodes']:.1f} (improves past its training: "
+        f"{R['cut']['reading']}), on whole histories {R['full_histories']['last_5_episodes']:.1f} "
+        f"({R['full_histories']['reading']})")
+    return R
+
+
+def question2(c: DistillConfig, log=print):
+    """Question 2 re-asked on both tasks for Q2_SEEDS seeds (c.seed, c.seed + 1, ...). Resumable:
+    every finished (task, seed) is saved to <out>/q2.json at once, and a rerun skips it."""
+    path = os.path.join(c.out, "q2.json")
+    Q = {"runs": {}}
+    if os.path.exists(path):
+        with open(path) as f:
+            Q = json.load(f)
+    for seed in range(c.seed, c.seed + Q2_SEEDS):
+        cs = dataclasses.replace(c, seed=seed)
+        for task, run in (("bandits", lambda: positive_control(cs, log)), ("room", lambda: room_q2(cs, log))):
+            key = f"{task}_seed{seed}"
+            if key in Q["runs"]:
+                continue
+            t0 = time.perf_counter()
+            R = run()
+            if task == "bandits":                                       # question 2's part of page 6's first run
+                R = R["q2"] | dict(source=R["curves"]["source"], imitator_full_histories=R["curves"]["imitator"],
+                                   per_pull_source=R["per_pull"]["source"],
+                                   per_pull_full_histories=R["per_pull"]["imitator"])
+            Q["runs"][key] = R | dict(seconds=time.perf_counter() - t0)
+            dqn.write_json(path, Q)
+    return Q
 
 
 def sweep(c: DistillConfig, log=print):
@@ -511,12 +579,18 @@ def horizon_side(c: DistillConfig, side):
     return room, rng.choice(train_goals, c.room_histories), runs, episodes, source
 
 
+def horizon_file(c: DistillConfig):
+    """horizon.json for the dial as built (the window slides keeping its newest half), or
+    horizon_keep<share>.json for a variant."""
+    return "horizon.json" if c.horizon_keep == 0.5 else f"horizon_keep{c.horizon_keep:g}.json"
+
+
 def horizon(c: DistillConfig, log=print):
     """The horizon dial (see the docstring): every (room, context) cell trains a fresh imitator on
     the source's histories and plays the held-out goals. Resumable: each finished cell is saved to
     <out>/horizon.json at once, and a rerun skips it."""
-    path = os.path.join(c.out, "horizon.json")
-    H = {"cells": {}}
+    path = os.path.join(c.out, horizon_file(c))
+    H = {"cells": {}, "keep": c.horizon_keep}
     if os.path.exists(path):
         with open(path) as f:
             H = json.load(f)
@@ -534,7 +608,8 @@ def horizon(c: DistillConfig, log=print):
             t0 = time.perf_counter()
             p, tcfg, losses = train(ck, acts, rews, n_act=N_MOVES, cells=cells, room=room.side, episode=room.episode,
                                     desc=f"{side}x{side} room, context {k} episodes")
-            imit = play_room(p, tcfg, runs, E, np.random.default_rng([c.seed, STREAMS["room_play"], side, k]), room)
+            imit = play_room(p, tcfg, runs, E, np.random.default_rng([c.seed, STREAMS["room_play"], side, k]), room,
+                             keep=max(0, round(c.horizon_keep * K) - 1))
             last = lambda v: v[:, -5:].mean(1)                          # per run: its last 5 episodes
             boot = np.random.default_rng([c.seed, STREAMS["room_bootstrap"], side, k]).integers(
                 0, len(runs), (4000, len(runs)))
@@ -591,22 +666,46 @@ def plot(R, out):
         save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
                     "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
         plt.close(fig)
-    if "horizon" in R and R["horizon"]["cells"]:
+    dials = [(k, v) for k, v in R.items() if k.startswith("horizon") and not k.endswith("config") and v["cells"]]
+    if dials:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for side, marker in zip(HORIZON_SIDES, "os^"):
-            cs = sorted((v for v in R["horizon"]["cells"].values() if v["side"] == side),
-                        key=lambda v: v["learning_over_context"])
-            if cs:
-                x, m = [v["learning_over_context"] for v in cs], np.array([[v["ratio"][k] for k in ("mean", "lo", "hi")]
-                                                                           for v in cs])
-                ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt=marker + "-", capsize=3,
-                            label=f"{side} x {side} room (source learns in {cs[0]['source_needs_episodes']} episodes)")
+        for (name, dial), style in zip(dials, ("-", "--", ":")):
+            keep = "keeps its newest half" if dial.get("keep", 0.5) == 0.5 else f"keeps {dial['keep']:g} of it"
+            for side, marker in zip(HORIZON_SIDES, "os^"):
+                cs = sorted((v for v in dial["cells"].values() if v["side"] == side),
+                            key=lambda v: v["learning_over_context"])
+                if cs:
+                    x, m = [v["learning_over_context"] for v in cs], np.array([[v["ratio"][k] for k in ("mean", "lo", "hi")]
+                                                                               for v in cs])
+                    ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt=marker + style, capsize=3,
+                                label=f"{side} x {side} room (learns in {cs[0]['source_needs_episodes']} episodes), "
+                                      f"window {keep}")
         ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
         ax.axvline(1.0, color="gray", ls=":", lw=0.8)
         ax.set_xscale("log")
         save_figure(fig, ax, os.path.join(out, "horizon.png"),
                     "episodes the source needs to learn / episodes the context holds",
                     "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
+        plt.close(fig)
+    if "q2_seeds" in R and R["q2_seeds"]["runs"]:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        for ax, task, curve in ((axes[0], "bandits", "per_pull"), (axes[1], "room", "per_episode")):
+            runs = [v for k, v in R["q2_seeds"]["runs"].items() if k.startswith(task)]
+            if not runs:
+                continue
+            lines = (dict(source=[v["per_pull_source"] for v in runs], cut=[v["per_pull"] for v in runs],
+                          full_histories=[v["per_pull_full_histories"] for v in runs]) if task == "bandits" else
+                     {k: [v["per_episode"][k] for v in runs] for k in ("source", "cut", "full_histories")})
+            for k, lab in (("source", "the source learner"), ("cut", "frozen imitator trained on histories cut early"),
+                           ("full_histories", "frozen imitator trained on whole histories")):
+                y = np.mean(lines[k], axis=0)
+                y = np.convolve(y, np.ones(5) / 5, "valid") if task == "bandits" else y
+                ax.plot(np.arange(len(y)) + (5 if task == "bandits" else 1), y, label=lab)
+            ax.axvline(Q2_PULLS if task == "bandits" else Q2_EPISODES, color="gray", lw=0.8)
+            save_figure(fig, ax, os.path.join(out, "q2.png"),
+                        "pull on a new bandit (mean of 5)" if task == "bandits" else "episode, held-out goal",
+                        "chosen arm's p / best arm's p" if task == "bandits" else "steps on the goal",
+                        f"Question 2, {task}: {len(runs)} seeds, the cut at the grey line")
         plt.close(fig)
     if "sweep" in R:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -635,8 +734,13 @@ def check_config(c: DistillConfig):
         raise SystemExit(f"--arms {c.arms}: a bandit needs at least 2 arms")
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
-    if c.part not in ("all", "bandits", "room", "sweep", "horizon"):
-        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room, sweep, horizon")
+    if c.part not in ("all", "bandits", "room", "sweep", "horizon", "q2"):
+        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room, sweep, horizon, q2")
+    if not 0 <= c.horizon_keep < 1:
+        raise SystemExit(f"--horizon_keep {c.horizon_keep} must lie in [0, 1): the share of its window the imitator keeps")
+    if c.room_test_episodes < Q2_EPISODES + 5 and c.part == "q2":
+        raise SystemExit(f"--room_test_episodes {c.room_test_episodes} must be at least {Q2_EPISODES + 5} "
+                         f"(question 2 trains on {Q2_EPISODES} episodes and judges the last 5)")
     if c.room_context > c.room_episodes * EPISODE:
         raise SystemExit(f"--room_context {c.room_context} is longer than a training history "
                          f"({c.room_episodes} episodes x {EPISODE} steps)")
@@ -661,10 +765,12 @@ def main(c: DistillConfig):
     if c.part == "sweep":
         R["sweep"] = sweep(c)
     if c.part == "horizon":
-        R["horizon"] = horizon(c)
+        R[horizon_file(c)[:-5]] = horizon(c)
+    if c.part == "q2":
+        R["q2_seeds"] = question2(c)
     if c.part in ("all", "room"):
         R["room"] = dark_room(c)
-    R["config" if c.part not in ("sweep", "horizon") else c.part + "_config"] = dataclasses.asdict(c)
+    R["config" if c.part not in ("sweep", "horizon", "q2") else c.part + "_config"] = dataclasses.asdict(c)
     dqn.write_json(path, R)
     plot(R, c.out)
     print(f"wrote {c.out}/distill.json and plots")

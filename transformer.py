@@ -380,30 +380,36 @@ def block_backward(dh, cache, g, l):
     return dh + dx
 
 
-def transformer_forward(p, x, cfg: TransformerConfig):
-    """Input vectors x (B, T, C), T <= block_size -> outputs (B, T, V)."""
+def transformer_forward(p, x, cfg: TransformerConfig, offset=None):
+    """Input vectors x (B, T, C) -> outputs (B, T, V). Row b sits at positions offset[b] ..
+    offset[b] + T - 1 (offset (B,) ints, default 0), which must lie inside the block: a window
+    placed later in the block, so that positions a short sequence never reaches get trained too."""
     B, T, C = x.shape
-    assert T <= cfg.block_size, f"sequence of {T} is longer than the block size {cfg.block_size}"
-    h = x + p["wpe"][:T]                                                       # (B, T, C)
+    offset = np.zeros(B, np.int64) if offset is None else np.asarray(offset)
+    assert offset.min() >= 0 and offset.max() + T <= cfg.block_size, \
+        f"positions {offset.min()} .. {offset.max() + T - 1} do not fit the block size {cfg.block_size}"
+    pos = offset[:, None] + np.arange(T)                                       # (B, T)
+    h = x + p["wpe"][pos]                                                      # (B, T, C)
     blocks = []
     for l in range(cfg.n_layer):
         h, c = block_forward(h, p, l, cfg.n_head)
         blocks.append(c)
     hf, cf = layernorm_forward(h, p["lnf_g"], p["lnf_b"])
     out, ch = linear_forward(hf.reshape(B * T, C), p["w_head"], p["b_head"])   # (N, V)
-    return out.reshape(B, T, -1), (blocks, cf, ch)
+    return out.reshape(B, T, -1), (blocks, cf, ch, offset)
 
 
 def transformer_backward(dout, cache, g, cfg: TransformerConfig):
     """Fills the gradient views g and returns the gradient of the input vectors (B, T, C)."""
-    blocks, cf, ch = cache
+    blocks, cf, ch, offset = cache
     B, T, _ = dout.shape
     dhf, g["w_head"][...], g["b_head"][...] = linear_backward(dout.reshape(B * T, -1), ch)
     dh, g["lnf_g"][...], g["lnf_b"][...] = layernorm_backward(dhf.reshape(B, T, -1), cf)
     for l in reversed(range(cfg.n_layer)):
         dh = block_backward(dh, blocks[l], g, l)
     g["wpe"][...] = 0
-    g["wpe"][:T] = dh.sum(axis=0)                                              # forward was: h = x + wpe[:T]
+    for o in np.unique(offset):                                                # forward was: h = x + wpe[pos]
+        g["wpe"][o:o + T] += dh[offset == o].sum(axis=0)
     return dh
 
 
@@ -460,13 +466,16 @@ class AdamW:
 class Decoder:
     """Feeds one input vector at a time and returns the head's output at that position.
 
-    The window holds at most block_size positions. When it is full, it slides: the oldest half is
-    dropped and the newest half re-encoded at positions 0, 1, ... (learned positions are absolute,
-    so cached keys cannot simply be shifted). Every output therefore equals the full forward pass
-    over the inputs currently in the window; the window holds between block_size/2 and block_size."""
+    The window holds at most block_size positions. When it is full, it slides: the oldest inputs
+    are dropped and the newest `keep` (default block_size/2 - 1) re-encoded at positions 0, 1, ...
+    (learned positions are absolute, so cached keys cannot simply be shifted). Every output
+    therefore equals the full forward pass over the inputs currently in the window. keep=0: a full
+    window starts over empty, so nothing from before it is ever seen."""
 
-    def __init__(self, p, cfg: TransformerConfig):
+    def __init__(self, p, cfg: TransformerConfig, keep=None):
         self.p, self.cfg = p, cfg
+        self.keep = cfg.block_size // 2 - 1 if keep is None else keep
+        assert 0 <= self.keep < cfg.block_size, f"keep {keep} must lie in 0 .. block_size - 1"
         C, hs = cfg.n_embd, cfg.n_embd // cfg.n_head
         self.k = np.zeros((cfg.n_layer, cfg.n_head, cfg.block_size, hs), p["wpe"].dtype)  # (L, NH, T, hs)
         self.v = np.zeros_like(self.k)
@@ -486,7 +495,7 @@ class Decoder:
         if len(xs) == 0:
             self.n = 0
             return
-        _, (blocks, _, _) = transformer_forward(self.p, xs[None], self.cfg)
+        _, (blocks, _, _, _) = transformer_forward(self.p, xs[None], self.cfg)
         T = len(xs)
         for l, c in enumerate(blocks):
             _, k, v, _, _ = c[2]                                 # the attention cache: q, k, v, att, scale
@@ -497,9 +506,8 @@ class Decoder:
     def step(self, x):
         """x (C,) -> output (V,) at the newest position."""
         cfg, p = self.cfg, self.p
-        if self.n == cfg.block_size:                             # full: slide by half a window
-            keep = cfg.block_size // 2 - 1
-            self.prefill(self.inputs[self.n - keep:self.n].copy())
+        if self.n == cfg.block_size:                             # full: slide, keeping the newest inputs
+            self.prefill(self.inputs[self.n - self.keep:self.n].copy())
         t = self.n
         self.inputs[t] = x
         C, NH = cfg.n_embd, cfg.n_head

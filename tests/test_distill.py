@@ -182,3 +182,55 @@ def test_improves_needs_a_minimum_gain_and_says_too_short_to_tell():
     assert tiny["lo"] > 0 and tiny["reading"] == "no"
     assert distill.gain_reading([-4.0, 6.0, -3.0, 7.0, 0.0, 3.0], rng, 2.0)["reading"] == "too short to tell"
     assert distill.gain_reading(rng.normal(-0.01, 0.01, 500), rng, 0.02)["reading"] == "no"    # below the cut
+
+
+def test_histories_shorter_than_the_context_are_placed_at_random_offsets(monkeypatch):
+    """Question 2's training: a 6-pull history in a context of 20 sits at every offset 0 .. 14, so
+    every position a 20-pull test reaches is trained; a history as long as the context sits at 0."""
+    seen = []
+    real = distill.tf.transformer_forward
+    monkeypatch.setattr(distill.tf, "transformer_forward",
+                        lambda p, x, cfg, offset=None: seen.append((x.shape[1], offset)) or real(p, x, cfg, offset))
+    c = distill.DistillConfig(arms=3, pulls=20, context=20, n_layer=1, n_head=2, n_embd=8, batch=64, iters=3)
+    acts, rews = distill.thompson(distill.make_bandits(np.random.default_rng(0), 10, 3), 20, np.random.default_rng(1))
+    distill.train(c, acts[:, :6], rews[:, :6])
+    offsets = np.concatenate([o for _, o in seen])
+    assert {T for T, _ in seen} == {6} and offsets.min() == 0 and offsets.max() == 14
+    assert len(np.unique(offsets)) == 15
+    seen.clear()
+    distill.train(c, acts, rews)
+    assert all(o is None for _, o in seen)
+
+
+def test_question2_on_both_tasks_three_seeds_resumable_with_three_readings(tmp_path, monkeypatch):
+    c = distill.DistillConfig(arms=3, pulls=30, train_tasks=40, test_tasks=6, n_layer=1, n_head=2, n_embd=8, iters=4,
+                              room_histories=12, room_iters=3, room_test_runs=4, room_test_episodes=10,
+                              out=str(tmp_path), part="q2")
+    trained = []
+    real_train = distill.train
+    monkeypatch.setattr(distill, "train", lambda *a, **k: trained.append(k.get("desc", "imitator")) or real_train(*a, **k))
+    R = distill.main(c)["q2_seeds"]
+    assert sorted(R["runs"]) == sorted(f"{t}_seed{s}" for t in ("bandits", "room") for s in range(3))
+    assert len(trained) == 12                               # per seed: bandits whole + cut, room cut + whole
+    readings = {"yes", "no", "too short to tell"}
+    for s in range(3):
+        b, r = R["runs"][f"bandits_seed{s}"], R["runs"][f"room_seed{s}"]
+        assert b["context"] == 30 and b["reading"] in readings and b["full_histories"]["reading"] in readings
+        assert r["context_steps"] == 10 * distill.EPISODE and r["cut"]["history_steps"] == 5 * distill.EPISODE
+        assert r["cut"]["reading"] in readings and r["full_histories"]["reading"] in readings
+        assert len(r["per_episode"]["cut"]) == 10
+    assert os.path.getsize(tmp_path / "q2.png") > 0
+    assert distill.main(c)["q2_seeds"] == R and len(trained) == 12                    # nothing retrained
+
+
+def test_horizon_variant_whose_window_starts_over_has_its_own_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(distill, "HORIZON_SIDES", (5,))
+    monkeypatch.setattr(distill, "HORIZON_CONTEXTS", (1,))
+    keeps = []
+    real_play = distill.play_room
+    monkeypatch.setattr(distill, "play_room", lambda *a, keep=None, **k: keeps.append(keep) or real_play(*a, keep=keep, **k))
+    c = distill.DistillConfig(n_layer=1, n_head=2, n_embd=16, horizon_iters=3, horizon_runs=4, room_histories=16,
+                              out=str(tmp_path), part="horizon", horizon_keep=0.0)
+    R = distill.main(c)
+    assert keeps == [0] and R["horizon_keep0"]["keep"] == 0 and "horizon" not in R
+    assert os.path.exists(tmp_path / "horizon_keep0.json") and not os.path.exists(tmp_path / "horizon.json")

@@ -116,6 +116,27 @@ def test_whole_transformer_gradient():
     assert_grad_close(grad, numerical_grad(loss, flat))   # every parameter, including unused positions
 
 
+def test_gradient_with_position_offsets():
+    """Rows placed at different positions of the block (distill.py's windows at random offsets):
+    the gradient of every parameter, wpe's used and unused rows included, and of the inputs."""
+    flat, shapes, p = tiny_model()
+    grad = np.zeros_like(flat)
+    g = dqn.param_views(grad, shapes)
+    rng = np.random.default_rng(5)
+    x, offset = rng.standard_normal((3, 3, TINY.n_embd)), np.array([0, 3, 3])
+    out, cache = tf.transformer_forward(p, x, TINY, offset)
+    d = rng.standard_normal(out.shape)
+    dx = tf.transformer_backward(d, cache, g, TINY)
+    loss = lambda: (tf.transformer_forward(p, x, TINY, offset)[0] * d).sum()
+    assert_grad_close(dx, numerical_grad(loss, x))
+    assert_grad_close(grad, numerical_grad(loss, flat))
+    # offset 0 is the plain call; the same inputs at offset 3 see other position embeddings
+    np.testing.assert_allclose(out[:1], tf.transformer_forward(p, x[:1], TINY)[0], rtol=1e-12)
+    assert not np.allclose(tf.transformer_forward(p, x[1:2], TINY)[0], out[1:2])
+    with pytest.raises(AssertionError, match="do not fit the block size"):
+        tf.transformer_forward(p, x, TINY, np.array([0, 4, 0]))
+
+
 # --- causality and the cache -------------------------------------------------------------------
 def test_causality():
     _, _, p = tiny_model()
@@ -143,6 +164,16 @@ def test_cached_decoding_equals_full_forward_also_after_sliding():
         np.testing.assert_allclose(dec.step(x), full, rtol=1e-10, atol=1e-12)
     dec.reset()
     np.testing.assert_allclose(dec.step(xs[0]), tf.transformer_forward(p, xs[None, :1], TINY)[0][0, 0], rtol=1e-10)
+
+
+def test_decoder_that_keeps_nothing_starts_over_when_full():
+    _, _, p = tiny_model()
+    xs = np.random.default_rng(6).standard_normal((15, TINY.n_embd))
+    dec = tf.Decoder(p, TINY, keep=0)
+    for i, x in enumerate(xs):                          # windows 0-5, 6-11, 12-14, each from empty
+        start = i - i % TINY.block_size
+        full = tf.transformer_forward(p, xs[None, start:i + 1], TINY)[0][0, -1]
+        np.testing.assert_allclose(dec.step(x), full, rtol=1e-10, atol=1e-12)
 
 
 # --- optimisation ------------------------------------------------------------------------------
