@@ -14,7 +14,8 @@ the table and the plots; diagnose.py (an aside) asks why an imitator fails quest
 is a separate, resumable job. Teacher arms that learn are record.py runs that start from the final
 teacher (--init_from); playing arms save their games and context after every game.
 
-    python evaluate.py                       # every arm at the default scale, then the table
+    python evaluate.py                       # every arm at the default scale, one per core at once, then the table
+    python evaluate.py --jobs 1              # the same in this process, one arm after another
     python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
     python evaluate.py --only table          # no arm: rewrite the table and plots from what is on disk
     python evaluate.py --quick               # classroom scale from the committed teacher and imitator, ~10 min
@@ -68,6 +69,8 @@ class EvalConfig:
                                        # independent, each wave needs the ones before it) one per line and exit,
                                        # for xargs -P, GNU parallel or a Slurm array; -1: every wave, each under
                                        # a "# wave k" line; 0: run the pipeline here
+    jobs: int = 0                      # arms run at once, each its own process with one BLAS thread, wave after
+                                       # wave of --list_jobs (0: one per core; 1: here, one after another)
 
 
 # Classroom preset. Learning Breakout takes a DQN about 200k steps to show (half an hour here) and
@@ -482,6 +485,8 @@ def check_config(c: EvalConfig):
     for name in ("games", "steps", "control_steps"):
         if getattr(c, name) <= 0:
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    if c.jobs < 0:
+        raise SystemExit(f"--jobs {c.jobs} must be 0 (one per core) or a positive number of processes")
     if c.max_game_steps < 0:
         raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
     for folder, _, _ in imitator_folders(c)[1:]:
@@ -496,20 +501,22 @@ def job_waves(c: EvalConfig):
     table. Each arm plays in its own folder from its own seeds, so running a wave's jobs at once
     gives the same games as running them one after another."""
     if c.quick:
-        raise SystemExit("--list-jobs is for the full pipeline; --quick runs in one process (python evaluate.py --quick)")
-    py = f"OPENBLAS_NUM_THREADS=1 {shlex.quote(sys.executable)}"
+        raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
+                         "(python evaluate.py --quick)")
+    py = f"OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 {shlex.quote(sys.executable)}"
     flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
-                    if f.name not in ("only", "list_jobs", "table") and getattr(c, f.name) != f.default)
+                    if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
     waves = []
     if not os.path.exists(os.path.join(c.teacher, "config.json")):
-        waves.append([f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} --results {shlex.quote(c.out)}"])
+        waves.append([("teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
+                                  f"--results {shlex.quote(c.out)}")])
     if not os.path.exists(os.path.join(c.imitator, "imitator.json")):
-        waves.append([f"{py} imitate.py --history {shlex.quote(c.teacher)} --out {shlex.quote(c.imitator)}"])
+        waves.append([("imitator", f"{py} imitate.py --history {shlex.quote(c.teacher)} --out {shlex.quote(c.imitator)}")])
     chosen = selected(c, arms(c))
     needs_an_arm = [n for n in chosen if n.startswith("elsewhere_imitator_prompted")]
-    waves += [[f"{py} evaluate.py{flags} --table false --only {n}" for n in names]
+    waves += [[(n, f"{py} evaluate.py{flags} --jobs 1 --table false --only {n}") for n in names]
               for names in ([n for n in chosen if n not in needs_an_arm], needs_an_arm) if names]
-    return waves + [[f"{py} evaluate.py{flags} --only table"]]
+    return waves + [[("table", f"{py} evaluate.py{flags} --jobs 1 --only table")]]
 
 
 def print_jobs(c: EvalConfig):
@@ -518,7 +525,50 @@ def print_jobs(c: EvalConfig):
         if c.list_jobs in (k, -1):
             if c.list_jobs == -1:
                 print(f"# wave {k} of {len(waves)}")
-            print("\n".join(wave))
+            print("\n".join(cmd for _, cmd in wave))
+
+
+def last_line(path):
+    """The newest line a job has written to its log (tqdm rewrites its line with \\r), shortened."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - 400))
+        lines = [x.strip() for x in f.read().decode(errors="replace").replace("\r", "\n").split("\n") if x.strip()]
+    return lines[-1][-100:] if lines else ""
+
+
+def run_jobs(c: EvalConfig, n_jobs, poll=2.0):
+    """The waves of job_waves run here, at most n_jobs processes at once, each wave after the one
+    before has finished; every job writes its output to <work>/logs/<name>.log, and one line per
+    running job shows its newest progress. A failed job stops the pipeline after its wave."""
+    import subprocess
+    import time
+    logs = os.path.join(c.work, "logs")
+    os.makedirs(logs, exist_ok=True)
+    waves = job_waves(c) if c.table else job_waves(c)[:-1]
+    for k, wave in enumerate(waves, start=1):
+        print(f"wave {k} of {len(waves)}: {', '.join(name for name, _ in wave)} ({min(n_jobs, len(wave))} at once)")
+        waiting, running, failed = list(wave), {}, []
+        bars = {}
+        while waiting or running:
+            while waiting and len(running) < n_jobs:
+                name, cmd = waiting.pop(0)
+                log = open(os.path.join(logs, f"{name}.log"), "w")
+                running[name] = (subprocess.Popen(cmd, shell=True, stdout=log, stderr=subprocess.STDOUT), log)
+                bars[name] = tqdm(total=0, bar_format="{desc}", position=len(bars), leave=False)
+            time.sleep(poll)
+            for name, (proc, log) in list(running.items()):
+                bars[name].set_description_str(f"  {name}: {last_line(log.name)}")
+                if proc.poll() is not None:
+                    log.close()
+                    bars[name].close()
+                    del running[name]
+                    print(f"  {name}: {'done' if proc.returncode == 0 else f'FAILED (exit {proc.returncode})'}")
+                    if proc.returncode:
+                        failed.append(f"{name} (see {log.name})")
+        if failed:
+            raise SystemExit(f"wave {k}: {', '.join(failed)} failed; fix it and run again (finished arms are kept)")
 
 
 def run_pipeline(c: EvalConfig):
@@ -542,6 +592,13 @@ def run_pipeline(c: EvalConfig):
         raise SystemExit(f"{' and '.join(missing)}: not found. Make them with `python evaluate.py` (the whole "
                          f"pipeline), or python record.py --out {c.teacher} and python imitate.py --history "
                          f"{c.teacher} --out {c.imitator}, then run --only {c.only} again")
+    n_jobs = c.jobs or os.cpu_count() or 1
+    if work_to_do and n_jobs > 1 and not c.quick:             # the same stages and arms, n_jobs at once
+        run_jobs(c, n_jobs)
+        if not c.table:
+            return {}
+        print(open(os.path.join(c.out, "verdict.md")).read())
+        return read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and missing:
         print("stage 1: the teacher (record.py)")
         record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())

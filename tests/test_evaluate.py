@@ -1,5 +1,6 @@
 """evaluate.py: the statistics on curves with known answers, resumable arms, the whole verdict on
 tiny runs, and clear errors for missing or mismatched inputs."""
+import dataclasses
 import json
 import os
 import shutil
@@ -82,7 +83,7 @@ def short_games(monkeypatch):
 
 
 def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
-    c = ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "work"),
+    c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "work"),
                       out=str(tmp_path / "results"), games=3, steps=800, control_steps=400)
     R = ev.run_pipeline(c)
     for key in ("now", "later", "elsewhere", "swap", "noreward"):
@@ -169,7 +170,7 @@ def test_tiny_reward_effect_is_not_using_reward():
 
 
 def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
-    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+    c = ev.EvalConfig(jobs=1, teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="nonsense")
     with pytest.raises(SystemExit, match="unknown"):
         ev.run_pipeline(c)
@@ -219,7 +220,7 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     last = pol.prompt(tiny_run, where="start")                       # the first K recorded steps
     h = imitate.load_history(tiny_run)
     assert last == (int(h["action"][31]), float(h["reward_clip"][31]))
-    c = ev.EvalConfig(teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+    c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       games=2, only="now_teacher,stages")
     R = ev.run_pipeline(c)
     assert R["stages"]["history_multiples"] == list(ev.STAGE_PROBES)
@@ -288,7 +289,7 @@ def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_quest
 def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
     for k in (0, 1):
         imitate.train(tiny_config(tiny_run, tmp_path / f"im{k}", iters=2, seed=k), log=lambda *a: None)
-    c = ev.EvalConfig(teacher=tiny_run, imitator=str(tmp_path / "im0"), seeds=str(tmp_path / "im1"),
+    c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(tmp_path / "im0"), seeds=str(tmp_path / "im1"),
                       work=str(tmp_path / "w"), out=str(tmp_path / "o"), games=3, only="now")
     assert ev.selected(c, ev.arms(c)) == ["now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax",
                                           "now_imitator@seed1", "now_imitator_empty@seed1",
@@ -482,10 +483,10 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
     """--list_jobs prints the pipeline as waves of independent commands; run by `xargs -P 2`, wave
     after wave, they give the same games and the same table as the pipeline run in one process."""
     import subprocess
-    kw = dict(teacher=tiny_run, imitator=tiny_imitator, games=2, max_game_steps=150, only="now")
+    kw = dict(teacher=tiny_run, imitator=tiny_imitator, games=2, max_game_steps=150, only="now", jobs=1)
     seq = ev.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
     c = ev.EvalConfig(work=str(tmp_path / "w2"), out=str(tmp_path / "o2"), **kw)
-    waves = ev.job_waves(c)
+    waves = [[cmd for _, cmd in w] for w in ev.job_waves(c)]
     assert [len(w) for w in waves] == [4, 1] and waves[-1][0].endswith("--only table")
     for k in range(1, len(waves) + 1):
         listed = subprocess.run([sys.executable, "evaluate.py", "--list_jobs", str(k), "--teacher", tiny_run,
@@ -495,21 +496,30 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
         assert listed.splitlines() == waves[k - 1]
         subprocess.run(["xargs", "-d", "\n", "-P", "2", "-I{}", "sh", "-c", "{}"], input=listed, text=True, check=True,
                        cwd=ROOT, capture_output=True)
-    par = json.load(open(tmp_path / "o2" / "verdict.json"))
-    for name in ("now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax"):
-        assert json.load(open(tmp_path / "w1" / name / "state.json")) == json.load(open(tmp_path / "w2" / name / "state.json"))
-    assert par["now"] == json.loads(json.dumps(seq["now"]))
-    assert open(tmp_path / "o1" / "verdict.md").read() == open(tmp_path / "o2" / "verdict.md").read()
+    # --jobs 2: the same waves, run and watched by evaluate.py itself
+    jobs = ev.run_pipeline(dataclasses.replace(c, jobs=2, work=str(tmp_path / "w3"), out=str(tmp_path / "o3")))
+    assert sorted(os.listdir(tmp_path / "w3" / "logs")) == sorted(f"{n}.log" for w in ev.job_waves(c) for n, _ in w)
+    for k in (2, 3):
+        par = json.load(open(tmp_path / f"o{k}" / "verdict.json"))
+        for name in ("now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax"):
+            assert (json.load(open(tmp_path / "w1" / name / "state.json"))
+                    == json.load(open(tmp_path / f"w{k}" / name / "state.json")))
+        assert par["now"] == json.loads(json.dumps(seq["now"]))
+        assert open(tmp_path / "o1" / "verdict.md").read() == open(tmp_path / f"o{k}" / "verdict.md").read()
+    assert jobs["now"] == par["now"]
 
 
 def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respect_only(tmp_path):
     c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="elsewhere")
-    waves = ev.job_waves(c)
+    waves = [[cmd for _, cmd in w] for w in ev.job_waves(c)]
+    assert [name for name, _ in ev.job_waves(c)[0]] == ["teacher"]
     assert " record.py " in waves[0][0] and " imitate.py " in waves[1][0]
     assert [w[-1].split("--only ")[1] for w in waves[2:]] == ["elsewhere_imitator", "elsewhere_imitator_prompted",
                                                               "table"]
     assert all("--table false" in cmd for w in waves[2:-1] for cmd in w) and "--table false" not in waves[-1][0]
     with pytest.raises(SystemExit, match="--quick runs in one process"):
         ev.job_waves(ev.EvalConfig(quick=True))
+    with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
+        ev.run_pipeline(dataclasses.replace(c, jobs=-1))
     assert not os.path.exists(tmp_path / "t")                               # listing starts nothing
