@@ -496,7 +496,8 @@ def check_config(c: EvalConfig):
 
 def job_waves(c: EvalConfig):
     """The pipeline as waves of shell commands, one job each: the teacher and the imitator if they
-    are missing, then every chosen arm (one process, one BLAS thread), then the arms that need an
+    are missing (and the --seeds imitators, folder k trained with --seed k), then every chosen arm
+    (one process, one BLAS thread), then the arms that need an
     arm of the wave before (the imitator prompted with the transplanted teacher's start), then the
     table. Each arm plays in its own folder from its own seeds, so running a wave's jobs at once
     gives the same games as running them one after another."""
@@ -510,8 +511,12 @@ def job_waves(c: EvalConfig):
     if not os.path.exists(os.path.join(c.teacher, "config.json")):
         waves.append([("teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
                                   f"--results {shlex.quote(c.out)}")])
-    if not os.path.exists(os.path.join(c.imitator, "imitator.json")):
-        waves.append([("imitator", f"{py} imitate.py --history {shlex.quote(c.teacher)} --out {shlex.quote(c.imitator)}")])
+    trainings = [(f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history {shlex.quote(c.teacher)} "
+                  f"--out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""))
+                 for k, (folder, _, sfx) in enumerate(imitator_folders(c))          # --seeds: seed k is folder k
+                 if not os.path.exists(os.path.join(folder, "imitator.json"))]
+    if trainings:
+        waves.append(trainings)
     chosen = selected(c, arms(c))
     needs_an_arm = [n for n in chosen if n.startswith("elsewhere_imitator_prompted")]
     waves += [[(n, f"{py} evaluate.py{flags} --jobs 1 --table false --only {n}") for n in names]

@@ -514,6 +514,9 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
                       out=str(tmp_path / "o"), only="elsewhere")
     waves = [[cmd for _, cmd in w] for w in ev.job_waves(c)]
     assert [name for name, _ in ev.job_waves(c)[0]] == ["teacher"]
+    seeds = ev.job_waves(dataclasses.replace(c, seeds=f"{tmp_path / 's1'},{tmp_path / 's2'}"))[1]
+    assert [n for n, _ in seeds] == ["imitator", "imitator_seed1", "imitator_seed2"]
+    assert seeds[2][1].endswith(f"--out {tmp_path / 's2'} --seed 2") and "--seed" not in seeds[0][1]
     assert " record.py " in waves[0][0] and " imitate.py " in waves[1][0]
     assert [w[-1].split("--only ")[1] for w in waves[2:]] == ["elsewhere_imitator", "elsewhere_imitator_prompted",
                                                               "table"]
