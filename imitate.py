@@ -65,6 +65,9 @@ class ImitateConfig:
     eval_every: int = 250            # steps between held-out loss estimates
     checkpoint_every: int = 100      # steps between resumable checkpoints
     seed: int = 0                    # seeds the initial weights and the choice of training windows
+    late_share: float = 0.0          # share of every batch drawn from the history's last quarter, the teacher
+                                     # nearest its final play (the rest: uniform over the whole history; the
+                                     # stage input says where each window is). 0: uniform throughout
     see_prev_action: bool = False    # false: the previous-action input always reads "new game" (a guard
                                      # against the copycat failure, see evaluate.py); true: the move it made
     model: str = "transformer"       # "transformer": the imitator above; "bc": the yardstick, plain behaviour
@@ -433,6 +436,8 @@ def check_config(c: ImitateConfig):
             raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
+    if not 0 <= c.late_share <= 1:
+        raise SystemExit(f"--late_share {c.late_share} must be a share between 0 and 1")
     if not 0 < c.val_frac < 1:
         raise SystemExit(f"--val_frac {c.val_frac} must be between 0 and 1")
     if c.val_block < 0:
@@ -462,17 +467,28 @@ def copy_torso(p, bc_folder):
             p[n][...] = bc[n]
 
 
+def draw_starts(c: ImitateConfig, starts, N, rng):
+    """`batch` training starts (of windows, or of single stacks for bc) drawn uniformly from
+    `starts`, the first round(batch * late_share) of them from the last quarter of the N steps."""
+    s = starts[rng.integers(0, len(starts), c.batch)]
+    n_late = round(c.batch * c.late_share)
+    if n_late:
+        late = starts[starts >= N - N // 4]
+        s[:n_late] = late[rng.integers(0, len(late), n_late)]
+    return s
+
+
 def training_batch(c: ImitateConfig, h, starts, rng):
     """One training batch drawn from the training part of the history (`starts`: train_starts).
     bc: `batch` frame stacks drawn i.i.d. and the moves taken there, (stacks, y); transformer:
     `batch` windows of K consecutive steps, each shifted as one, (stacks, previous actions,
     previous rewards, y, stages)."""
     if c.model == "bc":
-        idx = starts[rng.integers(0, len(starts), c.batch)]
+        idx = draw_starts(c, starts, len(h["action"]), rng)
         stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
         return stacks, h["action"][idx].astype(np.int64)
     K = c.context
-    s = starts[rng.integers(0, len(starts), c.batch)]              # windows inside the training part
+    s = draw_starts(c, starts, len(h["action"]), rng)              # windows inside the training part
     stacks, pa, pr, y = window_inputs(h, s, K, not c.see_prev_action)
     stacks = augment(stacks, rng, c.augment, group=K)               # one shift per window
     return stacks, pa, pr, y, window_stage(h, s, K)

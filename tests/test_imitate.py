@@ -305,3 +305,17 @@ def test_interleaved_heldout_training_writes_its_spans(tiny_run, tmp_path):
     assert meta["heldout"] == m["heldout_spans"] == [[1500, 1800]]           # 3,000 steps: one group of ten blocks
     assert meta["train_steps"] == 3000 - 300 and m["heldout_steps"] == (300 // 16) * 16
     assert 0 <= m["last_span"]["acc_vs_teacher_actions"] <= 1
+
+
+def test_late_share_draws_that_share_of_every_batch_from_the_last_quarter():
+    N, K = 1_000_000, 32
+    starts = imitate.train_starts(N, imitate.heldout_spans(N, 0.05, 10_000), K)
+    draw = lambda share, seed=0: imitate.draw_starts(imitate.ImitateConfig(batch=64, late_share=share), starts, N,
+                                                     np.random.default_rng(seed))
+    late = lambda s: (s >= 750_000).sum()
+    assert late(draw(0.5)[:32]) == 32 and np.isin(draw(0.5), starts).all()
+    assert late(draw(1.0)) == 64
+    uniform = np.concatenate([draw(0.0, k) for k in range(50)])
+    assert 0.2 < late(uniform) / len(uniform) < 0.3                          # the last quarter's own share
+    # share 0 draws exactly as before the option existed: one uniform draw per batch
+    np.testing.assert_array_equal(draw(0.0, 3), starts[np.random.default_rng(3).integers(0, len(starts), 64)])
