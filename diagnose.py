@@ -203,7 +203,9 @@ def rung_facts(folder):
 
 def ladder(c: DiagnoseConfig):
     """Question 1 under the common protocol for every imitator of --rungs, against one teacher:
-    <out>/q1_ladder.json (every number), .md (the table), .png (score against optimizer updates)."""
+    <out>/q1_ladder.json (every number), .md (the table), .png (score against optimizer updates).
+    Rungs judged by an earlier run against the same teacher games (same checkpoint, protocol and
+    seeds, hence the same scores) stay in the table, so a rung's folder may be deleted once judged."""
     ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
     eps = checkpoint_epsilon(ckpt)
     stream = lambda name: np.random.default_rng([c.seed, zlib.crc32(name.encode())])   # one per player
@@ -217,7 +219,12 @@ def ladder(c: DiagnoseConfig):
                "last recorded steps" if prompt else "empty (no recorded history at --teacher)",
                teacher=verdict.mean_ci(teacher, boot),
                clone_pass_rate=verdict.clone_pass_rate(np.mean(teacher), np.std(teacher), len(teacher), boot), rungs=[])
-    for folder in [f.strip() for f in c.rungs.split(",") if f.strip()]:
+    folders = [f.strip() for f in c.rungs.split(",") if f.strip()]
+    before = evaluate.read_json(os.path.join(c.out, "q1_ladder.json")) or {}
+    same = all(before.get(k) == out[k] for k in ("teacher_checkpoint", "epsilon", "games", "context", "teacher"))
+    out["rungs"] = [r for r in before.get("rungs", []) if same and r["name"] not in
+                    {os.path.basename(os.path.normpath(f)) for f in folders}]
+    for folder in folders:
         name = os.path.basename(os.path.normpath(folder))
         games = play(name, evaluate.ImitatorPolicy(os.path.join(folder, "imitator"), eps=eps, rng=stream(name)),
                      judge=evaluate.TeacherPolicy(ckpt, 0.0, stream("judge")), prompt=prompt)

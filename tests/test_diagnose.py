@@ -1,6 +1,8 @@
 """diagnose.py: both diagnoses run on tiny runs and write their JSON; play_games counts games;
 bad flags stop before any work."""
+import dataclasses
 import json
+import shutil
 import os
 
 import numpy as np
@@ -78,6 +80,12 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     again = diagnose.run(c)["ladder"]                                # resumed: the same games, none replayed
     assert json.load(open(tmp_path / "w" / "tf_a" / "state.json")) == before
     assert again["rungs"][0]["score"] == out["rungs"][0]["score"]
+    # a later run with one rung keeps the rungs judged against the same teacher games, folders gone
+    shutil.rmtree(tmp_path / "tf_a")
+    one = diagnose.run(dataclasses.replace(c, rungs=rungs[1]))["ladder"]
+    assert [r["name"] for r in one["rungs"]] == ["tf_a", "bc_a", "tf_b"] and one["rungs"][0] == out["rungs"][0]
+    other = diagnose.run(dataclasses.replace(c, rungs=rungs[1], ladder_games=2, work=str(tmp_path / "w2")))["ladder"]
+    assert [r["name"] for r in other["rungs"]] == ["tf_b"]                       # other teacher games: not kept
 
 
 def test_ladder_flags_are_checked_first(tmp_path):
