@@ -29,9 +29,7 @@ TORCH ?= torch==2.13.0
 	touch $@
 
 bench: .venv/installed .venv-bench/installed
-	$(PY) dqn.py --bench
-	$(PY) transformer.py --bench
-	$(PY) imitate.py --bench
+	$(PY) benchmarks/speed.py
 	.venv-bench/bin/python benchmarks/compare_pytorch.py --json results/bench.json
 
 .PHONY: run quick test bench

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +38,7 @@ import evaluate
 import imitate
 import record
 import verdict
+import toolbox
 
 
 @dataclass
@@ -65,7 +65,7 @@ DIAGNOSES = ("copycat", "q1", "ladder")
 def imitator_heldout_end(imitator, teacher):
     """Where the imitator's last held-out span ends (its imitator.json): the steps before it, back
     to the span's start, were never trained on. Imitators trained on a held-out tail: the history's end."""
-    meta = evaluate.read_json(os.path.join(imitator, "imitator.json")) or {}
+    meta = toolbox.read_json(os.path.join(imitator, "imitator.json")) or {}
     spans = meta.get("heldout") or [[meta.get("train_steps", 0), record.history_length(teacher)]]
     return spans[-1]
 
@@ -77,8 +77,7 @@ def held_out(teacher, n, margin, span=None):
     84, 84), previous moves (n,), previous rewards as the imitator's tokens (n,), the teacher's moves (n,))."""
     first, end = span or (0, record.history_length(teacher))
     n = min(n, end - first - (2 * margin if span is None else 0))
-    h = imitate.load_history(teacher, start=end - n - margin)
-    h = {k: (v[:n + margin] if isinstance(v, np.ndarray) else v) for k, v in h.items()}   # up to the span's end
+    h = imitate.load_history(teacher, start=end - n - margin, stop=end)
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([margin]), n)
     return h, stacks, pa[0], np.array([imitate.token_reward(t) for t in pr[0]]), y[0]
 
@@ -188,9 +187,9 @@ def checkpoint_epsilon(ckpt):
 def rung_facts(folder):
     """What the ladder's table says about one imitator: its kind, optimizer updates, examples per
     update, training minutes and held-out accuracy (imitate.py's imitator.json and metrics.json)."""
-    meta = evaluate.read_json(os.path.join(folder, "imitator.json")) or {}
-    m = evaluate.read_json(os.path.join(folder, "metrics.json")) or {}
-    ck = (evaluate.read_json(os.path.join(folder, "checkpoint.json")) or {}).get("config", {})
+    meta = toolbox.read_json(os.path.join(folder, "imitator.json")) or {}
+    m = toolbox.read_json(os.path.join(folder, "metrics.json")) or {}
+    ck = (toolbox.read_json(os.path.join(folder, "checkpoint.json")) or {}).get("config", {})
     bc = meta.get("kind") == "bc"
     batch = meta.get("batch", ck.get("batch"))
     K = 1 if bc else meta.get("transformer", {}).get("block_size")
@@ -208,7 +207,7 @@ def ladder(c: DiagnoseConfig):
     seeds, hence the same scores) stay in the table, so a rung's folder may be deleted once judged."""
     ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
     eps = checkpoint_epsilon(ckpt)
-    stream = lambda name: np.random.default_rng([c.seed, zlib.crc32(name.encode())])   # one per player
+    stream = lambda name: toolbox.named_rng(c.seed, name)   # one per player
     prompt = (c.teacher, "end") if os.path.exists(os.path.join(c.teacher, "history.json")) else None
     play = lambda name, policy, **kw: evaluate.play_arm(
         os.path.join(c.work, name), "breakout", policy, n_games=c.ladder_games, seed=c.seed, desc=name,
@@ -220,7 +219,7 @@ def ladder(c: DiagnoseConfig):
                teacher=verdict.mean_ci(teacher, boot),
                clone_pass_rate=verdict.clone_pass_rate(np.mean(teacher), np.std(teacher), len(teacher), boot), rungs=[])
     folders = [f.strip() for f in c.rungs.split(",") if f.strip()]
-    before = evaluate.read_json(os.path.join(c.out, "q1_ladder.json")) or {}
+    before = toolbox.read_json(os.path.join(c.out, "q1_ladder.json")) or {}
     same = all(before.get(k) == out[k] for k in ("teacher_checkpoint", "epsilon", "games", "context", "teacher"))
     out["rungs"] = [r for r in before.get("rungs", []) if same and r["name"] not in
                     {os.path.basename(os.path.normpath(f)) for f in folders}]
@@ -278,15 +277,13 @@ def ladder_table(out):
 
 
 def ladder_plot(out, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = toolbox.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for kind, marker in (("behaviour cloning", "s"), ("transformer", "o")):
         rs = sorted((r for r in out["rungs"] if r["kind"] == kind and r["updates"]), key=lambda r: r["updates"])
         if rs:
-            x, m = [r["updates"] for r in rs], np.array([[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs])
-            ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt=marker + "-", capsize=4, label=kind)
+            toolbox.errorbars(ax, [r["updates"] for r in rs], [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
+                              fmt=marker + "-", label=kind)
     t = out["teacher"]["mean"]
     ax.axhline(t, color="gray", ls="--", label=f"final teacher ({t:.1f})")
     ax.axhline(0.75 * t, color="gray", ls=":", label="75% of the teacher")
@@ -302,7 +299,7 @@ def ladder_plot(out, path):
 
 def save(c, name, out):
     os.makedirs(c.out, exist_ok=True)
-    dqn.write_json(os.path.join(c.out, name), out)
+    toolbox.write_json(os.path.join(c.out, name), out)
     print(f"{name}:\n{json.dumps(out, indent=1)}")
     return out
 
@@ -316,9 +313,7 @@ def check_config(c: DiagnoseConfig):
     unknown = chosen(c) - set(DIAGNOSES)
     if unknown:
         raise SystemExit(f"--only: unknown {sorted(unknown)}; valid: {', '.join(DIAGNOSES)}")
-    for name in ("states", "games", "ladder_games"):
-        if getattr(c, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    toolbox.check_positive(c, ("states", "games", "ladder_games"))
     if c.max_game_steps < 0:
         raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or positive")
     needs = [("teacher", c.teacher, "config.json")] if chosen(c) - {"ladder"} or not c.teacher_final else []
@@ -344,8 +339,8 @@ def run(c: DiagnoseConfig):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Why an imitator fails question 1 (the copycat and q1 diagnoses), "
                                              "and question 1 for many imitators at once (the ladder).")
-    dqn.add_config_flags(ap, DiagnoseConfig)
-    cfg = dqn.config_from_args(DiagnoseConfig, ap.parse_args())
+    toolbox.add_config_flags(ap, DiagnoseConfig)
+    cfg = toolbox.config_from_args(DiagnoseConfig, ap.parse_args())
     try:
         run(cfg)
     except (record.HistoryError, ValueError) as e:

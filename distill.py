@@ -61,8 +61,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-import dqn
 import transformer as tf
+import toolbox
 
 
 @dataclass
@@ -208,13 +208,11 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
     pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`.
     Histories shorter than the context (question 2's, cut early) are placed whole at a random
     position of it, so that every position a longer test reaches is trained."""
-    tf.keep_freed_memory()
+    toolbox.keep_freed_memory()
     n_act = n_act or c.arms
     rng = stream(c, "train")
     tcfg, shapes = model_shapes(c, n_act, room)
-    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
-    p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
-    g = dqn.param_views(grad, shapes)
+    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
     tf.init_params(p, tcfg, rng)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
     prev_a, prev_r = tokens(actions, rewards, n_act, episode)
@@ -233,7 +231,7 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
         opt.step(flat, grad, tf.lr_at(step, c.lr, min(100, c.iters // 10), c.iters))
         losses.append(float(loss))
     flat.setflags(write=False)                                          # frozen from here on: views made
-    return dqn.param_views(flat, shapes), tcfg, losses                  # after this are read-only too
+    return toolbox.param_views(flat, shapes), tcfg, losses                  # after this are read-only too
 
 
 def gain_reading(gains, rng, min_gain):
@@ -242,7 +240,7 @@ def gain_reading(gains, rng, min_gain):
     and the mean gain is at least min_gain, "no" when the interval lies below min_gain, otherwise
     "too short to tell"."""
     gains = np.asarray(gains, float)
-    lo, hi = np.quantile(rng.choice(gains, (4000, len(gains))).mean(1), [0.025, 0.975])
+    lo, hi = np.quantile(toolbox.bootstrap_means(gains, rng), [0.025, 0.975])
     yes, no = bool(lo > 0 and gains.mean() >= min_gain), bool(hi < min_gain)
     return dict(mean=float(gains.mean()), lo=float(lo), hi=float(hi), min_gain=min_gain,
                 reading="yes" if yes else "no" if no else "too short to tell")
@@ -519,7 +517,7 @@ def question2(c: DistillConfig, log=print):
                                    per_pull_source=R["per_pull"]["source"],
                                    per_pull_full_histories=R["per_pull"]["imitator"])
             Q["runs"][key] = R | dict(seconds=time.perf_counter() - t0)
-            dqn.write_json(path, Q)
+            toolbox.write_json(path, Q)
     return Q
 
 
@@ -548,7 +546,7 @@ def sweep(c: DistillConfig, log=print):
             p, tcfg, _ = train(ck, acts, rews, desc=f"{n_tasks} tasks, context {K}")
             q = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, "play")))
             grid[f"{n_tasks}x{K}"] = by_fifth(q)
-            dqn.write_json(path, grid)
+            toolbox.write_json(path, grid)
             log(f"  {n_tasks:5d} tasks, context {K:3d}: " + " -> ".join(f"{x:.2f}" for x in grid[f"{n_tasks}x{K}"]))
     return grid
 
@@ -622,7 +620,7 @@ def horizon(c: DistillConfig, log=print):
                 imitator_last_5=float(last(imit).mean()), source_last_5=float(last(source).mean()),
                 imitator_per_episode=imit.mean(0).tolist(), source_per_episode=source.mean(0).tolist(),
                 seconds=time.perf_counter() - t0)
-            dqn.write_json(path, H)
+            toolbox.write_json(path, H)
             r = H["cells"][f"{side}x{k}"]["ratio"]
             log(f"  {side}x{side} room (source learns in {need} episodes), context {k:2d} episodes: imitator/source "
                 f"{r['mean']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]")
@@ -639,17 +637,15 @@ def save_figure(fig, ax, path, xlabel, ylabel, title):
 
 
 def plot(R, out):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = toolbox.pyplot()
     if "per_pull" in R:
         fig, ax = plt.subplots(figsize=(7, 4))
         for k, lab in (("source", "Thompson sampling (the source learner)"), ("imitator", "frozen imitator"),
                        ("random", "random arms")):
-            y = np.convolve(R["per_pull"][k], np.ones(5) / 5, "valid")
+            y = toolbox.moving_average(R["per_pull"][k], 5)
             ax.plot(np.arange(len(y)) + 5, y, label=lab)
         if "q2" in R:
-            y = np.convolve(R["q2"]["per_pull"], np.ones(5) / 5, "valid")
+            y = toolbox.moving_average(R["q2"]["per_pull"], 5)
             ax.plot(np.arange(len(y)) + 5, y, "--", label=f"frozen imitator trained on the first {Q2_PULLS} pulls only")
             ax.axvline(Q2_PULLS, color="gray", lw=0.8)
         save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
@@ -675,10 +671,9 @@ def plot(R, out):
                 cs = sorted((v for v in dial["cells"].values() if v["side"] == side),
                             key=lambda v: v["learning_over_context"])
                 if cs:
-                    x, m = [v["learning_over_context"] for v in cs], np.array([[v["ratio"][k] for k in ("mean", "lo", "hi")]
-                                                                               for v in cs])
-                    ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], fmt=marker + style, capsize=3,
-                                label=f"{side} x {side} room (learns in {cs[0]['source_needs_episodes']} episodes), "
+                    toolbox.errorbars(ax, [v["learning_over_context"] for v in cs],
+                                      [[v["ratio"][k] for k in ("mean", "lo", "hi")] for v in cs], fmt=marker + style,
+                                      label=f"{side} x {side} room (learns in {cs[0]['source_needs_episodes']} episodes), "
                                       f"window {keep}")
         ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
         ax.axvline(1.0, color="gray", ls=":", lw=0.8)
@@ -699,7 +694,7 @@ def plot(R, out):
             for k, lab in (("source", "the source learner"), ("cut", "frozen imitator trained on histories cut early"),
                            ("full_histories", "frozen imitator trained on whole histories")):
                 y = np.mean(lines[k], axis=0)
-                y = np.convolve(y, np.ones(5) / 5, "valid") if task == "bandits" else y
+                y = toolbox.moving_average(y, 5) if task == "bandits" else y
                 ax.plot(np.arange(len(y)) + (5 if task == "bandits" else 1), y, label=lab)
             ax.axvline(Q2_PULLS if task == "bandits" else Q2_EPISODES, color="gray", lw=0.8)
             save_figure(fig, ax, os.path.join(out, "q2.png"),
@@ -725,11 +720,9 @@ def plot(R, out):
 
 
 def check_config(c: DistillConfig):
-    for name in ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd", "batch", "iters",
-                 "sweep_iters", "horizon_iters", "horizon_runs",
-                 "room_histories", "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"):
-        if getattr(c, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    toolbox.check_positive(c, ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd",
+                               "batch", "iters", "sweep_iters", "horizon_iters", "horizon_runs", "room_histories",
+                               "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"))
     if c.arms < 2:
         raise SystemExit(f"--arms {c.arms}: a bandit needs at least 2 arms")
     if c.n_embd % c.n_head:
@@ -771,7 +764,7 @@ def main(c: DistillConfig):
     if c.part in ("all", "room"):
         R["room"] = dark_room(c)
     R["config" if c.part not in ("sweep", "horizon", "q2") else c.part + "_config"] = dataclasses.asdict(c)
-    dqn.write_json(path, R)
+    toolbox.write_json(path, R)
     plot(R, c.out)
     print(f"wrote {c.out}/distill.json and plots")
     return R
@@ -779,5 +772,5 @@ def main(c: DistillConfig):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Algorithm distillation on bandits: the positive control.")
-    dqn.add_config_flags(ap, DistillConfig)
-    main(dqn.config_from_args(DistillConfig, ap.parse_args()))
+    toolbox.add_config_flags(ap, DistillConfig)
+    main(toolbox.config_from_args(DistillConfig, ap.parse_args()))

@@ -16,22 +16,22 @@ each block's pixels as channels ("space to depth"): the k x k stride-s convoluti
 input with all four 2x2 taps at once, followed by a cheap shifted sum of the four results.
 
 Run:
-    python dqn.py --bench          # ms per training update, per acting forward, agent steps/s
-The full learning run, which also records the history, is `python record.py` (next page).
+    python dqn.py                  # the same agent learns Catch, a toy game, in about a minute
+The Atari learning run, which also records the history, is `python record.py` (next page);
+the speed figures are benchmarks/speed.py's.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import os
-import re
-import time
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
+import toolbox
 
 # Dimension letters used in shape comments:
 #   B batch, C channels, H/W height/width (after space-to-depth), F filters, A actions, N replay capacity
@@ -58,10 +58,8 @@ class DQNConfig:
 
 def check_dqn_config(c: DQNConfig):
     """Refuse bad learning settings before anything starts, naming the flag and the valid range."""
-    for name in ("lr", "adam_eps", "n_step", "batch_size", "train_every", "target_every", "eps_decay_steps",
-                 "replay_capacity"):
-        if getattr(c, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    toolbox.check_positive(c, ("lr", "adam_eps", "n_step", "batch_size", "train_every", "target_every",
+                               "eps_decay_steps", "replay_capacity"))
     if c.learning_starts < 0:
         raise SystemExit(f"--learning_starts {c.learning_starts} must be 0 or more")
     for name in ("gamma", "eps_start", "eps_end", "sticky"):
@@ -271,15 +269,6 @@ def param_shapes(n_actions=N_ACTIONS):
             ("w3", (9 * 9 * 32, 256)), ("b3", (256,)), ("w4", (256, n_actions)), ("b4", (n_actions,))]
 
 
-def param_views(flat, shapes):
-    """Named views into one flat vector: writing a view writes the vector."""
-    out, i = {}, 0
-    for name, shape in shapes:
-        n = int(np.prod(shape))
-        out[name] = flat[i:i + n].reshape(shape)
-        i += n
-    assert i == flat.size, "flat vector does not match the shapes"
-    return out
 
 
 def init_uniform_fan_in(p, rng, layers):
@@ -294,8 +283,8 @@ def init_uniform_fan_in(p, rng, layers):
 
 def init_q_params(rng, n_actions=N_ACTIONS, dtype=np.float32):
     shapes = param_shapes(n_actions)
-    flat = np.empty(sum(int(np.prod(s)) for _, s in shapes), dtype)
-    init_uniform_fan_in(param_views(flat, shapes), rng, ("1", "2", "3", "4"))
+    flat = np.empty(toolbox.n_params(shapes), dtype)
+    init_uniform_fan_in(toolbox.param_views(flat, shapes), rng, ("1", "2", "3", "4"))
     return flat
 
 
@@ -337,6 +326,15 @@ def q_backward(dq, cache, g):
 def greedy(p, stacks):
     """Greedy actions (B,) of the network p for frame stacks (B, 4, 84, 84)."""
     return q_forward(p, stacks_to_input(stacks))[0].argmax(axis=1)
+
+
+def epsilon_greedy(rng, eps, best, n_actions=N_ACTIONS):
+    """With probability eps a uniformly random action, else best() (the greedy one, computed only
+    then). Every player of the experiment acts by this rule: the teacher while it learns and
+    when frozen, and the imitators, at the teacher's final epsilon."""
+    if rng.random() < eps:
+        return int(rng.integers(n_actions))
+    return best()
 
 
 @njit(cache=True, fastmath=True)
@@ -462,9 +460,9 @@ class Agent:
         self.target_flat = self.flat.copy()                # target network
         self.grad_flat = np.zeros_like(self.flat)
         self.m, self.v = np.zeros_like(self.flat), np.zeros_like(self.flat)
-        self.p = param_views(self.flat, self.shapes)
-        self.target = param_views(self.target_flat, self.shapes)
-        self.g = param_views(self.grad_flat, self.shapes)
+        self.p = toolbox.param_views(self.flat, self.shapes)
+        self.target = toolbox.param_views(self.target_flat, self.shapes)
+        self.g = toolbox.param_views(self.grad_flat, self.shapes)
         self.replay = Replay(cfg.replay_capacity)
         self.steps = 0                                     # agent steps taken
         self.updates = 0                                   # gradient steps taken
@@ -477,9 +475,7 @@ class Agent:
 
     def act(self, stack, eps):
         """Epsilon-greedy action for one stack (4, 84, 84)."""
-        if self.rng.random() < eps:
-            return int(self.rng.integers(self.n_actions))
-        return int(greedy(self.p, stack[None])[0])
+        return epsilon_greedy(self.rng, eps, lambda: int(greedy(self.p, stack[None])[0]), self.n_actions)
 
     def wants_update(self):
         c = self.cfg
@@ -515,7 +511,7 @@ class Agent:
         meta = dict(steps=self.steps, updates=self.updates, n_actions=self.n_actions,
                     n_params=int(self.flat.size), network="dqn2013",
                     rng=self.rng.bit_generator.state, config=dataclasses.asdict(self.cfg))
-        write_json(path + ".json", meta)
+        toolbox.write_json(path + ".json", meta)
 
     def load(self, path, weights_only=False):
         """Load a checkpoint written by save(); weights_only keeps this agent's counters/optimizer."""
@@ -531,12 +527,6 @@ class Agent:
         return meta
 
 
-def write_json(path, obj):
-    """Write JSON atomically (temp file, then rename), so a crash never leaves half a file."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def load_checkpoint(path, n_actions=N_ACTIONS):
@@ -548,7 +538,7 @@ def load_checkpoint(path, n_actions=N_ACTIONS):
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot read teacher checkpoint {path}(.npz/.json): {e}") from e
-    expect = sum(int(np.prod(s)) for _, s in param_shapes(n_actions))
+    expect = toolbox.n_params(param_shapes(n_actions))
     if meta.get("network") != "dqn2013" or meta.get("n_actions") != n_actions \
             or arrays.get("params", np.empty(0)).shape != (expect,):
         raise ValueError(f"{path}.npz is not a 2013-DQN checkpoint with {n_actions} actions "
@@ -589,75 +579,107 @@ def learn(env, agent, n_steps, reset_seed, frozen_eps=None):
 # -------------------------------------------------------------------------------------------
 # Command line: config dataclasses become flags; --bench measures speed.
 # -------------------------------------------------------------------------------------------
-def field_comments(cls):
-    """The comment written after each field of a config dataclass, continuation lines included:
-    the one place a setting is explained, read from the source so --help and code never disagree."""
-    comments, current = {}, None
-    for line in inspect.getsource(cls).splitlines()[1:]:
-        field = re.match(r"\s+(\w+)\s*:[^=]*=[^#]*(#\s?(.*))?$", line)
-        if field:
-            current = field.group(1)
-            comments[current] = (field.group(3) or "").strip()
-        elif current and re.match(r"\s+#", line):               # a comment continuing the field's
-            comments[current] += " " + line.strip()[1:].strip()
-    return comments
 
 
-def add_config_flags(parser, cls):
-    """One --flag per dataclass field, with the field's default, type and comment as its help. A
-    bool flag alone means true (--quick); it also takes a value (--quick false)."""
-    comments = field_comments(cls)
-    for f in dataclasses.fields(cls):
-        kind = f.type if isinstance(f.type, str) else f.type.__name__
-        helptext = f"{comments.get(f.name, '')} (default: {f.default})".strip().replace("%", "%%")
-        if kind == "bool":
-            parser.add_argument("--" + f.name, type=lambda s: s.lower() in ("1", "true", "yes"), nargs="?",
-                                const=True, default=f.default, help=helptext)
+
+
+
+
+
+# -------------------------------------------------------------------------------------------
+# A minute's demonstration: the same agent and loop learn Catch (python dqn.py)
+# -------------------------------------------------------------------------------------------
+class Catch:
+    """A game small enough to learn in a minute, with AtariVectorEnv's reset/send/recv and shapes.
+
+    A 12x12 ball falls down one of 7 columns for 6 steps; the agent moves a paddle on the bottom
+    row (RIGHT = action 2, LEFT = action 3, anything else stays). Reward +1 for a catch, -1 for a
+    miss, then the next game starts. A random policy averages about -0.6."""
+
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+
+    def _frame(self):
+        f = np.zeros((84, 84), np.uint8)
+        f[self.row * 12:(self.row + 1) * 12, self.col * 12:(self.col + 1) * 12] = 255
+        f[72:84, self.pad * 12:(self.pad + 1) * 12] = 128
+        return f
+
+    def _new_game(self):
+        self.col, self.row, self.pad = int(self.rng.integers(7)), 0, 3
+        self.stack = np.zeros((4, 84, 84), np.uint8)
+        self.stack[3] = self._frame()
+
+    def reset(self, seed=None):
+        self.rng = np.random.default_rng(seed)
+        self._new_game()
+        return self.stack[None].copy(), {"lives": np.array([1])}
+
+    def send(self, actions):
+        self.action = int(actions[0])
+
+    def recv(self):
+        self.pad = int(np.clip(self.pad + {2: 1, 3: -1}.get(self.action, 0), 0, 6))
+        self.row += 1
+        r, term = 0.0, False
+        if self.row == 6:
+            r, term = (1.0 if self.pad == self.col else -1.0), True
+            self._new_game()
         else:
-            parser.add_argument("--" + f.name, type={"int": int, "float": float, "str": str}[kind],
-                                default=f.default, help=helptext)
+            self.stack = np.concatenate([self.stack[1:], self._frame()[None]])
+        return self.stack[None].copy(), np.array([r]), np.array([term]), np.array([False]), {"lives": np.array([1])}
+
+    def close(self):
+        pass
 
 
-def config_from_args(cls, args):
-    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+@dataclass
+class CatchConfig:
+    steps: int = 6000                # agent steps of learning Catch (about a minute on 2 cores)
+    report_every: int = 1000         # print the learning curve every this many steps
+    seed: int = 1                    # seeds the network and the agent's sampling
 
 
-def bench(repeats=200):
-    """Median ms per training update and per acting forward, then agent steps/s end to end."""
-    cfg = DQNConfig(replay_capacity=60_000, learning_starts=0)
-    agent, rng, n = Agent(cfg), np.random.default_rng(1), 50_000
-    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
-                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
-    agent.steps = cfg.eps_decay_steps                      # past the decay: epsilon 0.01, greedy forwards
+# Settings that learn Catch in a few thousand steps: Atari's are for millions (a larger learning
+# rate, a short exploration schedule, a small replay memory, a target copied often).
+CATCH_DQN = dict(lr=1e-3, learning_starts=500, eps_decay_steps=2500, target_every=250, replay_capacity=10_000,
+                 n_step=3)
 
-    def median_ms(fn):
-        for _ in range(10):
-            fn()                                           # warm up: compile, fault in pages
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 1e3 * float(np.median(times))
 
-    stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
-    print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
-    print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
-    env, rates = make_env("breakout"), []                  # the real loop, 1 update per 4 steps
-    for rep in range(3):
-        t0 = time.perf_counter()
-        for _ in learn(env, agent, 4000, reset_seed=rep):
-            pass
-        rates.append(4000 / (time.perf_counter() - t0))
-    print(f"end to end (Breakout, epsilon 0.01, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "
-          f"(1M steps in {1e6 / np.median(rates) / 60:.0f} min)")
+def mean_return(agent, env, games, eps, seed):
+    """The agent's mean return over `games` games of env, epsilon-greedy at eps, without learning."""
+    obs, _ = env.reset(seed=seed)
+    total, done = 0.0, 0
+    while done < games:
+        env.send(np.array([agent.act(obs[0], eps)]))
+        obs, r, term, _, _ = env.recv()
+        total += r[0]
+        done += bool(term[0])
+    return total / games
+
+
+def learn_catch(c: CatchConfig, log=print):
+    """Learn Catch from random weights, printing the curve; returns (random play, greedy play after)."""
+    agent = Agent(DQNConfig(**CATCH_DQN, seed=c.seed))
+    before = mean_return(agent, Catch(), 200, 1.0, seed=5)
+    log(f"random play: mean return {before:+.2f} per game (+1 a catch, -1 a miss)")
+    ends = []
+    for t, rec in enumerate(learn(Catch(), agent, c.steps, reset_seed=0), start=1):
+        if rec["terminated"]:
+            ends.append(rec["reward_clip"])
+        if t % c.report_every == 0:
+            log(f"step {t:6d}  epsilon {rec['epsilon']:.2f}  updates {agent.updates:5d}  "
+                f"mean return of its last 100 games {np.mean(ends[-100:]):+.2f}")
+    after = mean_return(agent, Catch(), 200, 0.0, seed=6)
+    log(f"greedy play after {c.steps} steps: mean return {after:+.2f} per game")
+    return before, after
+
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bench", action="store_true", help="print speed figures and exit")
-    args = ap.parse_args()
-    if args.bench:
-        bench()
-    else:
-        ap.print_help()
+    ap = argparse.ArgumentParser(description="The DQN learns Catch from pixels in about a minute (the Atari run is "
+                                             "record.py's, the next page's).")
+    toolbox.add_config_flags(ap, CatchConfig)
+    c = toolbox.config_from_args(CatchConfig, ap.parse_args())
+    toolbox.check_positive(c, ("steps", "report_every"))
+    learn_catch(c)

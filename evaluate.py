@@ -31,7 +31,6 @@ import json
 import os
 import shlex
 import sys
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +40,7 @@ import dqn
 import imitate
 import record
 import verdict
+import toolbox
 
 
 @dataclass
@@ -92,16 +92,14 @@ class TeacherPolicy:
 
     def __init__(self, ckpt, eps, rng):
         self.p_flat = dqn.load_checkpoint(ckpt)[1]["params"]
-        self.p = dqn.param_views(self.p_flat, dqn.param_shapes())
+        self.p = toolbox.param_views(self.p_flat, dqn.param_shapes())
         self.eps, self.rng = eps, rng
 
     def greedy(self, stack):
         return int(dqn.greedy(self.p, stack[None])[0])
 
     def act(self, stack, prev_action, prev_reward):
-        if self.rng.random() < self.eps:
-            return int(self.rng.integers(dqn.N_ACTIONS))
-        return self.greedy(stack)
+        return dqn.epsilon_greedy(self.rng, self.eps, lambda: self.greedy(stack))
 
 
 class ImitatorPolicy:
@@ -132,7 +130,7 @@ class ImitatorPolicy:
 
     def act(self, stack, prev_action, prev_reward):
         a = self.model.act(stack, prev_action, 0.0 if self.zero else prev_reward)   # the step enters the context
-        return int(self.rng.integers(dqn.N_ACTIONS)) if self.rng.random() < self.eps else a
+        return dqn.epsilon_greedy(self.rng, self.eps, lambda: a)
 
     def prompt(self, teacher_run, where="end"):
         """Fill the context with K steps of a teacher's recorded history, as they were recorded:
@@ -219,7 +217,7 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
                 state["prev_action"], state["prev_reward"] = prev_a, prev_r
                 if player is not None:
                     np.save(ctx_path, player.context())
-                dqn.write_json(state_path, state)
+                toolbox.write_json(state_path, state)
                 score, length, agree, steps_here, first = 0.0, 0, 0, 0, True
                 if not n_steps:
                     bar.update(1)
@@ -234,9 +232,9 @@ def play_moves(game, act, seed, max_game_steps=0):
     """The plain play loop (no saving, no resuming): yields (stack seen, move, reward, game over) at
     every agent step, for ever. act(stack, prev_action, prev_reward, step_in_game) picks each move;
     game k starts from emulator seed seed + k, and a game longer than max_game_steps (if > 0) ends
-    there (a stalled policy ends). play_arm keeps a loop of its own: it saves after every game and
-    resumes, lets the emulator run on from game to game, and carries the last reward into the next
-    game's first move; the committed arms were played that way, so it stays as it is."""
+    there (a stalled policy ends). Each game here is a fresh reset of the emulator, so any game can
+    be replayed alone; play_arm's games instead follow on from one another in one emulator (which
+    is what lets an arm save after every game and resume mid-run with the same games)."""
     env = dqn.make_env(game)
     try:
         for k in itertools.count():
@@ -299,7 +297,7 @@ def arms(c: EvalConfig):
     T, W = c.teacher, c.work
     rng = lambda k: np.random.default_rng(c.seed + k)   # one stream per consumer (a fixed offset each), so
                                                         # that adding games or arms never shifts another's draws
-    arm_rng = lambda name: np.random.default_rng([c.seed, zlib.crc32(name.encode())])   # an imitator arm's moves
+    arm_rng = lambda name: toolbox.named_rng(c.seed, name)   # an imitator arm's moves
     eps = lambda: final_epsilon(T)
     final = lambda: record.checkpoint_name(T, record.list_checkpoints(T)[-1])
 
@@ -325,12 +323,12 @@ def arms(c: EvalConfig):
             return lambda name: (ImitatorPolicy(I, zero_rewards, eps=0.0 if argmax else eps(), rng=arm_rng(name),
                                                 **stage), (prompt, prompt_from) if prompt else None)
 
-        def arm(name, game, policy, judge=None, work=work, sfx=sfx, **kw):   # built only when the arm runs
+        def arm(name, game, policy, judge=False, work=work, sfx=sfx, **kw):   # built only when the arm runs
             return lambda: play(os.path.join(work, name), name + sfx, game, policy(name + sfx),
-                                judge=TeacherPolicy(final(), 0.0, rng(judge)) if judge else None, **kw)
+                                judge=TeacherPolicy(final(), 0.0, arm_rng("judge")) if judge else None, **kw)
 
         def stage_probe(f, I=I, arm=arm):                    # only for an imitator with a stage input
-            meta = read_json(I + ".json") or {}              # its metadata: no weights loaded twice
+            meta = toolbox.read_json(I + ".json") or {}              # its metadata: no weights loaded twice
             if not meta.get("stage_input"):
                 print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
                 return None                                  # f times the length of its own history:
@@ -338,8 +336,8 @@ def arms(c: EvalConfig):
                        n_games=c.games)()
 
         mine = {
-            "now_imitator": ("now", arm("now_imitator", "breakout", imitator(T), judge=2, n_games=c.games)),
-            "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", imitator(None), judge=3,
+            "now_imitator": ("now", arm("now_imitator", "breakout", imitator(T), judge=True, n_games=c.games)),
+            "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", imitator(None), judge=True,
                                               n_games=c.games)),
             "later_imitator": ("later", arm("later_imitator", "breakout", imitator(T, stage_advances=True),
                                             n_steps=c.steps)),
@@ -356,7 +354,7 @@ def arms(c: EvalConfig):
         } | {f"stage_x{f:g}": ("stages", lambda f=f, probe=stage_probe: probe(f)) for f in STAGE_PROBES}
         if not c.quick:                                    # the variant, argmax play: reported, not judged
             mine["now_imitator_argmax"] = ("now", arm("now_imitator_argmax", "breakout", imitator(T, argmax=True),
-                                                      judge=5, n_games=c.games))
+                                                      judge=True, n_games=c.games))
         table |= {name + sfx: v for name, v in mine.items()}
     return table
 
@@ -410,12 +408,6 @@ def arm_progress(c, name, group, games):
 # -------------------------------------------------------------------------------------------
 # The verdict: verdict.py reads the games by its rules; here, which games and where they go.
 # -------------------------------------------------------------------------------------------
-def read_json(path):
-    """The JSON file at path, or None if there is none."""
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def write_verdict(c: EvalConfig):
@@ -436,28 +428,28 @@ def write_verdict(c: EvalConfig):
 
     Rs, folders = [], imitator_folders(c)
     for folder, _, sfx in folders:                                # one verdict per seed of the imitator
-        meta = read_json(os.path.join(folder, "imitator.json")) or {}
+        meta = toolbox.read_json(os.path.join(folder, "imitator.json")) or {}
         Rs.append(verdict.judge(games_of(sfx), dict(steps=c.steps, control_steps=c.control_steps, games=c.games,
                                                     quick=c.quick, imitator_stage_input=bool(meta.get("stage_input"))),
                                 np.random.default_rng(c.seed + 99),          # the bootstrap's own stream
-                                read_json(os.path.join(folder, "metrics.json")),
-                                read_json(os.path.join(c.out, "copycat.json")) if not sfx else None))
+                                toolbox.read_json(os.path.join(folder, "metrics.json")),
+                                toolbox.read_json(os.path.join(c.out, "copycat.json")) if not sfx else None))
     R = Rs[0]
     if running:
         R["in_progress"] = running
     if c.quick:                                  # the teacher's learning, from its committed full-scale record
         folder = os.path.dirname(QUICK["teacher"])
-        R["teacher_record"] = dict(folder=folder, **read_json(os.path.join(folder, "teacher_summary.json")))
+        R["teacher_record"] = dict(folder=folder, **toolbox.read_json(os.path.join(folder, "teacher_summary.json")))
     os.makedirs(c.out, exist_ok=True)
     for (folder, _, sfx), Rk in list(zip(folders, Rs))[1:]:              # each other seed's whole table
         Rk["imitator"] = folder
-        dqn.write_json(os.path.join(c.out, f"verdict_{sfx[1:]}.json"), Rk)
+        toolbox.write_json(os.path.join(c.out, f"verdict_{sfx[1:]}.json"), Rk)
         with open(os.path.join(c.out, f"verdict_{sfx[1:]}.md"), "w") as f:
             f.write(verdict.table(Rk))
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in folders])
     g = games_of("")
-    dqn.write_json(os.path.join(c.out, "verdict.json"), R)
+    toolbox.write_json(os.path.join(c.out, "verdict.json"), R)
     text = verdict.table(R)
     with open(os.path.join(c.out, "verdict.md"), "w") as f:
         f.write(text)
@@ -482,9 +474,7 @@ def run_quick_stage1(c: EvalConfig):
 
 def check_config(c: EvalConfig):
     """Refuse bad settings before anything is started or written, naming the flag."""
-    for name in ("games", "steps", "control_steps"):
-        if getattr(c, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    toolbox.check_positive(c, ("games", "steps", "control_steps"))
     if c.jobs < 0:
         raise SystemExit(f"--jobs {c.jobs} must be 0 (one per core) or a positive number of processes")
     if c.max_game_steps < 0:
@@ -603,7 +593,7 @@ def run_pipeline(c: EvalConfig):
         if not c.table:
             return {}
         print(open(os.path.join(c.out, "verdict.md")).read())
-        return read_json(os.path.join(c.out, "verdict.json"))
+        return toolbox.read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and missing:
         print("stage 1: the teacher (record.py)")
         record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
@@ -625,8 +615,8 @@ def run_pipeline(c: EvalConfig):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Measure the three questions and write the verdict table.")
-    dqn.add_config_flags(ap, EvalConfig)
-    cfg = dqn.config_from_args(EvalConfig, ap.parse_args())
+    toolbox.add_config_flags(ap, EvalConfig)
+    cfg = toolbox.config_from_args(EvalConfig, ap.parse_args())
     try:
         print_jobs(cfg) if cfg.list_jobs else run_pipeline(cfg)
     except (record.HistoryError, ValueError) as e:

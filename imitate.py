@@ -42,6 +42,7 @@ from tqdm import tqdm
 import dqn
 import record
 import transformer as tf
+import toolbox
 
 
 @dataclass
@@ -61,7 +62,7 @@ class ImitateConfig:
     val_frac: float = 0.05           # share of the history held out (never trained on)
     val_block: int = 10_000          # held out in blocks of this many steps, one in every 1/val_frac, spread over
                                      # the whole history (so it trains on every stage, the last steps included);
-                                     # 0 = the last val_frac of the history as one tail (the earlier imitators')
+                                     # 0 = the last val_frac of the history as one tail
     eval_every: int = 250            # steps between held-out loss estimates
     checkpoint_every: int = 100      # steps between resumable checkpoints
     seed: int = 0                    # seeds the initial weights and the choice of training windows
@@ -82,12 +83,6 @@ class ImitateConfig:
     init_torso: str = ""             # start the transformer's conv layers from a behaviour-cloning network's
                                      # (a folder written by --model bc, trained on the same history): it has
                                      # seen far more independent frames than the windows do. "" = random start
-
-
-# Options added after the first imitators were trained, each with the value that means "as before":
-# a checkpoint written before an option existed resumes with that value, not with today's default.
-ADDED_SINCE = dict(model="transformer", see_prev_action=True, augment=0, stage_input=False, init_torso="",
-                   val_block=0)
 
 
 # Settings that only the transformer reads (behaviour cloning sees one frame stack, nothing else).
@@ -113,10 +108,10 @@ def token_reward(token):
 # -------------------------------------------------------------------------------------------
 # Data: the history in memory, and windows of it as model inputs.
 # -------------------------------------------------------------------------------------------
-def load_history(run_dir, start=0):
-    """The history columns needed here from step `start` on, concatenated: frames (N, 84, 84) and
-    per-step arrays. Indices into the result count from `start`."""
-    parts = [cols for _, cols in tqdm(record.read_history(run_dir, start), desc="loading history",
+def load_history(run_dir, start=0, stop=None):
+    """The history columns needed here from step `start` (to `stop`, default the end),
+    concatenated: frames (N, 84, 84) and per-step arrays. Indices into the result count from `start`."""
+    parts = [cols for _, cols in tqdm(record.read_history(run_dir, start, stop), desc="loading history",
                                       total=len(record.history_index(run_dir)), unit="chunk", leave=False)]
     if not parts:
         raise record.HistoryError(f"{run_dir}: the history is empty")
@@ -216,8 +211,7 @@ def imitator_shapes(tcfg: tf.TransformerConfig, stage_input=False):
 
 def init_imitator(tcfg, rng, stage_input=False):
     shapes = imitator_shapes(tcfg, stage_input)
-    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
-    p = dqn.param_views(flat, shapes)
+    flat, p = toolbox.alloc_params(shapes)
     tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all (w_stage starts at 0) ...
     dqn.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
     return flat, shapes
@@ -359,7 +353,7 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
 
 def teacher_q(params_flat, h, idx, batch=512):
     """A teacher network's Q-values (len(idx), A) on the states at absolute steps idx."""
-    return logits_at(dqn.param_views(params_flat, dqn.param_shapes()), h, idx, batch)
+    return logits_at(toolbox.param_views(params_flat, dqn.param_shapes()), h, idx, batch)
 
 
 def q_gap(q):
@@ -431,9 +425,8 @@ def check_config(c: ImitateConfig):
     """Refuse bad settings before anything is loaded, started or written, naming the flag."""
     if c.model not in ("transformer", "bc"):
         raise SystemExit(f"--model {c.model!r} is unknown; valid: transformer, bc")
-    for name in ("context", "n_layer", "n_head", "n_embd", "batch", "iters", "eval_every", "checkpoint_every"):
-        if getattr(c, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    toolbox.check_positive(c, ("context", "n_layer", "n_head", "n_embd", "batch", "iters", "eval_every",
+                               "checkpoint_every"))
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
     if not 0 <= c.late_share <= 1:
@@ -462,7 +455,7 @@ def check_config(c: ImitateConfig):
 def copy_torso(p, bc_folder):
     """Set the imitator's conv layers to a trained behaviour-cloning network's (its "eyes")."""
     with np.load(os.path.join(bc_folder, "imitator.npz"), allow_pickle=False) as z:
-        bc = dqn.param_views(z["params"], dqn.param_shapes())
+        bc = toolbox.param_views(z["params"], dqn.param_shapes())
         for n in TORSO:
             p[n][...] = bc[n]
 
@@ -515,7 +508,7 @@ def train(c: ImitateConfig, log=print):
                 log(f"{c.out}: imitator already trained ({done}); nothing to do")
                 with open(done) as f2:
                     return json.load(f2)
-    tf.keep_freed_memory()                                         # faster steps; see transformer.py
+    toolbox.keep_freed_memory()                                         # faster steps; see transformer.py
     h = load_history(c.history)
     N, K = len(h["action"]), c.context if c.model == "transformer" else 1
     spans = heldout_spans(N, c.val_frac, c.val_block)
@@ -532,16 +525,16 @@ def train(c: ImitateConfig, log=print):
         flat = dqn.init_q_params(rng)
     else:
         flat, shapes = init_imitator(tcfg, rng, c.stage_input)
-    p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
+    p, grad = toolbox.param_views(flat, shapes), np.zeros_like(flat)
     if c.init_torso:                                               # (a resumed run overwrites it below)
         copy_torso(p, c.init_torso)
-    g = dqn.param_views(grad, shapes)
+    g = toolbox.param_views(grad, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
     state = dict(step=0, train_loss=[], val_loss=[], seconds=0.0)
     if os.path.exists(ck + ".json"):                               # resume
         with open(ck + ".json") as f:
             state = json.load(f)
-        saved = dataclasses.asdict(ImitateConfig()) | ADDED_SINCE | state["config"]   # an older checkpoint
+        saved = dataclasses.asdict(ImitateConfig()) | state["config"]   # a setting it predates: today's default
         ignored = {"iters"} | (set(TRANSFORMER_ONLY) if c.model == "bc" else set())   # more steps may be asked
         changed = sorted(k for k, v in dataclasses.asdict(c).items() if k not in ignored and saved[k] != v)
         if changed:
@@ -555,7 +548,7 @@ def train(c: ImitateConfig, log=print):
     def save_checkpoint():
         np.savez(ck + ".tmp.npz", params=flat, adam_m=opt.m, adam_v=opt.v)
         os.replace(ck + ".tmp.npz", ck + ".npz")
-        dqn.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
+        toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
 
     bar = tqdm(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, tokens = time.perf_counter(), 0
@@ -590,26 +583,24 @@ def train(c: ImitateConfig, log=print):
                 batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1))
     if c.model == "transformer":
         meta["transformer"] = dataclasses.asdict(tcfg)
-    dqn.write_json(os.path.join(c.out, "imitator.json"), meta)
+    toolbox.write_json(os.path.join(c.out, "imitator.json"), meta)
     log("evaluating on the held-out tail ...")
     metrics = evaluate_bc(p, h, c, spans, starts) if c.model == "bc" else evaluate_imitator(p, h, c, spans, starts)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
-    dqn.write_json(os.path.join(c.out, "metrics.json"), metrics)
+    toolbox.write_json(os.path.join(c.out, "metrics.json"), metrics)
     plot_losses(state, os.path.join(c.out, "loss.png"))
     log(json.dumps(metrics, indent=1))
     return metrics
 
 
 def plot_losses(state, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = toolbox.pyplot()
     tr = np.array(state["train_loss"])
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(tr[:, 0], tr[:, 1], alpha=0.3, label="training batch")
     if len(tr) >= 20:
         k = max(10, len(tr) // 50)
-        ax.plot(tr[k - 1:, 0], np.convolve(tr[:, 1], np.ones(k) / k, "valid"), label=f"training, mean of {k}")
+        ax.plot(tr[k - 1:, 0], toolbox.moving_average(tr[:, 1], k), label=f"training, mean of {k}")
     if state["val_loss"]:
         va = np.array(state["val_loss"])
         ax.plot(va[:, 0], va[:, 1], "o-", label="held-out tail")
@@ -646,7 +637,7 @@ class Player:
         if flat.size != sum(int(np.prod(s)) for _, s in shapes):
             raise ValueError(f"{path}.npz holds {flat.size} parameters, its .json describes another model")
         flat.setflags(write=False)                                 # frozen: any write would raise
-        self.flat, self.p = flat, dqn.param_views(flat, shapes)
+        self.flat, self.p = flat, toolbox.param_views(flat, shapes)
         self.decoder = tf.Decoder(self.p, self.tcfg)
         self.see_prev_action = meta.get("see_prev_action", True)
         self.history_steps = int(meta.get("history_steps", 0))
@@ -700,7 +691,7 @@ class BCPlayer:
         if flat.size != sum(int(np.prod(s)) for _, s in dqn.param_shapes(n_actions)):
             raise ValueError(f"{path}.npz does not hold a 2013-DQN network with {n_actions} outputs")
         flat.setflags(write=False)
-        self.p = dqn.param_views(flat, dqn.param_shapes(n_actions))
+        self.p = toolbox.param_views(flat, dqn.param_shapes(n_actions))
 
     def reset(self):
         pass
@@ -722,52 +713,9 @@ def load_player(path):
     return BCPlayer(path) if kind == "bc" else Player(path)
 
 
-def bench(c: ImitateConfig, steps=5):
-    """Training tokens/s at the default config on synthetic inputs, and the frozen player's steps/s."""
-    tf.keep_freed_memory()
-    tcfg, rng = tcfg_of(c), np.random.default_rng(0)
-    flat, shapes = init_imitator(tcfg, rng)
-    grad = np.zeros_like(flat)
-    p, g = dqn.param_views(flat, shapes), dqn.param_views(grad, shapes)
-    opt = tf.AdamW(flat, shapes)
-    B, K = c.batch, c.context
-    batch = (rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8), rng.integers(0, 5, (B, K)),
-             rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K)))
-    batch = batch + (None,)                                           # no stage input
-    train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)        # compile, allocate
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)
-        times.append(time.perf_counter() - t0)
-    print(f"training: {B * K / np.median(times):7.0f} tokens/s (batch {B} x context {K}, conv encoder included)")
-    os.makedirs("/tmp/imitator_bench", exist_ok=True)
-    np.savez("/tmp/imitator_bench/imitator.npz", params=flat)
-    dqn.write_json("/tmp/imitator_bench/imitator.json", dict(kind="imitator", n_actions=dqn.N_ACTIONS,
-                                                                transformer=dataclasses.asdict(tcfg)))
-    player = Player("/tmp/imitator_bench/imitator")
-    stacks = batch[0][:256]
-    player.act(stacks[0], 0, 0.0)
-    t0 = time.perf_counter()
-    for i in range(3 * K):                               # several slides of the window included
-        player.act(stacks[i % 256], i % 4, 0.0)
-    print(f"frozen player: {3 * K / (time.perf_counter() - t0):7.0f} steps/s (no emulator)")
-    env = dqn.make_env("breakout")
-    obs, _ = env.reset(seed=0)
-    a, t0 = NEW_GAME, time.perf_counter()
-    for i in range(2000):
-        a = player.act(obs[0], a, 0.0)
-        env.send(np.array([a]))
-        obs, *_ = env.recv()
-    print(f"frozen player + Breakout emulator: {2000 / (time.perf_counter() - t0):7.0f} steps/s")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Train the imitator on a recorded DQN history.")
-    ap.add_argument("--bench", action="store_true", help="print speed figures and exit")
-    dqn.add_config_flags(ap, ImitateConfig)
-    args = ap.parse_args()
-    if args.bench:
-        bench(dqn.config_from_args(ImitateConfig, args))
-    else:
-        train(dqn.config_from_args(ImitateConfig, args))
+    toolbox.add_config_flags(ap, ImitateConfig)
+    train(toolbox.config_from_args(ImitateConfig, ap.parse_args()))

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from dqn import (GAMES, Agent, DQNConfig, add_config_flags, check_dqn_config, config_from_args, learn, load_checkpoint,
-                 make_env, write_json)
+from dqn import GAMES, Agent, DQNConfig, check_dqn_config, learn, load_checkpoint, make_env
+import toolbox
 
 
 @dataclass
@@ -137,8 +137,8 @@ def history_length(run_dir):
 
 
 def write_history_meta(run_dir, game, chunks):
-    write_json(os.path.join(run_dir, "history.json"),
-               dict(game=game, steps=sum(n for _, n in chunks), chunks=chunks, fields=list(FIELDS)))
+    toolbox.write_json(os.path.join(run_dir, "history.json"),
+                       dict(game=game, steps=sum(n for _, n in chunks), chunks=chunks, fields=list(FIELDS)))
 
 
 # -------------------------------------------------------------------------------------------
@@ -223,8 +223,7 @@ def check_config(rc: RecordConfig, dc: DQNConfig | None = None):
 
 def same_run(old, new):
     """Do two run identities (config.json) describe the same run? A frozen teacher never learns, so
-    its replay size is not part of what it is (frozen runs written before 27 Nov 2026 stored the
-    1,000-frame replay their agent keeps instead of the teacher's settings; they still resume)."""
+    its replay size is not part of what it is."""
     if new.get("frozen"):
         old, new = ({**d, "dqn": {**d.get("dqn", {}), "replay_capacity": 0}} for d in (old, new))
     return old == new
@@ -261,7 +260,7 @@ def record(rc: RecordConfig, dc: DQNConfig):
         if not same_run(old, identity):
             raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); "
                              f"use another --out or the same flags")
-    write_json(cfg_path, identity)
+    toolbox.write_json(cfg_path, identity)
 
     # Steps of this run are counted from its own start; the agent's counter (which drives epsilon)
     # goes on from the teacher it was loaded from.
@@ -361,15 +360,13 @@ def read_curve(run_dir):
 
 
 def plot_curve(run_dir):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = toolbox.pyplot()
     steps, scores = read_curve(run_dir)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(steps, scores, ".", ms=2, alpha=0.3, label="one game")
     if len(scores) >= 10:
         k = max(10, len(scores) // 50)
-        ax.plot(steps[k - 1:], np.convolve(scores, np.ones(k) / k, "valid"), lw=2, label=f"mean of {k} games")
+        ax.plot(steps[k - 1:], toolbox.moving_average(scores, k), lw=2, label=f"mean of {k} games")
     ax.set_xlabel("agent step")
     ax.set_ylabel("raw game score")
     ax.set_title(f"DQN learning: {os.path.basename(os.path.normpath(run_dir))}")
@@ -400,13 +397,13 @@ def export_results(rc, run_dir):
                    history_steps=history_length(run_dir), history_mb=round(sum(os.path.getsize(p) for _, _, p in
                                                                                 history_index(run_dir)) / 1e6, 1),
                    peak_rss_gb_this_process=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2))
-    write_json(os.path.join(dest, "teacher_summary.json"), summary)
+    toolbox.write_json(os.path.join(dest, "teacher_summary.json"), summary)
     print(json.dumps(summary))
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Train a DQN from scratch and record its learning history.")
-    add_config_flags(ap, RecordConfig)
-    add_config_flags(ap, DQNConfig)
+    toolbox.add_config_flags(ap, RecordConfig)
+    toolbox.add_config_flags(ap, DQNConfig)
     a = ap.parse_args()
-    record(config_from_args(RecordConfig, a), config_from_args(DQNConfig, a))
+    record(toolbox.config_from_args(RecordConfig, a), toolbox.config_from_args(DQNConfig, a))

@@ -27,7 +27,6 @@ ideas of this page (attention, LayerNorm, GELU, the KV cache) are all here.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import math
 import time
 from dataclasses import dataclass
@@ -35,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dqn import add_config_flags, adam_step, config_from_args, linear_backward, linear_forward, param_views
+from dqn import adam_step, linear_backward, linear_forward
+from toolbox import add_config_flags, alloc_params, check_positive, config_from_args, keep_freed_memory
 
 # Dimension letters: B batch, T time (sequence position), C model width, NH heads, hs = C/NH head
 # size, V outputs of the head, L layers, N = B*T rows.
@@ -50,21 +50,6 @@ class TransformerConfig:
     n_out: int = 4               # outputs of the linear head V
 
 
-def keep_freed_memory():
-    """Ask the C allocator to keep the memory NumPy frees, for reuse, instead of handing it back.
-
-    A training step allocates the same few hundred MB of activations every time. By default glibc
-    returns big blocks to the operating system when they are freed, and the next step pays a page
-    fault (and the zeroing of a page) for every 4 KB it touches again: measured here, ~15-20% of a
-    transformer training step. Two allocator settings keep them: blocks up to 32 MB come from the
-    reusable heap (M_MMAP_THRESHOLD), and the heap is never trimmed (M_TRIM_THRESHOLD). The process
-    keeps its peak memory until it exits. glibc only; elsewhere nothing happens."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 * 1024 * 1024)                 # M_MMAP_THRESHOLD: the largest glibc allows
-        libc.mallopt(-1, 2 ** 31 - 1)                      # M_TRIM_THRESHOLD: never trim
-    except (OSError, AttributeError):
-        pass
 
 
 # -------------------------------------------------------------------------------------------
@@ -558,11 +543,8 @@ def train_copy_task(dc: DemoConfig, log=print):
     cfg = TransformerConfig(block_size=2 * dc.half, n_layer=dc.n_layer, n_head=dc.n_head,
                             n_embd=dc.n_embd, n_out=dc.vocab)
     shapes = [("wte", (dc.vocab, dc.n_embd))] + param_shapes(cfg)
-    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
-    p = param_views(flat, shapes)
+    (flat, p), (grad, g) = alloc_params(shapes), alloc_params(shapes)
     init_params(p, cfg, rng)
-    grad = np.zeros_like(flat)
-    g = param_views(grad, shapes)
     opt = AdamW(flat, shapes, weight_decay=0.01)
     for step in range(dc.steps):
         x, y = copy_task_batch(rng, dc.batch, dc.vocab, dc.half)
@@ -582,68 +564,22 @@ def train_copy_task(dc: DemoConfig, log=print):
     return float(correct[:, :dc.half - 1].mean()), float(correct[:, dc.half:].mean())
 
 
-def bench(seconds=20):
-    """Training tokens/s at d_model 128, 4 layers, 4 heads, context 512, batch 8; cached steps/s."""
-    keep_freed_memory()
-    cfg = TransformerConfig()
-    B, T = 8, cfg.block_size
-    rng = np.random.default_rng(0)
-    shapes = param_shapes(cfg)
-    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
-    p, grad = param_views(flat, shapes), np.zeros_like(flat)
-    g = param_views(grad, shapes)
-    init_params(p, cfg, rng)
-    opt = AdamW(flat, shapes)
-    x = rng.standard_normal((B, T, cfg.n_embd)).astype(np.float32)
-    y = rng.integers(0, cfg.n_out, B * T)
-
-    def train_step():
-        out, cache = transformer_forward(p, x, cfg)
-        _, cc = cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-        transformer_backward(cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
-        clip_grad_norm(grad, 1.0)
-        opt.step(flat, grad, 1e-4)
-
-    train_step()                                                # compile
-    times = []
-    t_end = time.perf_counter() + seconds
-    while time.perf_counter() < t_end or len(times) < 5:
-        t0 = time.perf_counter()
-        train_step()
-        times.append(time.perf_counter() - t0)
-    print(f"training: {B * T / np.median(times):8.0f} tokens/s  (median of {len(times)} steps of "
-          f"{B}x{T} tokens, d_model {cfg.n_embd}, {cfg.n_layer} layers, {cfg.n_head} heads)")
-    dec = Decoder(p, cfg)
-    xs = rng.standard_normal((4 * T, cfg.n_embd)).astype(np.float32)
-    dec.step(xs[0])
-    t0 = time.perf_counter()
-    for v in xs:
-        dec.step(v)
-    print(f"cached decoding: {len(xs) / (time.perf_counter() - t0):8.0f} steps/s "
-          f"(one position at a time, window {T}, slides included)")
 
 
 def check_demo_config(dc: DemoConfig):
     """Refuse bad demo settings before training starts, naming the flag."""
-    for name in ("vocab", "half", "n_layer", "n_head", "n_embd", "batch", "steps", "lr"):
-        if getattr(dc, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(dc, name)} must be positive")
+    check_positive(dc, ("vocab", "half", "n_layer", "n_head", "n_embd", "batch", "steps", "lr"))
     if dc.n_embd % dc.n_head:
         raise SystemExit(f"--n_embd {dc.n_embd} must be a multiple of --n_head {dc.n_head}")
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="A tiny causal transformer: in-context demo or --bench.")
-    ap.add_argument("--bench", action="store_true", help="print speed figures and exit")
+    ap = argparse.ArgumentParser(description="A tiny causal transformer learns a task only its context can solve.")
     add_config_flags(ap, DemoConfig)
-    a = ap.parse_args()
-    if a.bench:
-        bench()
-    else:
-        dc = config_from_args(DemoConfig, a)
-        check_demo_config(dc)
-        t0 = time.perf_counter()
-        acc1, acc2 = train_copy_task(dc)
-        print(f"\ntrained in {time.perf_counter() - t0:.0f} s. Next-token accuracy:")
-        print(f"  first copy  (random; needs no context, cannot be learned): {acc1:.2f}  (chance {1 / dc.vocab:.2f})")
-        print(f"  second copy (predictable only from the context):          {acc2:.2f}")
+    dc = config_from_args(DemoConfig, ap.parse_args())
+    check_demo_config(dc)
+    t0 = time.perf_counter()
+    acc1, acc2 = train_copy_task(dc)
+    print(f"\ntrained in {time.perf_counter() - t0:.0f} s. Next-token accuracy:")
+    print(f"  first copy  (random; needs no context, cannot be learned): {acc1:.2f}  (chance {1 / dc.vocab:.2f})")
+    print(f"  second copy (predictable only from the context):          {acc2:.2f}")

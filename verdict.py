@@ -3,22 +3,16 @@
 Page five, second half. evaluate.py plays the arms (who plays, where, for how long); this page
 reads their games and says what they show, by rules written down before any result was seen:
 
-  One protocol for every player: teacher and imitator alike play epsilon-greedy at the teacher's
-      final epsilon (evaluate.py), so no policy can stall a game by never serving.
-  Q1  "plays like the teacher": an equivalence test (two one-sided tests): the 90% interval of
-      imitator minus teacher lies within +-25% of the teacher's mean score, over enough games
-      that a perfect clone of the teacher passes at least 95% of the time (clone_pass_rate).
-  Q2, Q3, the swap control  "keeps improving / learns / adapts": the slope of score against agent
-      step, with an interval from a bootstrap over blocks of consecutive games, lies above 0 and
-      is at least the smallest improvement that counts (for an imitator, 25% of the teacher's
-      slope in the same arm); "keeps improving" (Q2) must hold on the arm's second half too. A
-      reading that dropping the few games that push hardest towards it would flip is not made.
-  Q2' (an imitator told its stage)  told twice its history's length, it scores >= 10% more
-      than told the end, with an interval above 0.
-  reward control  "uses reward": zeroing the rewards in the context moves the score by >= 10%.
-  Each rule reads "yes", "no" (the data exclude the effect) or "too short to tell".
-  An imitator that fails Q1, or whose Q1 is too short to tell, gets "not testable" on the rest,
-  with the reason: both sides of the argument predict the "no" of an imitator that cannot play.
+  one protocol  every player, teacher or imitator, plays epsilon-greedy at the teacher's final epsilon
+  Q1    "plays like the teacher": an equivalence test, over enough games that a clone would pass
+  Q2, Q3, the swap control  "keeps improving / learns / adapts": a slope with an interval and a bar
+  Q2'   (an imitator told its stage) told a later stage, it plays better
+  reward control  "uses reward": zeroing the rewards in its context changes its score
+
+Each rule reads "yes", "no" (the data exclude the effect) or "too short to tell", and an imitator
+that fails Q1 (or whose Q1 is too short to tell) reads "not testable" on the rest. The rules
+are stated once, in words, by rule_sentences() below (the table's footer prints them), from
+the constants that fix them.
 
 Nothing here plays a game or loads a model: every function takes numbers (lists of games, each
 [agent step at its end, score, length, move agreement]) and returns numbers or text, so each
@@ -30,6 +24,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import toolbox
 
 
 # -------------------------------------------------------------------------------------------
@@ -40,7 +35,7 @@ def mean_ci(x, rng, n_boot=4_000, level=0.95):
     x = np.asarray(x, float)
     if len(x) == 0:
         return dict(mean=float("nan"), lo=float("nan"), hi=float("nan"), n=0)
-    boots = rng.choice(x, (n_boot, len(x))).mean(axis=1)
+    boots = toolbox.bootstrap_means(x, rng, n_boot)
     a = (1 - level) / 2
     return dict(mean=float(x.mean()), lo=float(np.quantile(boots, a)), hi=float(np.quantile(boots, 1 - a)), n=len(x))
 
@@ -50,7 +45,7 @@ def diff_ci(x, y, rng, n_boot=4_000, level=0.95):
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) == 0 or len(y) == 0:
         return dict(diff=float("nan"), lo=float("nan"), hi=float("nan"))
-    d = rng.choice(x, (n_boot, len(x))).mean(1) - rng.choice(y, (n_boot, len(y))).mean(1)
+    d = toolbox.bootstrap_means(x, rng, n_boot) - toolbox.bootstrap_means(y, rng, n_boot)
     a = (1 - level) / 2
     return dict(diff=float(x.mean() - y.mean()), lo=float(np.quantile(d, a)), hi=float(np.quantile(d, 1 - a)))
 
@@ -104,18 +99,42 @@ MIN_SLOPE_SHARE = 0.25     # an imitator's improvement counts from 25% of the te
 CLONE_PASS_TARGET = 0.95   # Q1 needs enough games that a perfect clone of the teacher passes this often
 
 
+def rule_sentences():
+    """The rules in words, made from the constants above: the one statement of them, which the
+    table's footer prints and verdict.json carries."""
+    return [
+        "*one protocol*: every player, teacher or imitator, plays epsilon-greedy at the teacher's final "
+        "epsilon (its most likely move, else a random one), with the same game cap; argmax play is a variant, "
+        "reported, not judged;",
+        f"*plays like the teacher* (Q1): two one-sided tests at 5% (the 90% bootstrap interval of imitator "
+        f"minus teacher lies within ±{EQUIV_MARGIN:.0%} of the teacher's mean score), over enough games that a "
+        f"simulated clone of the teacher passes {CLONE_PASS_TARGET:.0%} of the time;",
+        "*keeps improving / learns / adapts*: the slope's 95% interval, from a bootstrap over blocks of "
+        "consecutive games (games of one run are not independent), lies above 0 and the slope is at least "
+        f"the bar ({MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm for an imitator, 0 for a "
+        "teacher); *keeps* improving (Q2) holds on the arm's second half too; a reading that dropping the "
+        f"{FRAGILE_SHARE:.0%} of games (at least 3) pulling hardest towards it would flip is flagged fragile and "
+        "reads *too short to tell*;",
+        f"*uses reward*: zeroing the rewards in its context moves the mean score by at least "
+        f"{MIN_REWARD_EFFECT:.0%} of normal play, with an interval excluding 0;",
+        f"*told a later stage, plays better* (Q2', imitators with a stage input): the score told the largest "
+        f"stage minus the score told the end of the history, 95% interval above 0 and at least "
+        f"{MIN_STAGE_GAIN:.0%} of the latter;",
+        "*no* needs the data to exclude the effect: a slope whose interval lies below "
+        f"{MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm (teacher arms: below 0), an interval "
+        "wholly outside the Q1 margin, a reward effect or stage gain whose interval lies inside the minimum; "
+        "everything in between reads *too short to tell*;",
+        "for an imitator that fails Q1, or whose Q1 is too short to tell, questions 2, 3 and the controls "
+        "read *not testable* (with the reason): both sides of "
+        "the argument predict that an imitator which cannot play does not keep improving."
+    ]
+
+
 def rules():
-    """The rules as numbers, for verdict.json."""
-    return dict(q1_equivalence_margin=EQUIV_MARGIN, q1_test="TOST, 90% bootstrap interval of imitator - teacher",
-                protocol="every player epsilon-greedy at the teacher's final epsilon, the same game cap",
-                q1_clone_pass_target=CLONE_PASS_TARGET,
-                trend_test="95% moving-block bootstrap interval of the slope above 0 and the slope >= the bar "
-                           "(imitators: 25% of the teacher's slope); Q2 also on the arm's second half; "
-                           "a reading flipped by dropping 2% of the games reads too short to tell",
+    """The rules as numbers and in words (rule_sentences), for verdict.json."""
+    return dict(q1_equivalence_margin=EQUIV_MARGIN, q1_clone_pass_target=CLONE_PASS_TARGET,
                 fragile_share=FRAGILE_SHARE, min_reward_effect=MIN_REWARD_EFFECT, min_stage_gain=MIN_STAGE_GAIN,
-                min_slope_share=MIN_SLOPE_SHARE,
-                not_testable="an imitator that fails Q1, or whose Q1 is too short to tell, is not tested on Q2, Q3 "
-                             "or the controls")
+                min_slope_share=MIN_SLOPE_SHARE, text=rule_sentences())
 
 
 def equivalence(x, y, rng, margin_frac=EQUIV_MARGIN, n_boot=4_000):
@@ -293,7 +312,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
         boot = rs["later"]
         im = sc("later_imitator")
         k = min(30, len(im))
-        rolling = np.convolve(im, np.ones(k) / k, "valid") if k else np.array([])
+        rolling = toolbox.moving_average(im, k) if k else np.array([])
         final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
         teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], boot, keeps=True)
         R["later"] = dict(teacher=teacher,
@@ -504,38 +523,13 @@ def table(R):
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
               "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
               "quarter of the arm. The rules, fixed before the results:",
-              "- *one protocol*: every player, teacher or imitator, plays epsilon-greedy at the teacher's final "
-              "epsilon (its most likely move, else a random one), with the same game cap; argmax play is a variant, "
-              "reported, not judged;",
-              f"- *plays like the teacher* (Q1): two one-sided tests at 5% (the 90% bootstrap interval of imitator "
-              f"minus teacher lies within ±{EQUIV_MARGIN:.0%} of the teacher's mean score), over enough games that a "
-              f"simulated clone of the teacher passes {CLONE_PASS_TARGET:.0%} of the time;",
-              "- *keeps improving / learns / adapts*: the slope's 95% interval, from a bootstrap over blocks of "
-              "consecutive games (games of one run are not independent), lies above 0 and the slope is at least "
-              f"the bar ({MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm for an imitator, 0 for a "
-              "teacher); *keeps* improving (Q2) holds on the arm's second half too; a reading that dropping the "
-              f"{FRAGILE_SHARE:.0%} of games (at least 3) pulling hardest towards it would flip is flagged fragile and "
-              "reads *too short to tell*;",
-              f"- *uses reward*: zeroing the rewards in its context moves the mean score by at least "
-              f"{MIN_REWARD_EFFECT:.0%} of normal play, with an interval excluding 0;",
-              f"- *told a later stage, plays better* (Q2', imitators with a stage input): the score told the largest "
-              f"stage minus the score told the end of the history, 95% interval above 0 and at least "
-              f"{MIN_STAGE_GAIN:.0%} of the latter;",
-              "- *no* needs the data to exclude the effect: a slope whose interval lies below "
-              f"{MIN_SLOPE_SHARE:.0%} of the teacher's slope in the same arm (teacher arms: below 0), an interval "
-              "wholly outside the Q1 margin, a reward effect or stage gain whose interval lies inside the minimum; "
-              "everything in between reads *too short to tell*;",
-              "- for an imitator that fails Q1, or whose Q1 is too short to tell, questions 2, 3 and the controls "
-              "read *not testable* (with the reason): both sides of "
-              "the argument predict that an imitator which cannot play does not keep improving.", ""]
+              ] + [f"- {rule}" for rule in rule_sentences()] + [""]
     return "\n".join(lines)
 
 
 def plots(g, R, out):
     """now.png, later.png, elsewhere.png, controls.png in out, from the games g and the numbers R."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = toolbox.pyplot()
     tag = " (small-scale)" if R["scale"]["quick"] else ""
 
     def curve(ax, name, label):

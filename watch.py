@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-import dqn
 import evaluate
-import imitate
 import record
+import toolbox
 
 
 @dataclass
@@ -58,9 +57,7 @@ def record_play(game, policy, steps, seed):
 
 def make_gif(panels, path, every, fps, title):
     """panels: list of (label, frames, scores), shown side by side; one GIF frame per `every` steps."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = toolbox.pyplot()
     from matplotlib.animation import FuncAnimation, PillowWriter
     fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels), 2.9), dpi=90)
     axes = np.atleast_1d(axes)
@@ -86,9 +83,7 @@ def make_gif(panels, path, every, fps, title):
 
 
 def watch(c: WatchConfig):
-    for name in ("steps", "every", "fps"):
-        if getattr(c, name) <= 0:
-            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+    toolbox.check_positive(c, ("steps", "every", "fps"))
     if not 0.0 <= c.eps <= 1.0:
         raise SystemExit(f"--eps {c.eps} must be in [0, 1]")
     for path, what in ((c.teacher, "--teacher"), (c.imitator, "--imitator")):
@@ -124,8 +119,8 @@ def watch(c: WatchConfig):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="GIFs of the teacher and the frozen imitator playing.")
-    dqn.add_config_flags(ap, WatchConfig)
-    cfg = dqn.config_from_args(WatchConfig, ap.parse_args())
+    toolbox.add_config_flags(ap, WatchConfig)
+    cfg = toolbox.config_from_args(WatchConfig, ap.parse_args())
     try:
         print(json.dumps(watch(cfg), indent=1))
     except ValueError as e:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -31,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn          # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
+import toolbox  # noqa: E402
 
 try:
     import torch
@@ -40,24 +40,6 @@ except ImportError:
                      "(never into the project's own environment)")
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next(line for line in f if line.startswith("flags")).split()
-        return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    except (OSError, StopIteration):
-        return "?"
 
 
 def timed(fn, seconds, min_runs=5):
@@ -217,9 +199,7 @@ def bench_transformer(seconds):
     B, Tn = 8, cfg.block_size
     rng = np.random.default_rng(0)
     shapes = tf.param_shapes(cfg)
-    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), np.float32)
-    p, grad = dqn.param_views(flat, shapes), np.zeros_like(flat)
-    g = dqn.param_views(grad, shapes)
+    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
     tf.init_params(p, cfg, rng)
     for name, arr in p.items():                           # non-trivial biases and gains for the check
         if arr.ndim == 1:
@@ -270,7 +250,7 @@ def bench_imitator(seconds):
     tcfg, rng = imitate.tcfg_of(c), np.random.default_rng(0)
     flat, shapes = imitate.init_imitator(tcfg, rng)
     grad = np.zeros_like(flat)
-    p, g = dqn.param_views(flat, shapes), dqn.param_views(grad, shapes)
+    p, g = toolbox.param_views(flat, shapes), toolbox.param_views(grad, shapes)
     B, K = c.batch, c.context
     stacks = rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8)
     pa, pr, y = rng.integers(0, 5, (B, K)), rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K))
@@ -300,8 +280,8 @@ def bench_imitator(seconds):
     # rounding error of ~1e-3 there. Referee: our same code in float64 (checked by the finite-
     # difference tests). Ours passes if it is no further from it than PyTorch is, or within 1e-4.
     flat64 = flat.astype(np.float64)
-    g64 = dqn.param_views(np.zeros_like(flat64), shapes)
-    logits64, cache64 = imitate.imitator_forward(dqn.param_views(flat64, shapes), stacks, pa, pr, tcfg)
+    g64 = toolbox.param_views(np.zeros_like(flat64), shapes)
+    logits64, cache64 = imitate.imitator_forward(toolbox.param_views(flat64, shapes), stacks, pa, pr, tcfg)
     _, cc64 = tf.cross_entropy_forward(logits64.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
     imitate.imitator_backward(tf.cross_entropy_backward(cc64).reshape(logits64.shape), cache64, g64, tcfg)
     ours64 = {k: rel_err(g[k], g64[k]) for k in torch_g}
@@ -341,14 +321,14 @@ if __name__ == "__main__":
     if bad:
         raise SystemExit(f"--only: unknown {bad}; valid: {', '.join(pieces)}")
     torch.set_num_threads(2)
-    tf.keep_freed_memory()                    # as our training scripts do (it applies to both libraries)
-    print(f"CPU: {cpu_name()} ({os.cpu_count()} cores, {cpu_flags()}); numpy {np.__version__}, "
+    toolbox.keep_freed_memory()                    # as our training scripts do (it applies to both libraries)
+    print(f"CPU: {toolbox.cpu_name()} ({os.cpu_count()} cores, {toolbox.cpu_flags()}); numpy {np.__version__}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    results = dict(cpu=cpu_name(), simd=cpu_flags(), numpy=np.__version__, torch=torch.__version__)
+    results = dict(cpu=toolbox.cpu_name(), simd=toolbox.cpu_flags(), numpy=np.__version__, torch=torch.__version__)
     for w in wanted:
         results[w] = pieces[w](a.seconds)
     if a.json:
-        dqn.write_json(a.json, results)
+        toolbox.write_json(a.json, results)
     bad = [w for w in wanted if not results[w]["correct"]]
     if bad:
         raise SystemExit(f"correctness check failed for: {', '.join(bad)}")

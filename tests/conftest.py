@@ -1,4 +1,4 @@
-"""Shared test helpers: a finite-difference gradient check and a tiny stand-in for the Atari env."""
+"""Shared test helpers: a finite-difference gradient check and a tiny recorded Breakout run."""
 import os
 import sys
 
@@ -27,48 +27,6 @@ def assert_grad_close(analytic, numeric, tol=1e-6):
     assert err < tol, f"gradient mismatch: relative error {err:.2e}"
 
 
-class Catch:
-    """A 1-env stand-in for AtariVectorEnv (same reset/send/recv and shapes), learnable in seconds.
-
-    A 12x12 ball falls down one of 7 columns for 6 steps; the agent moves a paddle on the bottom
-    row (RIGHT = action 2, LEFT = action 3, anything else stays). Reward +1 for a catch, -1 for a
-    miss, then the next game starts. A random policy averages about -0.6."""
-
-    def __init__(self):
-        self.rng = np.random.default_rng(0)
-
-    def _frame(self):
-        f = np.zeros((84, 84), np.uint8)
-        f[self.row * 12:(self.row + 1) * 12, self.col * 12:(self.col + 1) * 12] = 255
-        f[72:84, self.pad * 12:(self.pad + 1) * 12] = 128
-        return f
-
-    def _new_game(self):
-        self.col, self.row, self.pad = int(self.rng.integers(7)), 0, 3
-        self.stack = np.zeros((4, 84, 84), np.uint8)
-        self.stack[3] = self._frame()
-
-    def reset(self, seed=None):
-        self.rng = np.random.default_rng(seed)
-        self._new_game()
-        return self.stack[None].copy(), {"lives": np.array([1])}
-
-    def send(self, actions):
-        self.action = int(actions[0])
-
-    def recv(self):
-        self.pad = int(np.clip(self.pad + {2: 1, 3: -1}.get(self.action, 0), 0, 6))
-        self.row += 1
-        r, term = 0.0, False
-        if self.row == 6:
-            r, term = (1.0 if self.pad == self.col else -1.0), True
-            self._new_game()
-        else:
-            self.stack = np.concatenate([self.stack[1:], self._frame()[None]])
-        return self.stack[None].copy(), np.array([r]), np.array([term]), np.array([False]), {"lives": np.array([1])}
-
-    def close(self):
-        pass
 
 
 # --- a tiny recorded run, shared by the record, imitate and evaluate tests ----------------------

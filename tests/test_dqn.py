@@ -2,9 +2,10 @@
 the replay buffer's stacks, checkpoints, and a learning loop that must actually learn."""
 import numpy as np
 import pytest
-from conftest import Catch, assert_grad_close, numerical_grad
+from conftest import assert_grad_close, numerical_grad
 
 import dqn
+import toolbox
 
 
 # --- plain NumPy references ------------------------------------------------------------------
@@ -112,9 +113,9 @@ def test_q_network_gradient():
     rng = np.random.default_rng(7)
     shapes = dqn.param_shapes(4)
     flat = dqn.init_q_params(rng, 4, np.float64)
-    p = dqn.param_views(flat, shapes)
+    p = toolbox.param_views(flat, shapes)
     gflat = np.zeros_like(flat)
-    g = dqn.param_views(gflat, shapes)
+    g = toolbox.param_views(gflat, shapes)
     x = rng.random((2, 21, 21, 64))
     q, cache = dqn.q_forward(p, x)
     dq = rng.standard_normal(q.shape)
@@ -216,36 +217,24 @@ def test_unknown_game_lists_valid_ones_and_swap_exchanges_left_right():
     assert sent == [[0, 1, 3, 2]]
 
 
-def mean_return(agent, env, episodes, eps, seed):
-    obs, _ = env.reset(seed=seed)
-    total, done = 0.0, 0
-    while done < episodes:
-        env.send(np.array([agent.act(obs[0], eps)]))
-        obs, r, term, _, _ = env.recv()
-        total += r[0]
-        done += bool(term[0])
-    return total / episodes
 
 
 def test_learning_loop_improves_returns_on_catch():
-    """Not a smoke test: after 5000 steps (~1200 updates) the greedy policy must catch the ball."""
-    cfg = dqn.DQNConfig(lr=1e-3, learning_starts=500, eps_decay_steps=2500, target_every=250,
-                        replay_capacity=10_000, n_step=3, seed=1)
-    agent, env = dqn.Agent(cfg), Catch()
-    before = mean_return(agent, Catch(), 200, 1.0, seed=5)
-    for _ in dqn.learn(env, agent, 5000, reset_seed=0):
-        pass
-    after = mean_return(agent, Catch(), 200, 0.0, seed=6)
+    """Not a smoke test: after 5000 steps (~1200 updates) the greedy policy must catch the ball
+    (python dqn.py, with the page's own settings for Catch)."""
+    lines = []
+    before, after = dqn.learn_catch(dqn.CatchConfig(steps=5000), log=lines.append)
     assert before < -0.3, before
     assert after > 0.6, f"greedy return after learning {after:.2f} (random {before:.2f})"
+    assert len(lines) == 2 + 5 and lines[-1].startswith("greedy play after 5000 steps")
 
 
 def test_config_flags_mirror_the_dataclass():
     import argparse
     ap = argparse.ArgumentParser()
-    dqn.add_config_flags(ap, dqn.DQNConfig)
-    assert dqn.config_from_args(dqn.DQNConfig, ap.parse_args([])) == dqn.DQNConfig()
-    got = dqn.config_from_args(dqn.DQNConfig, ap.parse_args(["--lr", "0.5", "--n_step", "1"]))
+    toolbox.add_config_flags(ap, dqn.DQNConfig)
+    assert toolbox.config_from_args(dqn.DQNConfig, ap.parse_args([])) == dqn.DQNConfig()
+    got = toolbox.config_from_args(dqn.DQNConfig, ap.parse_args(["--lr", "0.5", "--n_step", "1"]))
     assert got.lr == 0.5 and got.n_step == 1
 
     from dataclasses import dataclass
@@ -254,7 +243,7 @@ def test_config_flags_mirror_the_dataclass():
     class WithBool:
         quick: bool = False
     ap = argparse.ArgumentParser()
-    dqn.add_config_flags(ap, WithBool)
+    toolbox.add_config_flags(ap, WithBool)
     assert [ap.parse_args(a).quick for a in ([], ["--quick"], ["--quick", "false"])] == [False, True, False]
 
 
@@ -270,11 +259,11 @@ def test_every_flag_of_every_page_has_help_from_its_comment():
     import watch
     for cls in (dqn.DQNConfig, record.RecordConfig, transformer.DemoConfig, imitate.ImitateConfig,
                 evaluate.EvalConfig, distill.DistillConfig, watch.WatchConfig):
-        comments = dqn.field_comments(cls)
+        comments = toolbox.field_comments(cls)
         missing = [f.name for f in dataclasses.fields(cls) if not comments.get(f.name)]
         assert not missing, (cls.__name__, missing)
     ap = argparse.ArgumentParser()
-    dqn.add_config_flags(ap, imitate.ImitateConfig)
+    toolbox.add_config_flags(ap, imitate.ImitateConfig)
     helps = {a.dest: a.help for a in ap._actions}
     assert helps["model"].startswith('"transformer": the imitator above; "bc": the yardstick')
     assert "DrQ uses 4" in helps["augment"] and helps["augment"].endswith("(default: 4)")

@@ -13,6 +13,7 @@ import dqn
 import evaluate as ev
 import imitate
 import verdict
+import toolbox
 from conftest import ROOT
 from test_imitate import tiny_config
 
@@ -319,7 +320,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
     last = imitate.record.checkpoint_name(tiny_run, imitate.record.list_checkpoints(tiny_run)[-1])
     for ext in (".npz", ".json"):
         shutil.copy(last + ext, committed / f"teacher_final{ext}")
-    dqn.write_json(str(committed / "teacher_summary.json"), dict(game="breakout", steps=3000, games=40,
+    toolbox.write_json(str(committed / "teacher_summary.json"), dict(game="breakout", steps=3000, games=40,
                                                                 quarter_means=[-1.0, 0.5, 2.0, 4.0]))
     monkeypatch.setitem(ev.QUICK, "teacher", str(committed / "teacher_final"))
     monkeypatch.setitem(ev.QUICK, "imitator", tiny_imitator)
@@ -370,7 +371,7 @@ def test_an_arm_still_running_is_listed_not_judged(tmp_path):
     def arm(name, n_games, every, folder=""):
         games = [[every * (k + 1), float(rng.integers(0, 20)), every, -1.0] for k in range(n_games)]
         os.makedirs(tmp_path / "w" / folder / name, exist_ok=True)
-        dqn.write_json(str(tmp_path / "w" / folder / name / "state.json"), dict(steps=every * n_games, games=games))
+        toolbox.write_json(str(tmp_path / "w" / folder / name / "state.json"), dict(steps=every * n_games, games=games))
 
     arm("now_teacher", 3, 100)
     arm("now_imitator", 3, 100)

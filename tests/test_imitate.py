@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 import pytest
-from conftest import assert_grad_close
 
 import dqn
 import imitate
 import transformer as tf
+import toolbox
 
 
 def tiny_config(run_dir, out, **kw):
@@ -24,9 +24,9 @@ def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
     flat32, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0), stage_input)
     flat32 += np.random.default_rng(2).normal(0, 0.01, flat32.size).astype(np.float32)  # w_stage not 0
     flat = flat32.astype(np.float64)
-    p = dqn.param_views(flat, shapes)
+    p = toolbox.param_views(flat, shapes)
     grad = np.zeros_like(flat)
-    g = dqn.param_views(grad, shapes)
+    g = toolbox.param_views(grad, shapes)
     rng = np.random.default_rng(1)
     stacks = rng.integers(0, 256, (2 * 3, 4, 84, 84), dtype=np.uint8)
     pa, pr = rng.integers(0, 5, (2, 3)), rng.integers(0, 3, (2, 3))
@@ -40,7 +40,7 @@ def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
     _, logits, cache = loss()
     _, cc = tf.cross_entropy_forward(logits.reshape(-1, 4), y)
     imitate.imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
-    views = dqn.param_views(flat, shapes)
+    views = toolbox.param_views(flat, shapes)
     names = ("w1", "b1", "w2", "b2", "w_obs", "b_obs", "e_act", "e_rew", "wpe", "h0.w_qkv", "h0.ln2_g", "w_head")
     for name in names + (("w_stage",) if stage_input else ()):
         v = views[name].reshape(-1)
@@ -151,7 +151,7 @@ def test_bc_step_learns_a_small_task():
     shapes = dqn.param_shapes()
     flat = dqn.init_q_params(rng)
     grad = np.zeros_like(flat)
-    p, g = dqn.param_views(flat, shapes), dqn.param_views(grad, shapes)
+    p, g = toolbox.param_views(flat, shapes), toolbox.param_views(grad, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=0.0)
 
     def batch(n):
@@ -186,11 +186,11 @@ def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
         player.p["w1"][0, 0, 0, 0] = 1.0
     with pytest.raises(SystemExit, match="--lr 0.0006"):                # resuming: other settings are refused,
         imitate.train(dataclasses.replace(c, lr=1e-3, iters=8), log=lambda *a: None)   # naming the flag
-    ck = tmp_path / "bc" / "checkpoint.json"                           # a checkpoint from before --augment
-    state = json.load(open(ck))                                        # existed resumes as trained (off),
+    ck = tmp_path / "bc" / "checkpoint.json"                           # a checkpoint without a setting
+    state = json.load(open(ck))                                        # resumes with today's default (4),
     del state["config"]["augment"]                                     # and the transformer's settings do
     json.dump(state, open(ck, "w"))                                    # not matter to behaviour cloning
-    imitate.train(dataclasses.replace(c, augment=0, context=64, stage_input=False, iters=8), log=lambda *a: None)
+    imitate.train(dataclasses.replace(c, context=64, stage_input=False, iters=8), log=lambda *a: None)
     assert json.load(open(ck))["step"] == 8
 
 
@@ -201,11 +201,11 @@ def test_init_torso_starts_from_the_bc_networks_eyes(tiny_run, tmp_path):
     c = tiny_config(tiny_run, tmp_path / "t", init_torso=str(tmp_path / "bc"), iters=1)
     tcfg = imitate.tcfg_of(c)
     flat, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0))
-    p = dqn.param_views(flat, shapes)
+    p = toolbox.param_views(flat, shapes)
     before = {n: p[n].copy() for n in ("w_obs", "b_obs", "e_act")}
     imitate.copy_torso(p, str(tmp_path / "bc"))
     with np.load(tmp_path / "bc" / "imitator.npz", allow_pickle=False) as z:
-        bc = dqn.param_views(z["params"], dqn.param_shapes())
+        bc = toolbox.param_views(z["params"], dqn.param_shapes())
         for n in imitate.TORSO:
             np.testing.assert_array_equal(p[n], bc[n])
     for n, v in before.items():

@@ -6,16 +6,15 @@ import numpy as np
 import pytest
 from conftest import assert_grad_close, numerical_grad
 
-import dqn
 import transformer as tf
+import toolbox
 
 TINY = tf.TransformerConfig(block_size=6, n_layer=2, n_head=2, n_embd=8, n_out=3)
 
 
 def tiny_model(dtype=np.float64, cfg=TINY, seed=0):
     shapes = tf.param_shapes(cfg)
-    flat = np.zeros(sum(int(np.prod(s)) for _, s in shapes), dtype)
-    p = dqn.param_views(flat, shapes)
+    flat, p = toolbox.alloc_params(shapes, dtype)
     tf.init_params(p, cfg, np.random.default_rng(seed))
     for name, arr in p.items():                       # make biases and gains non-trivial for the checks
         if arr.ndim == 1:
@@ -105,7 +104,7 @@ def test_attention_gradient_across_query_blocks(monkeypatch):
 def test_whole_transformer_gradient():
     flat, shapes, p = tiny_model()
     grad = np.zeros_like(flat)
-    g = dqn.param_views(grad, shapes)
+    g = toolbox.param_views(grad, shapes)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 5, TINY.n_embd))
     out, cache = tf.transformer_forward(p, x, TINY)
@@ -121,7 +120,7 @@ def test_gradient_with_position_offsets():
     the gradient of every parameter, wpe's used and unused rows included, and of the inputs."""
     flat, shapes, p = tiny_model()
     grad = np.zeros_like(flat)
-    g = dqn.param_views(grad, shapes)
+    g = toolbox.param_views(grad, shapes)
     rng = np.random.default_rng(5)
     x, offset = rng.standard_normal((3, 3, TINY.n_embd)), np.array([0, 3, 3])
     out, cache = tf.transformer_forward(p, x, TINY, offset)

@@ -1,0 +1,154 @@
+"""speed.py: how fast this project's NumPy code runs, on this machine, now.
+
+Not a page of the experiment: the figures the docs quote (docs/SPEED.md), measured by the
+project's own code alone. `make bench` runs it, then benchmarks/compare_pytorch.py, which puts
+PyTorch beside the same work in one run. Every figure names the CPU it was measured on.
+
+    python benchmarks/speed.py                  # all three
+    python benchmarks/speed.py --only dqn       # dqn, transformer, imitator (comma-separated)
+
+  dqn          ms per DQN training update and per acting forward, then agent steps/s end to end
+  transformer  training tokens/s of the default transformer, and cached decoding steps/s
+  imitator     the imitator's training tokens/s, and its frozen player's steps/s with the emulator
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import dqn                # noqa: E402
+import imitate            # noqa: E402
+import toolbox            # noqa: E402
+import transformer as tf  # noqa: E402
+
+
+
+
+def bench_dqn(repeats=200):
+    """Median ms per training update and per acting forward, then agent steps/s end to end."""
+    cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
+    agent, rng, n = dqn.Agent(cfg), np.random.default_rng(1), 50_000
+    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
+                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
+    agent.steps = cfg.eps_decay_steps                      # past the decay: epsilon 0.01, greedy forwards
+
+    def median_ms(fn):
+        for _ in range(10):
+            fn()                                           # warm up: compile, fault in pages
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return 1e3 * float(np.median(times))
+
+    stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
+    print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
+    print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
+    env, rates = dqn.make_env("breakout"), []                  # the real loop, 1 update per 4 steps
+    for rep in range(3):
+        t0 = time.perf_counter()
+        for _ in dqn.learn(env, agent, 4000, reset_seed=rep):
+            pass
+        rates.append(4000 / (time.perf_counter() - t0))
+    print(f"end to end (Breakout, epsilon 0.01, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "
+          f"(1M steps in {1e6 / np.median(rates) / 60:.0f} min)")
+
+
+def bench_transformer(seconds=20):
+    """Training tokens/s at d_model 128, 4 layers, 4 heads, context 512, batch 8; cached steps/s."""
+    toolbox.keep_freed_memory()
+    cfg = tf.TransformerConfig()
+    B, T = 8, cfg.block_size
+    rng = np.random.default_rng(0)
+    shapes = tf.param_shapes(cfg)
+    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
+    tf.init_params(p, cfg, rng)
+    opt = tf.AdamW(flat, shapes)
+    x = rng.standard_normal((B, T, cfg.n_embd)).astype(np.float32)
+    y = rng.integers(0, cfg.n_out, B * T)
+
+    def train_step():
+        out, cache = tf.transformer_forward(p, x, cfg)
+        _, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
+        tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+        tf.clip_grad_norm(grad, 1.0)
+        opt.step(flat, grad, 1e-4)
+
+    train_step()                                                # compile
+    times = []
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end or len(times) < 5:
+        t0 = time.perf_counter()
+        train_step()
+        times.append(time.perf_counter() - t0)
+    print(f"training: {B * T / np.median(times):8.0f} tokens/s  (median of {len(times)} steps of "
+          f"{B}x{T} tokens, d_model {cfg.n_embd}, {cfg.n_layer} layers, {cfg.n_head} heads)")
+    dec = tf.Decoder(p, cfg)
+    xs = rng.standard_normal((4 * T, cfg.n_embd)).astype(np.float32)
+    dec.step(xs[0])
+    t0 = time.perf_counter()
+    for v in xs:
+        dec.step(v)
+    print(f"cached decoding: {len(xs) / (time.perf_counter() - t0):8.0f} steps/s "
+          f"(one position at a time, window {T}, slides included)")
+
+
+def bench_imitator(c: imitate.ImitateConfig, steps=5):
+    """Training tokens/s at the default config on synthetic inputs, and the frozen player's steps/s."""
+    toolbox.keep_freed_memory()
+    tcfg, rng = imitate.tcfg_of(c), np.random.default_rng(0)
+    flat, shapes = imitate.init_imitator(tcfg, rng)
+    grad = np.zeros_like(flat)
+    p, g = toolbox.param_views(flat, shapes), toolbox.param_views(grad, shapes)
+    opt = tf.AdamW(flat, shapes)
+    B, K = c.batch, c.context
+    batch = (rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8), rng.integers(0, 5, (B, K)),
+             rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K)))
+    batch = batch + (None,)                                           # no stage input
+    imitate.train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)        # compile, allocate
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        imitate.train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)
+        times.append(time.perf_counter() - t0)
+    print(f"training: {B * K / np.median(times):7.0f} tokens/s (batch {B} x context {K}, conv encoder included)")
+    os.makedirs("/tmp/imitator_bench", exist_ok=True)
+    np.savez("/tmp/imitator_bench/imitator.npz", params=flat)
+    toolbox.write_json("/tmp/imitator_bench/imitator.json", dict(kind="imitator", n_actions=dqn.N_ACTIONS,
+                                                                transformer=dataclasses.asdict(tcfg)))
+    player = imitate.Player("/tmp/imitator_bench/imitator")
+    stacks = batch[0][:256]
+    player.act(stacks[0], 0, 0.0)
+    t0 = time.perf_counter()
+    for i in range(3 * K):                               # several slides of the window included
+        player.act(stacks[i % 256], i % 4, 0.0)
+    print(f"frozen player: {3 * K / (time.perf_counter() - t0):7.0f} steps/s (no emulator)")
+    env = dqn.make_env("breakout")
+    obs, _ = env.reset(seed=0)
+    a, t0 = imitate.NEW_GAME, time.perf_counter()
+    for i in range(2000):
+        a = player.act(obs[0], a, 0.0)
+        env.send(np.array([a]))
+        obs, *_ = env.recv()
+    print(f"frozen player + Breakout emulator: {2000 / (time.perf_counter() - t0):7.0f} steps/s")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="Speed of this project's NumPy code on this machine.")
+    ap.add_argument("--only", default="dqn,transformer,imitator", help="comma-separated: dqn, transformer, imitator")
+    parts = [p.strip() for p in ap.parse_args().only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - {"dqn", "transformer", "imitator"})
+    if unknown:
+        raise SystemExit(f"--only {','.join(unknown)}: unknown; valid: dqn, transformer, imitator")
+    print(f"CPU: {toolbox.cpu_name()} ({toolbox.cpu_flags()}), {os.cpu_count()} cores; numpy {np.__version__}")
+    for part in parts:
+        print(f"--- {part}")
+        dict(dqn=bench_dqn, transformer=bench_transformer,
+             imitator=lambda: bench_imitator(imitate.ImitateConfig()))[part]()

@@ -1,0 +1,195 @@
+"""toolbox.py: what every page needs and none of them teaches. A student may skip this page.
+
+The lesson pages (dqn.py, record.py, transformer.py, imitate.py, ...) keep to their lesson; the
+plumbing they share lives here, once:
+
+  - a config dataclass as a command line: every field a --flag, its comment the flag's --help
+  - the checks that stop a run at once on a bad number, naming the flag
+  - files written atomically (a crash never leaves half a file) and read back without pickle
+  - flat parameter vectors: one float array per model, each weight a view into it
+  - the C allocator setting that keeps freed memory for the next training step, and the CPU's name
+  - a bootstrap interval, a moving average, and matplotlib set up to write files
+
+Nothing here imports a lesson page, so any page may import it.
+"""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import inspect
+import json
+import os
+import platform
+import re
+import zlib
+
+import numpy as np
+
+
+# -------------------------------------------------------------------------------------------
+# Config dataclasses as command lines
+# -------------------------------------------------------------------------------------------
+def field_comments(cls):
+    """The comment written after each field of a config dataclass, continuation lines included:
+    the one place a setting is explained, read from the source so --help and code never disagree."""
+    comments, current = {}, None
+    for line in inspect.getsource(cls).splitlines()[1:]:
+        field = re.match(r"\s+(\w+)\s*:[^=]*=[^#]*(#\s?(.*))?$", line)
+        if field:
+            current = field.group(1)
+            comments[current] = (field.group(3) or "").strip()
+        elif current and re.match(r"\s+#", line):               # a comment continuing the field's
+            comments[current] += " " + line.strip()[1:].strip()
+    return comments
+
+
+def add_config_flags(parser, cls):
+    """One --flag per dataclass field, with the field's default, type and comment as its help. A
+    bool flag alone means true (--quick); it also takes a value (--quick false)."""
+    comments = field_comments(cls)
+    for f in dataclasses.fields(cls):
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        helptext = f"{comments.get(f.name, '')} (default: {f.default})".strip().replace("%", "%%")
+        if kind == "bool":
+            parser.add_argument("--" + f.name, type=lambda s: s.lower() in ("1", "true", "yes"), nargs="?",
+                                const=True, default=f.default, help=helptext)
+        else:
+            parser.add_argument("--" + f.name, type={"int": int, "float": float, "str": str}[kind],
+                                default=f.default, help=helptext)
+
+
+def config_from_args(cls, args):
+    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+
+def check_positive(c, names):
+    """Stop at once, naming the flag, if any of the config's fields `names` is not above zero."""
+    for name in names:
+        if getattr(c, name) <= 0:
+            raise SystemExit(f"--{name} {getattr(c, name)} must be positive")
+
+
+# -------------------------------------------------------------------------------------------
+# Files: JSON and .npz only, written atomically, read without pickle
+# -------------------------------------------------------------------------------------------
+def write_json(path, obj):
+    """Write JSON atomically (temp file, then rename), so a crash never leaves half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def read_json(path):
+    """The JSON file at path, or None if there is none."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_npz(path, **arrays):
+    """Write path (ending .npz) atomically: to a temporary file, then rename."""
+    tmp = path[:-len(".npz")] + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+# -------------------------------------------------------------------------------------------
+# Flat parameters: one array per model, so that Adam, checkpoints and copies are one operation
+# -------------------------------------------------------------------------------------------
+def n_params(shapes):
+    """How many numbers the named shapes [(name, shape), ...] hold together."""
+    return sum(int(np.prod(s)) for _, s in shapes)
+
+
+def param_views(flat, shapes):
+    """Name -> view into the flat vector, in order; writing a view writes the vector."""
+    views, i = {}, 0
+    for name, shape in shapes:
+        n = int(np.prod(shape))
+        views[name] = flat[i:i + n].reshape(shape)
+        i += n
+    assert i == flat.size, f"shapes hold {i} numbers, the vector {flat.size}"
+    return views
+
+
+def alloc_params(shapes, dtype=np.float32):
+    """A zeroed flat vector for the named shapes, and its views: (flat, views)."""
+    flat = np.zeros(n_params(shapes), dtype)
+    return flat, param_views(flat, shapes)
+
+
+# -------------------------------------------------------------------------------------------
+# Memory
+# -------------------------------------------------------------------------------------------
+def keep_freed_memory():
+    """Ask the C allocator to keep the memory NumPy frees, for reuse, instead of handing it back.
+
+    A training step allocates the same few hundred MB of activations every time. By default glibc
+    returns big blocks to the operating system when they are freed, and the next step pays a page
+    fault (and the zeroing of a page) for every 4 KB it touches again: measured here, ~15-20% of a
+    transformer training step. Two allocator settings keep them: blocks up to 32 MB come from the
+    reusable heap (M_MMAP_THRESHOLD), and the heap is never trimmed (M_TRIM_THRESHOLD). The process
+    keeps its peak memory until it exits. glibc only; elsewhere nothing happens."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 1024 * 1024)                 # M_MMAP_THRESHOLD: the largest glibc allows
+        libc.mallopt(-1, 2 ** 31 - 1)                      # M_TRIM_THRESHOLD: never trim
+    except (OSError, AttributeError):
+        pass
+
+
+def cpu_name():
+    """The CPU's model name (Linux's /proc/cpuinfo), else what the platform module says: printed
+    with every speed figure, since the machine can change between runs."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def cpu_flags():
+    """The widest vector instructions the CPU has: "AVX-512", "AVX2" or "no AVX2" ("?" if unknown)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags")).split()
+        return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    except (OSError, StopIteration):
+        return "?"
+
+
+# -------------------------------------------------------------------------------------------
+# Numbers and plots
+# -------------------------------------------------------------------------------------------
+def named_rng(seed, name):
+    """A random generator of its own for the consumer called `name` (an arm, a player), so that
+    adding or removing one never shifts another's draws."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def bootstrap_means(x, rng, n_boot=4000):
+    """The means of n_boot resamples (with replacement) of the values x: their spread is the
+    uncertainty of x's mean."""
+    x = np.asarray(x, float)
+    return x[rng.integers(0, len(x), (n_boot, len(x)))].mean(axis=1)
+
+
+def moving_average(y, k):
+    """Means of every k consecutive values of y (len(y) - k + 1 of them)."""
+    return np.convolve(np.asarray(y, float), np.ones(k) / k, "valid")
+
+
+def pyplot():
+    """matplotlib's pyplot, drawing to files (no screen needed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def errorbars(ax, x, mean_lo_hi, **kw):
+    """Points with their interval: mean_lo_hi (n, 3) rows of (mean, lower, upper)."""
+    m = np.asarray(mean_lo_hi, float).reshape(-1, 3)
+    return ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], capsize=3, **kw)
