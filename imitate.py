@@ -34,6 +34,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -291,6 +292,23 @@ def tcfg_of(c: ImitateConfig):
                                 n_embd=c.n_embd, n_out=dqn.N_ACTIONS)
 
 
+def transformer_batch(c: ImitateConfig, h, starts, rng):
+    """`batch` windows of K consecutive steps from the training part of the history (`starts`:
+    train_starts), each shifted as one: (stacks, previous actions, previous rewards, targets, stages)."""
+    K = c.context
+    s = draw_starts(c, starts, len(h["action"]), rng)
+    stacks, pa, pr, y = window_inputs(h, s, K, not c.see_prev_action)
+    stacks = augment(stacks, rng, c.augment, group=K)               # one shift per window
+    return stacks, pa, pr, y, window_stage(h, s, K)
+
+
+def transformer_heldout_loss(p, h, c: ImitateConfig, spans):
+    """Mean next-move cross-entropy on 8 held-out windows spread over the held-out blocks."""
+    starts = heldout_starts(spans, c.context)
+    return float(np.mean([window_loss(p, h, s, tcfg_of(c), not c.see_prev_action)
+                          for s in starts[np.linspace(0, len(starts) - 1, min(8, len(starts))).astype(np.int64)]]))
+
+
 def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
     """One optimizer step on a batch (stacks, prev_a, prev_r, targets); returns loss, grad norm.
     p and g are the named views of the flat parameter and gradient vectors."""
@@ -328,6 +346,21 @@ def logits_at(p, h, idx, batch=512):
     (a whole held-out tail of stacks would not fit in memory)."""
     return np.concatenate([bc_logits(p, stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
                            for i in range(0, len(idx), batch)])
+
+
+def bc_batch(c: ImitateConfig, h, starts, rng):
+    """`batch` frame stacks drawn i.i.d. from the training part of the history, and the moves
+    taken there: (stacks, targets)."""
+    idx = draw_starts(c, starts, len(h["action"]), rng)
+    stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
+    return stacks, h["action"][idx].astype(np.int64)
+
+
+def bc_heldout_loss(p, h, c: ImitateConfig, spans):
+    """Mean next-move cross-entropy on up to 2,048 evenly spaced held-out steps."""
+    idx = heldout_starts(spans, 1)
+    idx = idx[np.linspace(0, len(idx) - 1, min(2048, len(idx))).astype(np.int64)]
+    return float(tf.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
 
 
 # -------------------------------------------------------------------------------------------
@@ -471,121 +504,130 @@ def draw_starts(c: ImitateConfig, starts, N, rng):
     return s
 
 
-def training_batch(c: ImitateConfig, h, starts, rng):
-    """One training batch drawn from the training part of the history (`starts`: train_starts).
-    bc: `batch` frame stacks drawn i.i.d. and the moves taken there, (stacks, y); transformer:
-    `batch` windows of K consecutive steps, each shifted as one, (stacks, previous actions,
-    previous rewards, y, stages)."""
-    if c.model == "bc":
-        idx = draw_starts(c, starts, len(h["action"]), rng)
-        stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
-        return stacks, h["action"][idx].astype(np.int64)
-    K = c.context
-    s = draw_starts(c, starts, len(h["action"]), rng)              # windows inside the training part
-    stacks, pa, pr, y = window_inputs(h, s, K, not c.see_prev_action)
-    stacks = augment(stacks, rng, c.augment, group=K)               # one shift per window
-    return stacks, pa, pr, y, window_stage(h, s, K)
+@dataclass(frozen=True)
+class Recipe:
+    """What differs between the two models train() trains; the data, the loop, the checkpoints
+    and the freezing are shared."""
+    kind: str                # imitator.json's "kind"
+    window: Callable         # c -> steps per training example (K for the transformer, 1 for bc)
+    init: Callable           # (c, rng) -> (flat parameters, their shapes)
+    batch: Callable          # (c, h, starts, rng) -> one training batch
+    step: Callable           # (p, g, flat, grad, opt, batch, c, lr) -> (loss, gradient norm)
+    heldout_loss: Callable   # (p, h, c, spans) -> mean held-out cross-entropy
+    evaluate: Callable       # (p, h, c, spans, starts) -> metrics.json
+    meta: Callable           # c -> what imitator.json adds for this model
 
 
-def heldout_loss(p, h, c: ImitateConfig, spans, tcfg):
-    """Mean next-move cross-entropy on the held-out steps: 8 windows spread over them (transformer),
-    or up to 2,048 evenly spaced steps (bc)."""
-    if c.model == "bc":
-        idx = heldout_starts(spans, 1)
-        idx = idx[np.linspace(0, len(idx) - 1, min(2048, len(idx))).astype(np.int64)]
-        return float(tf.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
-    starts = heldout_starts(spans, c.context)
-    return float(np.mean([window_loss(p, h, s, tcfg, not c.see_prev_action)
-                          for s in starts[np.linspace(0, len(starts) - 1, min(8, len(starts))).astype(np.int64)]]))
+def init_transformer(c: ImitateConfig, rng):
+    flat, shapes = init_imitator(tcfg_of(c), rng, c.stage_input)
+    if c.init_torso:                                               # (a resumed run overwrites it)
+        copy_torso(toolbox.param_views(flat, shapes), c.init_torso)
+    return flat, shapes
 
 
-def train(c: ImitateConfig, log=print):
-    check_config(c)
-    done = os.path.join(c.out, "metrics.json")
-    if os.path.exists(done) and os.path.exists(os.path.join(c.out, "imitator.json")):
-        with open(os.path.join(c.out, "imitator.json")) as f:
-            if json.load(f)["trained_steps"] >= c.iters:
-                log(f"{c.out}: imitator already trained ({done}); nothing to do")
-                with open(done) as f2:
-                    return json.load(f2)
-    toolbox.keep_freed_memory()                                         # faster steps; see transformer.py
+RECIPES = dict(
+    transformer=Recipe(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
+                       step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
+                                                                                   tcfg_of(c), c.grad_clip, lr),
+                       heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
+                       meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c)))),
+    bc=Recipe(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn.init_q_params(rng), dqn.param_shapes()),
+              batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt, batch,
+                                                                                       c.grad_clip, lr),
+              heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {}),
+)
+
+
+def finished(c: ImitateConfig):
+    """The metrics of an imitator already trained for c.iters steps in c.out, else None."""
+    meta = toolbox.read_json(os.path.join(c.out, "imitator.json"))
+    if meta and meta["trained_steps"] >= c.iters:
+        return toolbox.read_json(os.path.join(c.out, "metrics.json"))
+    return None
+
+
+def training_data(c: ImitateConfig, K):
+    """The history in memory, its held-out spans, and the training examples' first steps."""
     h = load_history(c.history)
-    N, K = len(h["action"]), c.context if c.model == "transformer" else 1
+    N = len(h["action"])
     spans = heldout_spans(N, c.val_frac, c.val_block)
     starts = train_starts(N, spans, K)
     if not spans or min(b - a for a, b in spans) < K or len(starts) == 0:
         raise SystemExit(f"{c.history}: history of {N} steps is too short for context {K} with held-out "
                          f"blocks of {c.val_frac:.0%} (--val_block {c.val_block})")
-    tcfg = tcfg_of(c)
+    return h, spans, starts
+
+
+def resume(c: ImitateConfig, ck, flat, opt, rng):
+    """The training state saved at ck (.json/.npz), loaded into flat, opt and rng; a fresh state if
+    there is none. A checkpoint trained with other settings is refused, naming them."""
+    state = toolbox.read_json(ck + ".json")
+    if state is None:
+        return dict(step=0, train_loss=[], val_loss=[], seconds=0.0)
+    saved = dataclasses.asdict(ImitateConfig()) | state["config"]    # a setting it predates: today's default
+    ignored = {"iters"} | (set(TRANSFORMER_ONLY) if c.model == "bc" else set())   # more steps may be asked
+    changed = sorted(k for k, v in dataclasses.asdict(c).items() if k not in ignored and saved[k] != v)
+    if changed:
+        raise SystemExit(f"{ck}.json was trained with other settings ({', '.join(f'--{k} {saved[k]}' for k in changed)}); "
+                         f"use those flags or another --out")
+    with np.load(ck + ".npz", allow_pickle=False) as z:
+        flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
+    opt.t = state["step"]
+    rng.bit_generator.state = state["rng"]
+    return state
+
+
+def train(c: ImitateConfig, log=print):
+    """Train the model c.model names (RECIPES) on the history by next-move prediction, checkpointing
+    as it goes (a rerun resumes), then freeze it: c.out/imitator.npz + .json, metrics.json, loss.png."""
+    check_config(c)
+    done = finished(c)
+    if done is not None:
+        log(f"{c.out}: imitator already trained ({c.out}/metrics.json); nothing to do")
+        return done
+    r = RECIPES[c.model]
+    toolbox.keep_freed_memory()                                    # faster steps; see toolbox.py
+    h, spans, starts = training_data(c, r.window(c))
     os.makedirs(c.out, exist_ok=True)
-    ck = os.path.join(c.out, "checkpoint")
-    rng = np.random.default_rng(c.seed)
-    if c.model == "bc":
-        shapes = dqn.param_shapes()
-        flat = dqn.init_q_params(rng)
-    else:
-        flat, shapes = init_imitator(tcfg, rng, c.stage_input)
-    p, grad = toolbox.param_views(flat, shapes), np.zeros_like(flat)
-    if c.init_torso:                                               # (a resumed run overwrites it below)
-        copy_torso(p, c.init_torso)
-    g = toolbox.param_views(grad, shapes)
+    ck, rng = os.path.join(c.out, "checkpoint"), np.random.default_rng(c.seed)
+    flat, shapes = r.init(c, rng)
+    (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
-    state = dict(step=0, train_loss=[], val_loss=[], seconds=0.0)
-    if os.path.exists(ck + ".json"):                               # resume
-        with open(ck + ".json") as f:
-            state = json.load(f)
-        saved = dataclasses.asdict(ImitateConfig()) | state["config"]   # a setting it predates: today's default
-        ignored = {"iters"} | (set(TRANSFORMER_ONLY) if c.model == "bc" else set())   # more steps may be asked
-        changed = sorted(k for k, v in dataclasses.asdict(c).items() if k not in ignored and saved[k] != v)
-        if changed:
-            raise SystemExit(f"{ck}.json was trained with other settings ({', '.join(f'--{k} {saved[k]}' for k in changed)}); "
-                             f"use those flags or another --out")
-        with np.load(ck + ".npz", allow_pickle=False) as z:
-            flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
-        opt.t = state["step"]
-        rng.bit_generator.state = state["rng"]
-
-    def save_checkpoint():
-        np.savez(ck + ".tmp.npz", params=flat, adam_m=opt.m, adam_v=opt.v)
-        os.replace(ck + ".tmp.npz", ck + ".npz")
-        toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
-
+    state = resume(c, ck, flat, opt, rng)
     bar = tqdm(total=c.iters, initial=state["step"], desc=c.model, unit="step")
-    t0, tokens = time.perf_counter(), 0
+    t0, moves = time.perf_counter(), 0
     while state["step"] < c.iters:
         step, t_step = state["step"], time.perf_counter()
-        lr = tf.lr_at(step, c.lr, c.warmup, c.iters)
-        batch = training_batch(c, h, starts, rng)
-        if c.model == "bc":
-            loss, gnorm = bc_step(p, g, flat, grad, opt, batch, c.grad_clip, lr)
-        else:
-            loss, gnorm = train_step(p, g, flat, grad, opt, batch, tcfg, c.grad_clip, lr)
+        batch = r.batch(c, h, starts, rng)
+        loss, gnorm = r.step(p, g, flat, grad, opt, batch, c, tf.lr_at(step, c.lr, c.warmup, c.iters))
         state["step"] = step + 1
         state["seconds"] = state.get("seconds", 0.0) + time.perf_counter() - t_step   # training time, resumes included
         state["train_loss"].append([step, float(loss)])
-        tokens += batch[1 if c.model == "bc" else 3].size           # the moves predicted
+        moves += c.batch * r.window(c)                                 # the moves predicted
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            state["val_loss"].append([state["step"], heldout_loss(p, h, c, spans, tcfg)])
+            state["val_loss"].append([state["step"], r.heldout_loss(p, h, c, spans)])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
-            save_checkpoint()
+            toolbox.save_npz(ck + ".npz", params=flat, adam_m=opt.m, adam_v=opt.v)
+            toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}",
-                        **{"stacks_s" if c.model == "bc" else "tok_s": f"{tokens / (time.perf_counter() - t0):.0f}"})
+        bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}", moves_s=f"{moves / (time.perf_counter() - t0):.0f}")
     bar.close()
+    return freeze(c, r, flat, p, state, h, spans, starts, log)
 
-    # Freeze: the final weights alone, plus everything needed to rebuild the model.
+
+def freeze(c: ImitateConfig, r: Recipe, flat, p, state, h, spans, starts, log):
+    """The final weights alone, everything needed to rebuild the model, and the held-out metrics."""
     np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
-    meta = dict(kind="bc" if c.model == "bc" else "imitator", n_actions=dqn.N_ACTIONS,
-                n_params=int(flat.size), trained_steps=state["step"], see_prev_action=c.see_prev_action,
-                history=os.path.abspath(c.history), history_steps=N, heldout=[[int(a), int(b)] for a, b in spans],
-                train_steps=N - sum(b - a for a, b in spans), augment=c.augment,
-                stage_input=c.stage_input, init_torso=os.path.abspath(c.init_torso) if c.init_torso else "",
-                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1))
-    if c.model == "transformer":
-        meta["transformer"] = dataclasses.asdict(tcfg)
+    N = len(h["action"])
+    meta = dict(kind=r.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
+                see_prev_action=c.see_prev_action, history=os.path.abspath(c.history), history_steps=N,
+                heldout=[[int(a), int(b)] for a, b in spans], train_steps=N - sum(b - a for a, b in spans),
+                augment=c.augment, stage_input=c.stage_input,
+                init_torso=os.path.abspath(c.init_torso) if c.init_torso else "",
+                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1)) | r.meta(c)
     toolbox.write_json(os.path.join(c.out, "imitator.json"), meta)
-    log("evaluating on the held-out tail ...")
-    metrics = evaluate_bc(p, h, c, spans, starts) if c.model == "bc" else evaluate_imitator(p, h, c, spans, starts)
+    log("evaluating on the held-out steps ...")
+    metrics = r.evaluate(p, h, c, spans, starts)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
     toolbox.write_json(os.path.join(c.out, "metrics.json"), metrics)
     plot_losses(state, os.path.join(c.out, "loss.png"))
