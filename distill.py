@@ -636,87 +636,114 @@ def save_figure(fig, ax, path, xlabel, ylabel, title):
     fig.savefig(path, dpi=120)
 
 
+def plot_bandits(plt, R, out):
+    """bandits.png: the source, the frozen imitator and random arms per pull on new bandits."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for k, lab in (("source", "Thompson sampling (the source learner)"), ("imitator", "frozen imitator"),
+                   ("random", "random arms")):
+        y = toolbox.moving_average(R["per_pull"][k], 5)
+        ax.plot(np.arange(len(y)) + 5, y, label=lab)
+    if "q2" in R:
+        y = toolbox.moving_average(R["q2"]["per_pull"], 5)
+        ax.plot(np.arange(len(y)) + 5, y, "--", label=f"frozen imitator trained on the first {Q2_PULLS} pulls only")
+        ax.axvline(Q2_PULLS, color="gray", lw=0.8)
+    save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
+                "chosen arm's p / best arm's p", "Imitating a learner on many tasks: in-context learning on new bandits")
+    plt.close(fig)
+
+
+def plot_room(plt, R, out):
+    """room.png: reward per episode on held-out goals, the four players of the dark room."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for k, lab in (("source", "posterior-sampling explorer (the source learner)"),
+                   ("imitator", "frozen imitator, trained on its learning histories"),
+                   ("expert_trained", "frozen imitator, trained on expert episodes only (AD's control)"),
+                   ("random", "random moves")):
+        y = R["room"]["per_episode"][k]
+        ax.plot(np.arange(1, len(y) + 1), y, "o-", ms=3, label=lab)
+    save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
+                "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
+    plt.close(fig)
+
+
+def plot_horizon(plt, R, out):
+    """horizon.png: the horizon dial, imitator / source against learning / context, every variant measured."""
+    dials = [(k, v) for k, v in R.items() if k.startswith("horizon") and not k.endswith("config") and v["cells"]]
+    if not dials:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (name, dial), style in zip(dials, ("-", "--", ":")):
+        keep = "keeps its newest half" if dial.get("keep", 0.5) == 0.5 else f"keeps {dial['keep']:g} of it"
+        for side, marker in zip(HORIZON_SIDES, "os^"):
+            cs = sorted((v for v in dial["cells"].values() if v["side"] == side),
+                        key=lambda v: v["learning_over_context"])
+            if cs:
+                toolbox.errorbars(ax, [v["learning_over_context"] for v in cs],
+                                  [[v["ratio"][k] for k in ("mean", "lo", "hi")] for v in cs], fmt=marker + style,
+                                  label=f"{side} x {side} room (learns in {cs[0]['source_needs_episodes']} episodes), "
+                                  f"window {keep}")
+    ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
+    ax.axvline(1.0, color="gray", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    save_figure(fig, ax, os.path.join(out, "horizon.png"),
+                "episodes the source needs to learn / episodes the context holds",
+                "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
+    plt.close(fig)
+
+
+def plot_q2(plt, R, out):
+    """q2.png: question 2 on both tasks, the mean over seeds of the imitators trained on cut and whole histories."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, task, curve in ((axes[0], "bandits", "per_pull"), (axes[1], "room", "per_episode")):
+        runs = [v for k, v in R["q2_seeds"]["runs"].items() if k.startswith(task)]
+        if not runs:
+            continue
+        lines = (dict(source=[v["per_pull_source"] for v in runs], cut=[v["per_pull"] for v in runs],
+                      full_histories=[v["per_pull_full_histories"] for v in runs]) if task == "bandits" else
+                 {k: [v["per_episode"][k] for v in runs] for k in ("source", "cut", "full_histories")})
+        for k, lab in (("source", "the source learner"), ("cut", "frozen imitator trained on histories cut early"),
+                       ("full_histories", "frozen imitator trained on whole histories")):
+            y = np.mean(lines[k], axis=0)
+            y = toolbox.moving_average(y, 5) if task == "bandits" else y
+            ax.plot(np.arange(len(y)) + (5 if task == "bandits" else 1), y, label=lab)
+        ax.axvline(Q2_PULLS if task == "bandits" else Q2_EPISODES, color="gray", lw=0.8)
+        save_figure(fig, ax, os.path.join(out, "q2.png"),
+                    "pull on a new bandit (mean of 5)" if task == "bandits" else "episode, held-out goal",
+                    "chosen arm's p / best arm's p" if task == "bandits" else "steps on the goal",
+                    f"Question 2, {task}: {len(runs)} seeds, the cut at the grey line")
+    plt.close(fig)
+
+
+def plot_sweep(plt, R, out):
+    """sweep.png: the dials, training bandits x context length, first and last fifth."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for K in SWEEP_CONTEXT:
+        done = [n for n in SWEEP_TASKS if f"{n}x{K}" in R["sweep"]]            # a partial sweep too
+        for ax, fifth in zip(axes, (0, -1)):
+            ax.plot(done, [R["sweep"][f"{n}x{K}"][fifth] for n in done], "o-", label=f"context {K} pulls")
+    for ax, fifth, name in zip(axes, (0, -1), ("first", "last")):
+        if "curves" in R:
+            for k, style in (("source", "--"), ("random", ":")):
+                ax.axhline(R["curves"][k][fifth], color="gray", ls=style, label=f"{k} ({name} fifth)")
+        ax.set_xscale("log")
+        save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
+                    f"chosen arm's p / best arm's p, {name} fifth of 100 pulls",
+                    f"New bandits, {name} 20 pulls")
+    plt.close(fig)
+
+
 def plot(R, out):
+    """Every figure whose numbers R holds, into out."""
     plt = toolbox.pyplot()
     if "per_pull" in R:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for k, lab in (("source", "Thompson sampling (the source learner)"), ("imitator", "frozen imitator"),
-                       ("random", "random arms")):
-            y = toolbox.moving_average(R["per_pull"][k], 5)
-            ax.plot(np.arange(len(y)) + 5, y, label=lab)
-        if "q2" in R:
-            y = toolbox.moving_average(R["q2"]["per_pull"], 5)
-            ax.plot(np.arange(len(y)) + 5, y, "--", label=f"frozen imitator trained on the first {Q2_PULLS} pulls only")
-            ax.axvline(Q2_PULLS, color="gray", lw=0.8)
-        save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
-                    "chosen arm's p / best arm's p", "Imitating a learner on many tasks: in-context learning on new bandits")
-        plt.close(fig)
+        plot_bandits(plt, R, out)
     if "room" in R:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for k, lab in (("source", "posterior-sampling explorer (the source learner)"),
-                       ("imitator", "frozen imitator, trained on its learning histories"),
-                       ("expert_trained", "frozen imitator, trained on expert episodes only (AD's control)"),
-                       ("random", "random moves")):
-            y = R["room"]["per_episode"][k]
-            ax.plot(np.arange(1, len(y) + 1), y, "o-", ms=3, label=lab)
-        save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
-                    "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
-        plt.close(fig)
-    dials = [(k, v) for k, v in R.items() if k.startswith("horizon") and not k.endswith("config") and v["cells"]]
-    if dials:
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for (name, dial), style in zip(dials, ("-", "--", ":")):
-            keep = "keeps its newest half" if dial.get("keep", 0.5) == 0.5 else f"keeps {dial['keep']:g} of it"
-            for side, marker in zip(HORIZON_SIDES, "os^"):
-                cs = sorted((v for v in dial["cells"].values() if v["side"] == side),
-                            key=lambda v: v["learning_over_context"])
-                if cs:
-                    toolbox.errorbars(ax, [v["learning_over_context"] for v in cs],
-                                      [[v["ratio"][k] for k in ("mean", "lo", "hi")] for v in cs], fmt=marker + style,
-                                      label=f"{side} x {side} room (learns in {cs[0]['source_needs_episodes']} episodes), "
-                                      f"window {keep}")
-        ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
-        ax.axvline(1.0, color="gray", ls=":", lw=0.8)
-        ax.set_xscale("log")
-        save_figure(fig, ax, os.path.join(out, "horizon.png"),
-                    "episodes the source needs to learn / episodes the context holds",
-                    "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
-        plt.close(fig)
+        plot_room(plt, R, out)
+    plot_horizon(plt, R, out)
     if "q2_seeds" in R and R["q2_seeds"]["runs"]:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for ax, task, curve in ((axes[0], "bandits", "per_pull"), (axes[1], "room", "per_episode")):
-            runs = [v for k, v in R["q2_seeds"]["runs"].items() if k.startswith(task)]
-            if not runs:
-                continue
-            lines = (dict(source=[v["per_pull_source"] for v in runs], cut=[v["per_pull"] for v in runs],
-                          full_histories=[v["per_pull_full_histories"] for v in runs]) if task == "bandits" else
-                     {k: [v["per_episode"][k] for v in runs] for k in ("source", "cut", "full_histories")})
-            for k, lab in (("source", "the source learner"), ("cut", "frozen imitator trained on histories cut early"),
-                           ("full_histories", "frozen imitator trained on whole histories")):
-                y = np.mean(lines[k], axis=0)
-                y = toolbox.moving_average(y, 5) if task == "bandits" else y
-                ax.plot(np.arange(len(y)) + (5 if task == "bandits" else 1), y, label=lab)
-            ax.axvline(Q2_PULLS if task == "bandits" else Q2_EPISODES, color="gray", lw=0.8)
-            save_figure(fig, ax, os.path.join(out, "q2.png"),
-                        "pull on a new bandit (mean of 5)" if task == "bandits" else "episode, held-out goal",
-                        "chosen arm's p / best arm's p" if task == "bandits" else "steps on the goal",
-                        f"Question 2, {task}: {len(runs)} seeds, the cut at the grey line")
-        plt.close(fig)
+        plot_q2(plt, R, out)
     if "sweep" in R:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for K in SWEEP_CONTEXT:
-            done = [n for n in SWEEP_TASKS if f"{n}x{K}" in R["sweep"]]            # a partial sweep too
-            for ax, fifth in zip(axes, (0, -1)):
-                ax.plot(done, [R["sweep"][f"{n}x{K}"][fifth] for n in done], "o-", label=f"context {K} pulls")
-        for ax, fifth, name in zip(axes, (0, -1), ("first", "last")):
-            if "curves" in R:
-                for k, style in (("source", "--"), ("random", ":")):
-                    ax.axhline(R["curves"][k][fifth], color="gray", ls=style, label=f"{k} ({name} fifth)")
-            ax.set_xscale("log")
-            save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
-                        f"chosen arm's p / best arm's p, {name} fifth of 100 pulls",
-                        f"New bandits, {name} 20 pulls")
-        plt.close(fig)
+        plot_sweep(plt, R, out)
 
 
 def check_config(c: DistillConfig):
