@@ -229,84 +229,73 @@ def same_run(old, new):
     return old == new
 
 
-def record(rc: RecordConfig, dc: DQNConfig):
-    check_config(rc, dc)
-    run_dir = rc.out or os.path.join("runs", rc.game)
-    os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
-    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
-
-    # Where the teacher starts: random weights, or another run's final checkpoint ("learning on"),
-    # or a checkpoint that only plays (--frozen). base: the agent's step count at the start (it
-    # drives epsilon and when learning starts), so a run's own steps are agent.steps - base.
-    base = init_step = 0
+def starting_point(rc: RecordConfig):
+    """Where the teacher starts: random weights, another run's final checkpoint ("learning on",
+    --init_from), or a checkpoint that only plays (--frozen). Returns (base, init_step): the agent's
+    step count at the start (it drives epsilon and when learning starts; a run's own steps are
+    agent.steps - base) and the --init_from checkpoint's step."""
     if rc.init_from:
         init_steps = list_checkpoints(rc.init_from)
         if not init_steps:
             raise SystemExit(f"--init_from {rc.init_from}: no teacher checkpoints in {rc.init_from}/checkpoints")
-        init_step = init_steps[-1]
-        base = load_checkpoint(checkpoint_name(rc.init_from, init_step))[0]["steps"]
-    elif rc.frozen:
-        base = load_checkpoint(rc.frozen)[0]["steps"]
+        return load_checkpoint(checkpoint_name(rc.init_from, init_steps[-1]))[0]["steps"], init_steps[-1]
+    if rc.frozen:
+        return load_checkpoint(rc.frozen)[0]["steps"], 0
+    return 0, 0
 
-    # The run's identity: resuming with another game or other learning settings is refused.
+
+def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
+    """Write the run's identity (config.json); resuming with another game or other learning
+    settings is refused."""
     cfg_path = os.path.join(run_dir, "config.json")
     identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc),
                     init_from=os.path.abspath(rc.init_from) if rc.init_from else "", init_step=init_step)
     if rc.frozen:
         identity |= dict(frozen=os.path.abspath(rc.frozen), frozen_eps=rc.frozen_eps)
-    if os.path.exists(cfg_path):
-        with open(cfg_path) as f:
-            old = json.load(f)
-        if not same_run(old, identity):
-            raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); "
-                             f"use another --out or the same flags")
+    old = toolbox.read_json(cfg_path)
+    if old is not None and not same_run(old, identity):
+        raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); use another --out or the same flags")
     toolbox.write_json(cfg_path, identity)
 
-    # Steps of this run are counted from its own start; the agent's counter (which drives epsilon)
-    # goes on from the teacher it was loaded from.
-    # A frozen teacher never learns: its agent keeps a token replay memory (the run's config, above,
-    # keeps the teacher's own settings, which a learner started from this run inherits).
-    agent = Agent(dataclasses.replace(dc, replay_capacity=1_000) if rc.frozen else dc)
-    done_steps = list_checkpoints(run_dir)
-    start = done_steps[-1] if done_steps else 0
-    if start >= rc.steps:
-        print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
-        export_results(rc, run_dir)
-        return run_dir
-    if done_steps:
+
+def resume_agent(rc: RecordConfig, agent, run_dir, resumed, start, base, init_step):
+    """Load the agent the run goes on from (its own checkpoint at start if resumed, else the
+    --init_from teacher or the frozen one), cut the history and curve back to that checkpoint,
+    refill the replay from the history. Returns the history's chunks and the curve's rows."""
+    if resumed:
         agent.load(checkpoint_name(run_dir, start))
     elif rc.init_from:
         agent.load(checkpoint_name(rc.init_from, init_step))
     elif rc.frozen:
         agent.load(rc.frozen, weights_only=True)              # its weights; a fresh optimizer state,
         agent.steps = base                                     # but its step count: a later learner goes on from it
-    chunks = cut_history(run_dir, rc.game, start)
-    rows = cut_curve(run_dir, start)
+    chunks, rows = cut_history(run_dir, rc.game, start), cut_curve(run_dir, start)
     if not rc.frozen:
-        sources = ([(rc.init_from, init_step)] if rc.init_from else []) + [(run_dir, start)]
-        refill_replay(agent, sources)
-    if not done_steps:
+        refill_replay(agent, ([(rc.init_from, init_step)] if rc.init_from else []) + [(run_dir, start)])
+    if not resumed:
         agent.save(checkpoint_name(run_dir, 0))            # the teacher as this run starts
+    return chunks, rows
 
+
+def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, chunks, rows):
+    """The recording loop: the agent learns (or only plays) from step start to rc.steps; every
+    step goes into the history, in chunks of rc.chunk_steps, every finished game into curve.csv,
+    and a checkpoint is written every rc.checkpoint_every steps, after the chunk it needs."""
     env = make_env(rc.game, dc.sticky)
-    buf = {k: [] for k in FIELDS}
-    chunk_start = start
-    scores = [float(r["score"]) for r in rows]
-    score, length = 0.0, 0
+    buf, chunk_start = {k: [] for k in FIELDS}, start
+    scores, score, length = [float(r["score"]) for r in rows], 0.0, 0
     curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
     curve = csv.writer(curve_file)
     bar = tqdm(total=rc.steps, initial=start, unit="step", smoothing=0.05,
                desc=f"{'frozen teacher' if rc.frozen else 'DQN'} {rc.game}")
     try:
-        # easy to overlook: each resumed segment seeds its first game differently, else after a
-        # resume the emulator would replay the run's very first game
+        # each resumed segment seeds its first game differently, else after a resume the emulator
+        # would replay the run's very first game
         for rec in learn(env, agent, rc.steps - start, reset_seed=dc.seed + start,
                          frozen_eps=rc.frozen_eps if rc.frozen else None):
             for k in FIELDS:
                 buf[k].append(rec[k].copy() if k == "frame" else rec[k])
-            score += rec["reward_raw"]
-            length += 1
-            t = agent.steps - base
+            score, length, t = score + rec["reward_raw"], length + 1, agent.steps - base
             if rec["terminated"] or rec["truncated"]:      # a whole game: log its raw score
                 scores.append(score)
                 curve.writerow([t, len(scores) - 1, score, length])
@@ -327,7 +316,27 @@ def record(rc: RecordConfig, dc: DQNConfig):
         bar.close()
         curve_file.close()
         env.close()
-    plot_curve(run_dir)
+
+
+def record(rc: RecordConfig, dc: DQNConfig):
+    """Record a run (see the page's docstring), resuming it if it was interrupted: runs/<game>/."""
+    check_config(rc, dc)
+    run_dir = rc.out or os.path.join("runs", rc.game)
+    os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
+    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+    base, init_step = starting_point(rc)
+    claim_run(rc, dc, run_dir, init_step)
+    # A frozen teacher never learns: its agent keeps a token replay memory (the run's config, above,
+    # keeps the teacher's own settings, which a learner started from this run inherits).
+    agent = Agent(dataclasses.replace(dc, replay_capacity=1_000) if rc.frozen else dc)
+    done_steps = list_checkpoints(run_dir)
+    start = done_steps[-1] if done_steps else 0
+    if start >= rc.steps:
+        print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
+    else:
+        chunks, rows = resume_agent(rc, agent, run_dir, bool(done_steps), start, base, init_step)
+        record_steps(rc, dc, run_dir, agent, base, start, chunks, rows)
+        plot_curve(run_dir)
     export_results(rc, run_dir)
     return run_dir
 
