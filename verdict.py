@@ -269,13 +269,95 @@ def move_agreement(games):
     return float(np.sum(np.array([x[3] for x in games]) * lengths) / max(1.0, lengths.sum()))
 
 
+def scores(g, name):
+    """The scores of arm `name`'s games ([] if it has none)."""
+    return [x[1] for x in g[name]] if g.get(name) else []
+
+
+def end_steps(g, name):
+    """The agent step at the end of each of arm `name`'s games."""
+    return [x[0] for x in g[name]] if g.get(name) else []
+
+
+def improvement_bar(teacher_trend):
+    """The slope an imitator's arm must reach to count as improving: MIN_SLOPE_SHARE of the
+    teacher's slope in the same arm (0 if the teacher's is not above 0)."""
+    s = teacher_trend["slope"]
+    return MIN_SLOPE_SHARE * max(s, 0.0) if np.isfinite(s) else 0.0
+
+
+def judge_now(g, boot, clone_rng):
+    """Question 1: the imitator's score against the teacher's, the equivalence test, how often a
+    clone would pass with these many games, and the reported variants."""
+    teacher, imitator = scores(g, "now_teacher"), scores(g, "now_imitator")
+    n_games = min(len(teacher), len(imitator))
+    R = dict(teacher=mean_ci(teacher, boot), imitator=mean_ci(imitator, boot),
+             imitator_minus_teacher=diff_ci(imitator, teacher, boot), equivalence=equivalence(imitator, teacher, boot),
+             move_agreement=move_agreement(g["now_imitator"]),
+             clone_pass_rate=clone_pass_rate(np.mean(teacher), np.std(teacher), n_games, clone_rng), games=n_games)
+    R["games_a_clone_needs"] = games_for_clone(np.mean(teacher), np.std(teacher), clone_rng)
+    for name, key in (("now_imitator_empty", "imitator_empty_context"), ("now_imitator_argmax", "imitator_argmax")):
+        if g.get(name):                                    # the variants: reported, not judged
+            R[key] = mean_ci(scores(g, name), boot)
+    R["lenient_not_worse"] = not_worse(R["imitator_minus_teacher"])
+    R["verdict"], R["reading"] = R["equivalence"]["verdict"], R["equivalence"]["reading"]
+    return R
+
+
+def judge_later(g, scale, boot, teacher_final):
+    """Question 2: do the teacher and the frozen imitator keep improving over the same N steps?"""
+    im = scores(g, "later_imitator")
+    k = min(30, len(im))
+    rolling = toolbox.moving_average(im, k) if k else np.array([])
+    teacher = trend(end_steps(g, "later_teacher"), scores(g, "later_teacher"), scale["steps"], boot, keeps=True)
+    R = dict(teacher=teacher, imitator=trend(end_steps(g, "later_imitator"), im, scale["steps"], boot,
+                                             improvement_bar(teacher), keeps=True),
+             imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
+             teacher_final_score=teacher_final)
+    R["imitator_passes_teacher_final"] = bool(R["imitator_best_rolling_mean"] > teacher_final)
+    return R
+
+
+def judge_elsewhere(g, scale, boot):
+    """Question 3: which players learn Space Invaders (a slope each, and the mean score)?"""
+    arm = lambda n, bar: trend(end_steps(g, n), scores(g, n), scale["steps"], boot, bar) | dict(mean=mean_ci(scores(g, n), boot))
+    teacher = trend(end_steps(g, "elsewhere_teacher"), scores(g, "elsewhere_teacher"), scale["steps"], boot)
+    R = {n.split("_")[1]: arm(n, improvement_bar(teacher) if "imitator" in n else 0.0)
+         for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
+    if g.get("elsewhere_imitator_prompted"):               # Q3 the other way: shown the transplanted teacher's start
+        R["imitator_prompted"] = arm("elsewhere_imitator_prompted", improvement_bar(teacher))
+    return R
+
+
+def judge_stages(g, boot, stages):
+    """Question 2, sharp form: the score told each stage, and told the largest minus told the end."""
+    end, last = "stage_x1", stages[-1][1]
+    return dict(history_multiples=[f for f, _ in stages], scores=[mean_ci(scores(g, n), boot) for _, n in stages],
+                beyond_minus_end=stage_gain(scores(g, last), scores(g, end), boot) | dict(beyond=stages[-1][0]))
+
+
+def judge_swap(g, scale, boot):
+    """The swapped-controls control: does each player adapt (a slope)?"""
+    teacher = trend(end_steps(g, "swap_teacher"), scores(g, "swap_teacher"), scale["control_steps"], boot)
+    return dict(teacher=teacher, imitator=trend(end_steps(g, "swap_imitator"), scores(g, "swap_imitator"),
+                                                scale["control_steps"], boot, improvement_bar(teacher)))
+
+
+def judge_noreward(g, scale, boot):
+    """The reward control: the imitator with its context's rewards zeroed against normal play over
+    the same span of the same stage clock (later_imitator's first control_steps)."""
+    same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
+    zeroed = scores(g, "noreward_imitator")
+    R = dict(zeroed=mean_ci(zeroed, boot), normal=mean_ci(same_span, boot),
+             zeroed_minus_normal=reward_effect(zeroed, same_span, boot))
+    R["verdict"], R["reading"] = R["zeroed_minus_normal"]["verdict"], R["zeroed_minus_normal"]["reading"]
+    return R
+
+
 def judge(g, scale, rng, training_metrics=None, copycat=None):
     """Every number of the verdict, as a dict (written to verdict.json). g: arm name -> its games (or
     None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
     the imitator's metrics.json; copycat: diagnose.py's copycat.json, if there is one."""
-    sc = lambda n: [x[1] for x in g[n]] if g.get(n) else []
-    bar = lambda t: MIN_SLOPE_SHARE * max(t["slope"], 0.0) if np.isfinite(t["slope"]) else 0.0   # counts as improving
-    st = lambda n: [x[0] for x in g[n]] if g.get(n) else []
     have = lambda *ns: all(g.get(n) for n in ns)
     R = dict(scale=dict(scale), rules=rules(), arms_judged=sorted(n for n in g if g[n]))
     # One stream of bootstrap draws per row, split off rng before any is used: an arm finishing (a row
@@ -286,22 +368,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     if copycat:
         R["copycat"] = copycat
     if have(*NEEDS["now"]):
-        boot = rs["now"]
-        teacher = sc("now_teacher")
-        n_games = min(len(teacher), len(sc("now_imitator")))
-        R["now"] = dict(teacher=mean_ci(teacher, boot), imitator=mean_ci(sc("now_imitator"), boot),
-                        imitator_minus_teacher=diff_ci(sc("now_imitator"), teacher, boot),
-                        equivalence=equivalence(sc("now_imitator"), teacher, boot),
-                        move_agreement=move_agreement(g["now_imitator"]),
-                        clone_pass_rate=clone_pass_rate(np.mean(teacher), np.std(teacher), n_games, rs["clone"]),
-                        games=n_games)
-        R["now"]["games_a_clone_needs"] = games_for_clone(np.mean(teacher), np.std(teacher), rs["clone"])
-        for name, key in (("now_imitator_empty", "imitator_empty_context"), ("now_imitator_argmax", "imitator_argmax")):
-            if g.get(name):                                # the variants: reported, not judged
-                R["now"][key] = mean_ci(sc(name), boot)
-        R["now"]["lenient_not_worse"] = not_worse(R["now"]["imitator_minus_teacher"])
-        R["now"]["verdict"] = R["now"]["equivalence"]["verdict"]
-        R["now"]["reading"] = R["now"]["equivalence"]["reading"]
+        R["now"] = judge_now(g, rs["now"], rs["clone"])
     # Questions 2 and 3 (and the controls) ask whether the imitator *keeps* the teacher's learning;
     # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
     testable = R.get("now", {}).get("verdict", False)
@@ -309,50 +376,19 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
         if "now" in R else "Q1 not played"
     untestable = dict(imitator_testable=testable, untestable_because="" if testable else because)
     if have(*NEEDS["later"]):
-        boot = rs["later"]
-        im = sc("later_imitator")
-        k = min(30, len(im))
-        rolling = toolbox.moving_average(im, k) if k else np.array([])
-        final = R.get("now", {}).get("teacher", {}).get("mean", float("nan"))
-        teacher = trend(st("later_teacher"), sc("later_teacher"), scale["steps"], boot, keeps=True)
-        R["later"] = dict(teacher=teacher,
-                          imitator=trend(st("later_imitator"), im, scale["steps"], boot, bar(teacher), keeps=True),
-                          imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
-                          teacher_final_score=final, **untestable)
-        R["later"]["imitator_passes_teacher_final"] = bool(R["later"]["imitator_best_rolling_mean"] > final)
+        R["later"] = judge_later(g, scale, rs["later"], R.get("now", {}).get("teacher", {}).get("mean", float("nan")))
     if have(*NEEDS["elsewhere"]):
-        boot = rs["elsewhere"]
-        teacher = trend(st("elsewhere_teacher"), sc("elsewhere_teacher"), scale["steps"], boot)
-        R["elsewhere"] = {n.split("_")[1]: trend(st(n), sc(n), scale["steps"], boot, bar(teacher) if "imitator" in n else 0.0)
-                          | dict(mean=mean_ci(sc(n), boot))
-                          for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_random")}
-        R["elsewhere"] |= untestable
-        if have("elsewhere_imitator_prompted"):          # Q3 the other way: shown the transplanted teacher's start
-            n = "elsewhere_imitator_prompted"
-            R["elsewhere"]["imitator_prompted"] = (trend(st(n), sc(n), scale["steps"], boot, bar(teacher))
-                                                   | dict(mean=mean_ci(sc(n), boot)))
+        R["elsewhere"] = judge_elsewhere(g, scale, rs["elsewhere"])
     stages = sorted((float(n[len("stage_x"):]), n) for n in g if n.startswith("stage_x") and g[n])
     if stages and any(f == 1.0 for f, _ in stages) and stages[-1][0] > 1.0:
-        boot = rs["stages"]
-        end, last = "stage_x1", stages[-1][1]
-        R["stages"] = dict(history_multiples=[f for f, _ in stages],
-                           scores=[mean_ci(sc(n), boot) for _, n in stages],
-                           beyond_minus_end=stage_gain(sc(last), sc(end), boot) | dict(beyond=stages[-1][0]),
-                           **untestable)
+        R["stages"] = judge_stages(g, rs["stages"], stages)
     if have(*NEEDS["swap"]):
-        boot = rs["swap"]
-        teacher = trend(st("swap_teacher"), sc("swap_teacher"), scale["control_steps"], boot)
-        R["swap"] = dict(teacher=teacher,
-                         imitator=trend(st("swap_imitator"), sc("swap_imitator"), scale["control_steps"], boot, bar(teacher)),
-                         **untestable)
+        R["swap"] = judge_swap(g, scale, rs["swap"])
     if have(*NEEDS["noreward"]):
-        boot = rs["noreward"]
-        same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
-        R["noreward"] = dict(zeroed=mean_ci(sc("noreward_imitator"), boot), normal=mean_ci(same_span, boot),
-                             zeroed_minus_normal=reward_effect(sc("noreward_imitator"), same_span, boot),
-                             **untestable)
-        R["noreward"]["verdict"] = R["noreward"]["zeroed_minus_normal"]["verdict"]
-        R["noreward"]["reading"] = R["noreward"]["zeroed_minus_normal"]["reading"]
+        R["noreward"] = judge_noreward(g, scale, rs["noreward"])
+    for key in ("later", "elsewhere", "stages", "swap", "noreward"):
+        if key in R:
+            R[key] |= untestable
     return R
 
 
