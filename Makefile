@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (each creates .venv on first use):
 #   make run    the main job: the whole pipeline (record, imitate, evaluate) at the default scale,
-#               its independent arms one per core at once (evaluate.py --jobs)
+#               its independent arms one per core at once (pipeline.py --jobs)
 #   make test   the test suite
 # and `make quick` asks the questions at classroom scale from the committed teacher and imitator.
 PY := .venv/bin/python
@@ -11,10 +11,10 @@ PY := .venv/bin/python
 	touch $@
 
 run: .venv/installed
-	$(PY) evaluate.py
+	$(PY) pipeline.py
 
 quick: .venv/installed
-	$(PY) evaluate.py --quick
+	$(PY) pipeline.py --quick
 
 test: .venv/installed
 	$(PY) -m pytest -q tests

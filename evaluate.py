@@ -9,28 +9,23 @@ learner; a transformer trained by next-move prediction, it claims, learns only t
   Controls.     Breakout with LEFT and RIGHT swapped (can it adapt in context?), and the imitator
                 with the rewards in its context zeroed (is it using reward to learn in context?).
 
-This page plays the arms; verdict.py (its second half) holds the rules that read their games,
-the table and the plots; diagnose.py (an aside) asks why an imitator fails question 1. Every arm
-is a separate, resumable job. Teacher arms that learn are record.py runs that start from the final
-teacher (--init_from); playing arms save their games and context after every game.
+This page defines the arms and plays them; verdict.py (its second half) holds the rules that
+read their games, the table and the plots; pipeline.py runs the stages in order (the teacher, the
+imitator, the arms, the table); diagnose.py (an aside) asks why an imitator fails question 1.
+Every arm is a separate, resumable job. Teacher arms that learn are record.py runs that start
+from the final teacher (--init_from); playing arms save their games and context after every game.
 
-    python evaluate.py                       # every arm at the default scale, one per core at once, then the table
-    python evaluate.py --jobs 1              # the same in this process, one arm after another
     python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
     python evaluate.py --only table          # no arm: rewrite the table and plots from what is on disk
-    python evaluate.py --quick               # classroom scale from the committed teacher and imitator, ~10 min
+    python evaluate.py                       # the whole pipeline: the same as python pipeline.py
 
 writes results/ (or results/quick/): verdict.md (the table), verdict.json (every number), *.png.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
-import dataclasses
 import json
 import os
-import shlex
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,17 +66,6 @@ class EvalConfig:
                                        # a "# wave k" line; 0: run the pipeline here
     jobs: int = 0                      # arms run at once, each its own process with one BLAS thread, wave after
                                        # wave of --list_jobs (0: one per core; 1: here, one after another)
-
-
-# Classroom preset. Learning Breakout takes a DQN about 200k steps to show (half an hour here) and
-# the full experiment about 9 hours, so the class starts from the committed full-scale teacher and
-# imitator: question 1 is asked at full strength, in minutes; a few thousand steps of the frozen
-# teacher's play are recorded to prompt the imitator and to seed the learning arms, and every other
-# arm is short, so its rule mostly reads "too short to tell" (it is labelled small-scale). The
-# teacher's learning itself is shown from its committed record (its curve and quarter means).
-QUICK = dict(teacher="results/breakout_rerecord/teacher_final", imitator="results/imitator",
-             record=dict(steps=3_000, chunk_steps=1_000, checkpoint_every=3_000),
-             evaluate=dict(games=8, steps=10_000, control_steps=4_000, max_game_steps=4_000))
 
 
 # -------------------------------------------------------------------------------------------
@@ -410,10 +394,11 @@ def arm_progress(c, name, group, games):
 # -------------------------------------------------------------------------------------------
 
 
-def write_verdict(c: EvalConfig):
+def write_verdict(c: EvalConfig, teacher_record=None):
     """The verdict from every finished arm on disk: verdict.json, verdict.md and the plots in c.out
     (and verdict_seed<k>.json/.md, the whole table of each other seed of the imitator's recipe).
-    An arm still running is not judged (its reading could flip as it goes on); it is listed."""
+    An arm still running is not judged (its reading could flip as it goes on); it is listed.
+    teacher_record: a folder with the teacher's teacher_summary.json, whose learning the table then shows."""
     g_all, running, table = {}, {}, arms(c)
     for name, (group, _) in table.items():
         games = load_arm(c, name)
@@ -437,8 +422,8 @@ def write_verdict(c: EvalConfig):
     R = Rs[0]
     if running:
         R["in_progress"] = running
-    if c.quick:                                  # the teacher's learning, from its committed full-scale record
-        folder = os.path.dirname(QUICK["teacher"])
+    if teacher_record:                           # the teacher's learning, from its committed full-scale record
+        folder = teacher_record
         R["teacher_record"] = dict(folder=folder, **toolbox.read_json(os.path.join(folder, "teacher_summary.json")))
     os.makedirs(c.out, exist_ok=True)
     for (folder, _, sfx), Rk in list(zip(folders, Rs))[1:]:              # each other seed's whole table
@@ -457,167 +442,6 @@ def write_verdict(c: EvalConfig):
     return R, text
 
 
-# -------------------------------------------------------------------------------------------
-# The whole pipeline: record (if needed), imitate (if needed), the chosen arms, the verdict.
-# -------------------------------------------------------------------------------------------
-def run_quick_stage1(c: EvalConfig):
-    """--quick's first stage: a few thousand steps of the committed teacher playing, frozen."""
-    for path, what in ((QUICK["teacher"] + ".npz", "the committed teacher"),
-                       (os.path.join(c.imitator, "imitator.json"), "the committed imitator")):
-        if not os.path.exists(path):
-            raise SystemExit(f"--quick starts from {what}, {path}, which is missing: run it from the project's "
-                             f"folder, in a full clone")
-    print(f"stage 1: the committed teacher plays, frozen ({QUICK['record']['steps']:,} steps, record.py --frozen)")
-    record.record(record.RecordConfig(game="breakout", out=c.teacher, results="", frozen=QUICK["teacher"],
-                                      **QUICK["record"]), dqn.DQNConfig())
-
-
-def check_config(c: EvalConfig):
-    """Refuse bad settings before anything is started or written, naming the flag."""
-    toolbox.check_positive(c, ("games", "steps", "control_steps"))
-    if c.jobs < 0:
-        raise SystemExit(f"--jobs {c.jobs} must be 0 (one per core) or a positive number of processes")
-    if c.max_game_steps < 0:
-        raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
-    for folder, _, _ in imitator_folders(c)[1:]:
-        if not os.path.exists(os.path.join(folder, "imitator.json")):
-            raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json)")
-
-
-def job_waves(c: EvalConfig):
-    """The pipeline as waves of shell commands, one job each: the teacher and the imitator if they
-    are missing (and the --seeds imitators, folder k trained with --seed k), then every chosen arm
-    (one process, one BLAS thread), then the arms that need an
-    arm of the wave before (the imitator prompted with the transplanted teacher's start), then the
-    table. Each arm plays in its own folder from its own seeds, so running a wave's jobs at once
-    gives the same games as running them one after another."""
-    if c.quick:
-        raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
-                         "(python evaluate.py --quick)")
-    py = f"OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 {shlex.quote(sys.executable)}"
-    flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
-                    if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
-    waves = []
-    if not os.path.exists(os.path.join(c.teacher, "config.json")):
-        waves.append([("teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
-                                  f"--results {shlex.quote(c.out)}")])
-    trainings = [(f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history {shlex.quote(c.teacher)} "
-                  f"--out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""))
-                 for k, (folder, _, sfx) in enumerate(imitator_folders(c))          # --seeds: seed k is folder k
-                 if not os.path.exists(os.path.join(folder, "imitator.json"))]
-    if trainings:
-        waves.append(trainings)
-    chosen = selected(c, arms(c))
-    needs_an_arm = [n for n in chosen if n.startswith("elsewhere_imitator_prompted")]
-    waves += [[(n, f"{py} evaluate.py{flags} --jobs 1 --table false --only {n}") for n in names]
-              for names in ([n for n in chosen if n not in needs_an_arm], needs_an_arm) if names]
-    return waves + [[("table", f"{py} evaluate.py{flags} --jobs 1 --only table")]]
-
-
-def print_jobs(c: EvalConfig):
-    waves = job_waves(c)
-    for k, wave in enumerate(waves, start=1):
-        if c.list_jobs in (k, -1):
-            if c.list_jobs == -1:
-                print(f"# wave {k} of {len(waves)}")
-            print("\n".join(cmd for _, cmd in wave))
-
-
-def last_line(path):
-    """The newest line a job has written to its log (tqdm rewrites its line with \\r), shortened."""
-    if not os.path.exists(path):
-        return ""
-    with open(path, "rb") as f:
-        f.seek(max(0, os.path.getsize(path) - 400))
-        lines = [x.strip() for x in f.read().decode(errors="replace").replace("\r", "\n").split("\n") if x.strip()]
-    return lines[-1][-100:] if lines else ""
-
-
-def run_jobs(c: EvalConfig, n_jobs, poll=2.0):
-    """The waves of job_waves run here, at most n_jobs processes at once, each wave after the one
-    before has finished; every job writes its output to <work>/logs/<name>.log, and one line per
-    running job shows its newest progress. A failed job stops the pipeline after its wave."""
-    import subprocess
-    import time
-    logs = os.path.join(c.work, "logs")
-    os.makedirs(logs, exist_ok=True)
-    waves = job_waves(c) if c.table else job_waves(c)[:-1]
-    for k, wave in enumerate(waves, start=1):
-        print(f"wave {k} of {len(waves)}: {', '.join(name for name, _ in wave)} ({min(n_jobs, len(wave))} at once)")
-        waiting, running, failed = list(wave), {}, []
-        bars = {}
-        while waiting or running:
-            while waiting and len(running) < n_jobs:
-                name, cmd = waiting.pop(0)
-                log = open(os.path.join(logs, f"{name}.log"), "w")
-                running[name] = (subprocess.Popen(cmd, shell=True, stdout=log, stderr=subprocess.STDOUT), log)
-                bars[name] = tqdm(total=0, bar_format="{desc}", position=len(bars), leave=False)
-            time.sleep(poll)
-            for name, (proc, log) in list(running.items()):
-                bars[name].set_description_str(f"  {name}: {last_line(log.name)}")
-                if proc.poll() is not None:
-                    log.close()
-                    bars[name].close()
-                    del running[name]
-                    print(f"  {name}: {'done' if proc.returncode == 0 else f'FAILED (exit {proc.returncode})'}")
-                    if proc.returncode:
-                        failed.append(f"{name} (see {log.name})")
-        if failed:
-            raise SystemExit(f"wave {k}: {', '.join(failed)} failed; fix it and run again (finished arms are kept)")
-
-
-def run_pipeline(c: EvalConfig):
-    check_config(c)
-    if c.quick:
-        c.teacher, c.imitator = "runs/quick/breakout", QUICK["imitator"]
-        c.work, c.out = "runs/quick/eval", os.path.join(c.out, "quick")
-        for k, v in QUICK["evaluate"].items():
-            setattr(c, k, v)
-    all_arms = arms(c)
-    chosen = selected(c, all_arms)                         # an unknown --only stops here, before any work
-    wanted = {w.strip() for w in c.only.split(",")}
-    work_to_do = bool(chosen)
-    missing = [f"--{k} {path}" for k, path, f in (("teacher", c.teacher, "config.json"),
-                                                 ("imitator", c.imitator, "imitator.json"))
-               if not os.path.exists(os.path.join(path, f))]
-    if c.quick and work_to_do:
-        run_quick_stage1(c)
-        missing = []
-    if work_to_do and missing and "all" not in wanted:        # a chosen arm needs them: never start hours of work
-        raise SystemExit(f"{' and '.join(missing)}: not found. Make them with `python evaluate.py` (the whole "
-                         f"pipeline), or python record.py --out {c.teacher} and python imitate.py --history "
-                         f"{c.teacher} --out {c.imitator}, then run --only {c.only} again")
-    n_jobs = c.jobs or os.cpu_count() or 1
-    if work_to_do and n_jobs > 1 and not c.quick:             # the same stages and arms, n_jobs at once
-        run_jobs(c, n_jobs)
-        if not c.table:
-            return {}
-        print(open(os.path.join(c.out, "verdict.md")).read())
-        return toolbox.read_json(os.path.join(c.out, "verdict.json"))
-    if work_to_do and missing:
-        print("stage 1: the teacher (record.py)")
-        record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
-        print("stage 2: the imitator (imitate.py)")
-        imitate.train(imitate.ImitateConfig(history=c.teacher, out=c.imitator))
-    for name in chosen:
-        print(f"arm {name}")
-        all_arms[name][1]()
-    if not c.table:
-        return {}
-    if not any(load_arm(c, name) for name in all_arms):           # finished or running
-        print(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
-              f"Run the arms first (python evaluate.py --only now, ...).")
-        return {}
-    R, text = write_verdict(c)
-    print(text)
-    return R
-
-
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="Measure the three questions and write the verdict table.")
-    toolbox.add_config_flags(ap, EvalConfig)
-    cfg = toolbox.config_from_args(EvalConfig, ap.parse_args())
-    try:
-        print_jobs(cfg) if cfg.list_jobs else run_pipeline(cfg)
-    except (record.HistoryError, ValueError) as e:
-        raise SystemExit(f"error: {e}")
+if __name__ == "__main__":                  # the pipeline's command line (pipeline.py), under this page's name too
+    import pipeline
+    pipeline.main()

@@ -11,6 +11,7 @@ import pytest
 
 import dqn
 import evaluate as ev
+import pipeline
 import imitate
 import verdict
 import toolbox
@@ -86,7 +87,7 @@ def short_games(monkeypatch):
 def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
     c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "work"),
                       out=str(tmp_path / "results"), games=3, steps=800, control_steps=400)
-    R = ev.run_pipeline(c)
+    R = pipeline.run_pipeline(c)
     for key in ("now", "later", "elsewhere", "swap", "noreward"):
         assert key in R, key
     assert "imitator_prompted" in R["elsewhere"] and "stages" not in R     # no stage input: no stage arms
@@ -100,7 +101,7 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
     assert "copycat" not in R                                        # diagnose.py's, when it has run
     for f in ("verdict.json", "now.png", "later.png", "elsewhere.png", "controls.png"):
         assert os.path.exists(tmp_path / "results" / f), f
-    again = ev.run_pipeline(c)                                       # every arm is done: nothing re-runs
+    again = pipeline.run_pipeline(c)                                       # every arm is done: nothing re-runs
     assert again["now"]["teacher"] == R["now"]["teacher"]
 
 
@@ -174,12 +175,12 @@ def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
     c = ev.EvalConfig(jobs=1, teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="nonsense")
     with pytest.raises(SystemExit, match="unknown"):
-        ev.run_pipeline(c)
+        pipeline.run_pipeline(c)
     c.only = "now"                                     # an arm without its teacher: named, nothing started
     with pytest.raises(SystemExit, match=r"--teacher .*/t and --imitator .*/i: not found"):
-        ev.run_pipeline(c)
+        pipeline.run_pipeline(c)
     c.only = "table"                                   # a fresh clone: nothing to tabulate, nothing started
-    assert ev.run_pipeline(c) == {}
+    assert pipeline.run_pipeline(c) == {}
     assert not os.path.exists(tmp_path / "t") and not os.path.exists(tmp_path / "o" / "verdict.md")
 
 
@@ -223,7 +224,7 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     assert last == (int(h["action"][31]), float(h["reward_clip"][31]))
     c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       games=2, only="now_teacher,stages")
-    R = ev.run_pipeline(c)
+    R = pipeline.run_pipeline(c)
     assert R["stages"]["history_multiples"] == list(ev.STAGE_PROBES)
     assert isinstance(R["stages"]["beyond_minus_end"]["verdict"], bool)
     assert os.path.exists(tmp_path / "o" / "stages.png") and "Later, told so" in open(tmp_path / "o" / "verdict.md").read()
@@ -295,7 +296,7 @@ def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_sprea
     assert ev.selected(c, ev.arms(c)) == ["now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax",
                                           "now_imitator@seed1", "now_imitator_empty@seed1",
                                           "now_imitator_argmax@seed1"]
-    R = ev.run_pipeline(c)
+    R = pipeline.run_pipeline(c)
     assert os.path.exists(tmp_path / "w" / "seed1" / "now_imitator" / "state.json")   # its own folder
     assert len(R["seeds"]["now"]["values"]) == 2 and R["seeds"]["now"]["values"][0] == R["now"]["imitator"]["mean"]
     text = open(tmp_path / "o" / "verdict.md").read()
@@ -322,12 +323,12 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
         shutil.copy(last + ext, committed / f"teacher_final{ext}")
     toolbox.write_json(str(committed / "teacher_summary.json"), dict(game="breakout", steps=3000, games=40,
                                                                 quarter_means=[-1.0, 0.5, 2.0, 4.0]))
-    monkeypatch.setitem(ev.QUICK, "teacher", str(committed / "teacher_final"))
-    monkeypatch.setitem(ev.QUICK, "imitator", tiny_imitator)
-    monkeypatch.setitem(ev.QUICK, "record", dict(steps=300, chunk_steps=100, checkpoint_every=300))
-    monkeypatch.setitem(ev.QUICK, "evaluate", dict(games=2, steps=300, control_steps=200, max_game_steps=120))
+    monkeypatch.setitem(pipeline.QUICK, "teacher", str(committed / "teacher_final"))
+    monkeypatch.setitem(pipeline.QUICK, "imitator", tiny_imitator)
+    monkeypatch.setitem(pipeline.QUICK, "record", dict(steps=300, chunk_steps=100, checkpoint_every=300))
+    monkeypatch.setitem(pipeline.QUICK, "evaluate", dict(games=2, steps=300, control_steps=200, max_game_steps=120))
     monkeypatch.chdir(tmp_path)
-    R = ev.run_pipeline(ev.EvalConfig(quick=True, out="results", only="now,later,controls"))
+    R = pipeline.run_pipeline(ev.EvalConfig(quick=True, out="results", only="now,later,controls"))
     assert imitate.record.history_length("runs/quick/breakout") == 300
     assert json.load(open("runs/quick/breakout/config.json"))["frozen"] == str(committed / "teacher_final")
     assert not os.path.exists("runs/quick/imitator")                          # nothing trained
@@ -343,7 +344,7 @@ def test_bad_numbers_stop_before_any_work(tmp_path):
                         (dict(max_game_steps=-1), "--max_game_steps -1"),
                         (dict(seeds=str(tmp_path / "nope")), "holds no trained imitator")):
         with pytest.raises(SystemExit, match=message):
-            ev.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
+            pipeline.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
     assert not os.path.exists(tmp_path / "w") and not os.path.exists(tmp_path / "o")
 
 
@@ -485,9 +486,9 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
     after wave, they give the same games and the same table as the pipeline run in one process."""
     import subprocess
     kw = dict(teacher=tiny_run, imitator=tiny_imitator, games=2, max_game_steps=150, only="now", jobs=1)
-    seq = ev.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
+    seq = pipeline.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
     c = ev.EvalConfig(work=str(tmp_path / "w2"), out=str(tmp_path / "o2"), **kw)
-    waves = [[cmd for _, cmd in w] for w in ev.job_waves(c)]
+    waves = [[cmd for _, cmd in w] for w in pipeline.job_waves(c)]
     assert [len(w) for w in waves] == [4, 1] and waves[-1][0].endswith("--only table")
     for k in range(1, len(waves) + 1):
         listed = subprocess.run([sys.executable, "evaluate.py", "--list_jobs", str(k), "--teacher", tiny_run,
@@ -498,8 +499,8 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
         subprocess.run(["xargs", "-d", "\n", "-P", "2", "-I{}", "sh", "-c", "{}"], input=listed, text=True, check=True,
                        cwd=ROOT, capture_output=True)
     # --jobs 2: the same waves, run and watched by evaluate.py itself
-    jobs = ev.run_pipeline(dataclasses.replace(c, jobs=2, work=str(tmp_path / "w3"), out=str(tmp_path / "o3")))
-    assert sorted(os.listdir(tmp_path / "w3" / "logs")) == sorted(f"{n}.log" for w in ev.job_waves(c) for n, _ in w)
+    jobs = pipeline.run_pipeline(dataclasses.replace(c, jobs=2, work=str(tmp_path / "w3"), out=str(tmp_path / "o3")))
+    assert sorted(os.listdir(tmp_path / "w3" / "logs")) == sorted(f"{n}.log" for w in pipeline.job_waves(c) for n, _ in w)
     for k in (2, 3):
         par = json.load(open(tmp_path / f"o{k}" / "verdict.json"))
         for name in ("now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax"):
@@ -513,9 +514,9 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
 def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respect_only(tmp_path):
     c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="elsewhere")
-    waves = [[cmd for _, cmd in w] for w in ev.job_waves(c)]
-    assert [name for name, _ in ev.job_waves(c)[0]] == ["teacher"]
-    seeds = ev.job_waves(dataclasses.replace(c, seeds=f"{tmp_path / 's1'},{tmp_path / 's2'}"))[1]
+    waves = [[cmd for _, cmd in w] for w in pipeline.job_waves(c)]
+    assert [name for name, _ in pipeline.job_waves(c)[0]] == ["teacher"]
+    seeds = pipeline.job_waves(dataclasses.replace(c, seeds=f"{tmp_path / 's1'},{tmp_path / 's2'}"))[1]
     assert [n for n, _ in seeds] == ["imitator", "imitator_seed1", "imitator_seed2"]
     assert seeds[2][1].endswith(f"--out {tmp_path / 's2'} --seed 2") and "--seed" not in seeds[0][1]
     assert " record.py " in waves[0][0] and " imitate.py " in waves[1][0]
@@ -523,7 +524,7 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
                                                               "table"]
     assert all("--table false" in cmd for w in waves[2:-1] for cmd in w) and "--table false" not in waves[-1][0]
     with pytest.raises(SystemExit, match="--quick runs in one process"):
-        ev.job_waves(ev.EvalConfig(quick=True))
+        pipeline.job_waves(ev.EvalConfig(quick=True))
     with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
-        ev.run_pipeline(dataclasses.replace(c, jobs=-1))
+        pipeline.run_pipeline(dataclasses.replace(c, jobs=-1))
     assert not os.path.exists(tmp_path / "t")                               # listing starts nothing
