@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -31,6 +30,7 @@ import dqn          # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
+from speed import timed, transformer_case  # noqa: E402
 
 try:
     import torch
@@ -42,16 +42,6 @@ except ImportError:
 
 
 
-def timed(fn, seconds, min_runs=5):
-    """Median seconds of fn() after two warm-up calls, over at least min_runs calls or `seconds`."""
-    fn()
-    fn()
-    times, end = [], time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < min_runs:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def rel_err(a, b):
@@ -195,17 +185,11 @@ class TorchGPT:
 def bench_transformer(seconds):
     print("\n[2] transformer training step: d_model 128, 4 layers, 4 heads, context 512, batch 8 "
           "(forward, backward, clipping, AdamW)")
-    cfg = tf.TransformerConfig()
-    B, Tn = 8, cfg.block_size
-    rng = np.random.default_rng(0)
-    shapes = tf.param_shapes(cfg)
-    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
-    tf.init_params(p, cfg, rng)
+    cfg, shapes, flat, p, grad, g, x, y = transformer_case()
+    (B, Tn), rng = x.shape[:2], np.random.default_rng(1)
     for name, arr in p.items():                           # non-trivial biases and gains for the check
         if arr.ndim == 1:
             arr += rng.normal(0, 0.1, arr.shape).astype(np.float32)
-    x = rng.standard_normal((B, Tn, cfg.n_embd)).astype(np.float32)
-    y = rng.integers(0, cfg.n_out, B * Tn)
 
     out, cache = tf.transformer_forward(p, x, cfg)
     loss, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)

@@ -30,6 +30,31 @@ import transformer as tf  # noqa: E402
 
 
 
+def timed(fn, seconds, min_runs=5):
+    """Median seconds of fn() after two warm-up calls (compile, fault in pages), over at least
+    min_runs calls or `seconds` of calls."""
+    fn()
+    fn()
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < min_runs:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def transformer_case(B=8, seed=0):
+    """The benchmarked transformer (the default config: d_model 128, 4 layers, 4 heads, context 512)
+    with its parameters, gradient buffers and a batch of B random inputs and targets:
+    (cfg, shapes, flat, p, grad, g, x, y)."""
+    cfg, rng = tf.TransformerConfig(), np.random.default_rng(seed)
+    shapes = tf.param_shapes(cfg)
+    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
+    tf.init_params(p, cfg, rng)
+    x = rng.standard_normal((B, cfg.block_size, cfg.n_embd)).astype(np.float32)
+    return cfg, shapes, flat, p, grad, g, x, rng.integers(0, cfg.n_out, B * cfg.block_size)
+
+
 def bench_dqn(repeats=200):
     """Median ms per training update and per acting forward, then agent steps/s end to end."""
     cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
@@ -38,15 +63,7 @@ def bench_dqn(repeats=200):
                         rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
     agent.steps = cfg.eps_decay_steps                      # past the decay: epsilon 0.01, greedy forwards
 
-    def median_ms(fn):
-        for _ in range(10):
-            fn()                                           # warm up: compile, fault in pages
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return 1e3 * float(np.median(times))
+    median_ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
 
     stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
     print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
@@ -64,15 +81,9 @@ def bench_dqn(repeats=200):
 def bench_transformer(seconds=20):
     """Training tokens/s at d_model 128, 4 layers, 4 heads, context 512, batch 8; cached steps/s."""
     toolbox.keep_freed_memory()
-    cfg = tf.TransformerConfig()
-    B, T = 8, cfg.block_size
-    rng = np.random.default_rng(0)
-    shapes = tf.param_shapes(cfg)
-    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
-    tf.init_params(p, cfg, rng)
+    cfg, shapes, flat, p, grad, g, x, y = transformer_case()
+    (B, T), rng = x.shape[:2], np.random.default_rng(1)
     opt = tf.AdamW(flat, shapes)
-    x = rng.standard_normal((B, T, cfg.n_embd)).astype(np.float32)
-    y = rng.integers(0, cfg.n_out, B * T)
 
     def train_step():
         out, cache = tf.transformer_forward(p, x, cfg)
@@ -81,14 +92,7 @@ def bench_transformer(seconds=20):
         tf.clip_grad_norm(grad, 1.0)
         opt.step(flat, grad, 1e-4)
 
-    train_step()                                                # compile
-    times = []
-    t_end = time.perf_counter() + seconds
-    while time.perf_counter() < t_end or len(times) < 5:
-        t0 = time.perf_counter()
-        train_step()
-        times.append(time.perf_counter() - t0)
-    print(f"training: {B * T / np.median(times):8.0f} tokens/s  (median of {len(times)} steps of "
+    print(f"training: {B * T / timed(train_step, seconds):8.0f} tokens/s  (median step of "
           f"{B}x{T} tokens, d_model {cfg.n_embd}, {cfg.n_layer} layers, {cfg.n_head} heads)")
     dec = tf.Decoder(p, cfg)
     xs = rng.standard_normal((4 * T, cfg.n_embd)).astype(np.float32)

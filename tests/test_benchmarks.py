@@ -1,0 +1,34 @@
+"""benchmarks/speed.py: its helpers and that each figure's code runs (no speed is asserted here:
+figures are printed by `make bench`, never checked by a timed test)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import speed  # noqa: E402
+
+
+def test_timed_warms_up_then_takes_the_median_of_at_least_min_runs():
+    calls = []
+    t = speed.timed(lambda: calls.append(1), 0.0, min_runs=4)
+    assert len(calls) == 2 + 4 and t >= 0
+
+
+def test_the_benchmarked_transformer_case_is_consistent():
+    cfg, shapes, flat, p, grad, g, x, y = speed.transformer_case(B=2)
+    assert x.shape == (2, cfg.block_size, cfg.n_embd) and y.shape == (2 * cfg.block_size,)
+    assert flat.shape == grad.shape and set(p) == set(g) == {n for n, _ in shapes}
+    assert np.abs(flat).sum() > 0 and not grad.any()
+
+
+def test_transformer_figures_print_and_bad_parts_are_named(capsys):
+    speed.bench_transformer(seconds=0.0)
+    out = capsys.readouterr().out
+    assert "tokens/s" in out and "cached decoding" in out
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "speed.py"), "--only", "dqn,gpu"],
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and "--only gpu: unknown" in p.stderr
