@@ -30,7 +30,7 @@ import dqn          # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
-from speed import timed, transformer_case  # noqa: E402
+from speed import timed, transformer_case, transformer_step  # noqa: E402
 
 try:
     import torch
@@ -207,12 +207,7 @@ def bench_transformer(seconds):
     opt = tf.AdamW(flat, shapes)
     topt = model.adamw()
 
-    def ours_step():
-        out, cache = tf.transformer_forward(p, x, cfg)
-        _, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-        tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
-        tf.clip_grad_norm(grad, 1.0)
-        opt.step(flat, grad, 1e-4)
+    ours_step = lambda: transformer_step(cfg, flat, p, grad, g, opt, x, y)
 
     def torch_step():
         topt.zero_grad(set_to_none=True)

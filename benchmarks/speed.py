@@ -55,6 +55,15 @@ def transformer_case(B=8, seed=0):
     return cfg, shapes, flat, p, grad, g, x, rng.integers(0, cfg.n_out, B * cfg.block_size)
 
 
+def transformer_step(cfg, flat, p, grad, g, opt, x, y):
+    """One training step of the benchmarked transformer: forward, loss, backward, clipping, AdamW."""
+    out, cache = tf.transformer_forward(p, x, cfg)
+    _, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
+    tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+    tf.clip_grad_norm(grad, 1.0)
+    opt.step(flat, grad, 1e-4)
+
+
 def bench_dqn(repeats=200):
     """Median ms per training update and per acting forward, then agent steps/s end to end."""
     cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
@@ -85,13 +94,7 @@ def bench_transformer(seconds=20):
     (B, T), rng = x.shape[:2], np.random.default_rng(1)
     opt = tf.AdamW(flat, shapes)
 
-    def train_step():
-        out, cache = tf.transformer_forward(p, x, cfg)
-        _, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-        tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
-        tf.clip_grad_norm(grad, 1.0)
-        opt.step(flat, grad, 1e-4)
-
+    train_step = lambda: transformer_step(cfg, flat, p, grad, g, opt, x, y)
     print(f"training: {B * T / timed(train_step, seconds):8.0f} tokens/s  (median step of "
           f"{B}x{T} tokens, d_model {cfg.n_embd}, {cfg.n_layer} layers, {cfg.n_head} heads)")
     dec = tf.Decoder(p, cfg)
