@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -505,9 +504,7 @@ class Agent:
     # --- checkpoints: .npz for arrays, JSON for everything else; no pickle anywhere ---
     def save(self, path):
         """Write path.npz (weights, target, Adam moments) and path.json (counters, RNG, config)."""
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, params=self.flat, target=self.target_flat, adam_m=self.m, adam_v=self.v)
-        os.replace(tmp, path + ".npz")
+        toolbox.save_npz(path + ".npz", params=self.flat, target=self.target_flat, adam_m=self.m, adam_v=self.v)
         meta = dict(steps=self.steps, updates=self.updates, n_actions=self.n_actions,
                     n_params=int(self.flat.size), network="dqn2013",
                     rng=self.rng.bit_generator.state, config=dataclasses.asdict(self.cfg))

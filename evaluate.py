@@ -200,7 +200,7 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
                 state["games"].append([state["steps"], score, length, agree / length if judge else -1.0])
                 state["prev_action"], state["prev_reward"] = prev_a, prev_r
                 if player is not None:
-                    np.save(ctx_path, player.context())
+                    toolbox.save_npy(ctx_path, player.context())
                 toolbox.write_json(state_path, state)
                 score, length, agree, steps_here, first = 0.0, 0, 0, 0, True
                 if not n_steps:

@@ -617,7 +617,7 @@ def train(c: ImitateConfig, log=print):
 
 def freeze(c: ImitateConfig, r: Recipe, flat, p, state, h, spans, starts, log):
     """The final weights alone, everything needed to rebuild the model, and the held-out metrics."""
-    np.savez(os.path.join(c.out, "imitator.npz"), params=flat)
+    toolbox.save_npz(os.path.join(c.out, "imitator.npz"), params=flat)
     N = len(h["action"])
     meta = dict(kind=r.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
                 see_prev_action=c.see_prev_action, history=os.path.abspath(c.history), history_steps=N,

@@ -394,7 +394,7 @@ def export_results(rc, run_dir):
     os.makedirs(dest, exist_ok=True)
     if not rc.frozen:                                      # a frozen teacher's weights are kept already
         with np.load(checkpoint_name(run_dir, final) + ".npz", allow_pickle=False) as z:
-            np.savez(os.path.join(dest, "teacher_final.npz"), params=z["params"])
+            toolbox.save_npz(os.path.join(dest, "teacher_final.npz"), params=z["params"])
         shutil.copy(checkpoint_name(run_dir, final) + ".json", os.path.join(dest, "teacher_final.json"))
     for name in ("curve.csv", "curve.png"):
         if os.path.exists(os.path.join(run_dir, name)):

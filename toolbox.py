@@ -95,6 +95,13 @@ def save_npz(path, **arrays):
     os.replace(tmp, path)
 
 
+def save_npy(path, array):
+    """Write one array to path (ending .npy) atomically: to a temporary file, then rename."""
+    tmp = path[:-len(".npy")] + ".tmp.npy"
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
 # -------------------------------------------------------------------------------------------
 # Flat parameters: one array per model, so that Adam, checkpoints and copies are one operation
 # -------------------------------------------------------------------------------------------
