@@ -111,12 +111,20 @@ def token_reward(token):
 # -------------------------------------------------------------------------------------------
 def load_history(run_dir, start=0, stop=None):
     """The history columns needed here from step `start` (to `stop`, default the end),
-    concatenated: frames (N, 84, 84) and per-step arrays. Indices into the result count from `start`."""
-    parts = [cols for _, cols in tqdm(record.read_history(run_dir, start, stop), desc="loading history",
-                                      total=len(record.history_index(run_dir)), unit="chunk", leave=False)]
-    if not parts:
+    concatenated: frames (N, 84, 84) and per-step arrays. Indices into the result count from `start`.
+    Each column is allocated once at its full length and filled chunk by chunk, so loading never
+    holds the frames twice (1M steps of frames are 7 GB)."""
+    end = record.history_length(run_dir) if stop is None else min(stop, record.history_length(run_dir))
+    if end <= start:
         raise record.HistoryError(f"{run_dir}: the history is empty")
-    h = {k: np.concatenate([c[k] for c in parts]) for k in ("frame", "action", "reward_clip", "first")}
+    h = None
+    for lo, cols in tqdm(record.read_history(run_dir, start, end), desc="loading history",
+                         total=len(record.history_index(run_dir)), unit="chunk", leave=False):
+        if h is None:
+            h = {k: np.empty((end - start,) + cols[k].shape[1:], cols[k].dtype)
+                 for k in ("frame", "action", "reward_clip", "first")}
+        for k in h:
+            h[k][lo - start:lo - start + len(cols[k])] = cols[k]
     h["start"] = start                                             # the absolute step of index 0
     return h
 
