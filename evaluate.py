@@ -144,6 +144,22 @@ class RandomPolicy:
 # -------------------------------------------------------------------------------------------
 # A playing arm: play games, log each one, save after each one so a restart loses nothing.
 # -------------------------------------------------------------------------------------------
+def resume_arm(arm_dir, policy, prompt):
+    """An arm's saved state (games so far, the last move and reward) or a fresh one, and its
+    player's context: restored as it was after the last saved game, or filled with the prompt.
+    Returns (state, state path, context path, the player with a context or None)."""
+    os.makedirs(arm_dir, exist_ok=True)
+    state_path, ctx_path = os.path.join(arm_dir, "state.json"), os.path.join(arm_dir, "context.npy")
+    state = toolbox.read_json(state_path) or (dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0)
+                                              | (dict(prompt=prompt[0], prompt_from=prompt[1]) if prompt else {}))
+    player = getattr(policy, "player", None)
+    if player is not None and os.path.exists(ctx_path):
+        player.restore(np.load(ctx_path, allow_pickle=False))
+    elif player is not None and state.get("prompt"):
+        state["prev_action"], state["prev_reward"] = policy.prompt(state["prompt"], state.get("prompt_from", "end"))
+    return state, state_path, ctx_path, player
+
+
 def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc="", max_game_steps=0,
              prompt=None):
     """Play until n_steps agent steps or n_games games are done. Returns the list of games:
@@ -153,20 +169,7 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
 
     Resuming: finished games are kept; the game in progress when the job stopped is dropped and its
     steps are not counted; the imitator's context is restored as it was after the last saved game."""
-    os.makedirs(arm_dir, exist_ok=True)
-    state_path = os.path.join(arm_dir, "state.json")
-    state = dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0)
-    if prompt:
-        state |= dict(prompt=prompt[0], prompt_from=prompt[1])
-    if os.path.exists(state_path):
-        with open(state_path) as f:
-            state = json.load(f)
-    player = getattr(policy, "player", None)
-    ctx_path = os.path.join(arm_dir, "context.npy")
-    if player is not None and os.path.exists(ctx_path):
-        player.restore(np.load(ctx_path, allow_pickle=False))
-    elif player is not None and state.get("prompt"):
-        state["prev_action"], state["prev_reward"] = policy.prompt(state["prompt"], state.get("prompt_from", "end"))
+    state, state_path, ctx_path, player = resume_arm(arm_dir, policy, prompt)
 
     def done():
         return (n_steps is not None and state["steps"] >= n_steps) or \
