@@ -426,18 +426,27 @@ def positive_control(c: DistillConfig, log=print):
     return R
 
 
-def dark_room(c: DistillConfig, log=print):
-    """The dark room: the source learner, the frozen imitator trained on its histories, AD's
-    control (the imitator trained on expert episodes only) and random play, on held-out goals."""
+def room_tasks(c: DistillConfig):
+    """The dark room's tasks, shared by its experiments: (the room stream, training goals, held-out
+    goals, the goals of the training histories, the test runs (each held-out goal several times),
+    the source learner's returns on them (runs, c.room_test_episodes))."""
     rng = stream(c, "room")
     train_goals, test_goals = room_goals(rng)
     goals = rng.choice(train_goals, c.room_histories)
+    runs = np.resize(test_goals, c.room_test_runs)
+    source = episode_returns(explorer(runs, c.room_test_episodes, stream(c, "room_source"))[2])
+    return rng, train_goals, test_goals, goals, runs, source
+
+
+def dark_room(c: DistillConfig, log=print):
+    """The dark room: the source learner, the frozen imitator trained on its histories, AD's
+    control (the imitator trained on expert episodes only) and random play, on held-out goals."""
+    rng, train_goals, test_goals, goals, runs, source = room_tasks(c)
     cr = dataclasses.replace(c, context=c.room_context, iters=c.room_iters)
-    runs = np.resize(test_goals, c.room_test_runs)                      # each held-out goal, several times
     E = c.room_test_episodes
     R = dict(train_goals=train_goals.tolist(), test_goals=test_goals.tolist(), context=c.room_context,
              iters=c.room_iters, histories=c.room_histories, episodes_per_history=c.room_episodes)
-    curves = dict(source=episode_returns(explorer(runs, E, stream(c, "room_source"))[2]),
+    curves = dict(source=source,
                   random=random_room(runs, E, stream(c, "room_random")))
     t0 = time.perf_counter()
     for name, knows in (("imitator", False), ("expert_trained", True)):
@@ -470,11 +479,8 @@ def room_q2(c: DistillConfig, log=print):
     as long as the test (c.room_test_episodes episodes, so the decoder never slides and no position
     is new). Both play the held-out goals; each is judged on its last 5 episodes against the
     source's level in the last episode before the cut, plus MIN_ROOM_GAIN."""
-    rng = stream(c, "room")
-    train_goals, test_goals = room_goals(rng)
-    goals = rng.choice(train_goals, c.room_histories)
-    runs, E = np.resize(test_goals, c.room_test_runs), c.room_test_episodes
-    source = episode_returns(explorer(runs, E, stream(c, "room_source"))[2])
+    _, _, _, goals, runs, source = room_tasks(c)
+    E = c.room_test_episodes
     seen = float(source[:, Q2_EPISODES - 1].mean())                    # the source at the cut
     cells, acts, rews = explorer(goals, c.room_episodes, stream(c, "room_q2"))
     R = dict(trained_on_episodes=Q2_EPISODES, context_steps=E * EPISODE, test_episodes=E,
