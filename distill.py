@@ -15,45 +15,30 @@ for every new task. The source learner is Thompson sampling. One token per pull:
 
 Measured: the frozen imitator's learning curve on new bandits (the chosen arm's success
 probability over the best arm's, per fifth of the pulls) beside Thompson sampling's and random
-play's. Then question 2 of the argument, where it is cheap to ask: trained on histories cut after
-their first 20 pulls, does the frozen imitator improve past anything its training ever showed?
-And the dials between "yes" and "no" (--part sweep): how many training tasks, how long a context.
+play's.
 
 Then AD's dark room: a 9x9 grid, each episode 20 steps from the centre, one hidden goal cell
 paying 1 per step spent on it. The source learner explores by posterior sampling over where the
 goal is (walk to a cell not yet ruled out; once paid, go back there every episode), so its
 learning fits in a context of a few episodes. Tokens add where the agent is: embeddings of its
-row and of its column. The frozen
-imitator plays held-out goals for 25 episodes with its context carried across episodes, beside
+row and of its column. The frozen imitator plays held-out goals for 25 episodes with its context carried across episodes, beside
 the source learner, random play and AD's control: the same imitator trained on expert episodes
 only (a learner that already knows the goal), which has never seen a search and should not find
 new goals.
 
-    python distill.py                # bandits, their question 2, the dark room (~25 min on 2 cores)
-    python distill.py --quick        # the same, small, for a classroom (~6 min)
-    python distill.py --part sweep   # the dials: training tasks x context length (~1 h, resumable)
+    python distill.py                # bandits and the dark room (~15 min on one core)
+    python distill.py --quick        # the same, small, for a classroom (~3 min)
     python distill.py --part room    # one experiment: bandits or room
-    python distill.py --part horizon # the horizon dial: where in-context imitation of a learner stops (resumable)
 
-The horizon dial asks the argument's own question at a scale that runs in minutes. The DQN's
-learning is spread over a million steps, far more than any context holds; page 6's learners
-learn within a few episodes, which a context can hold whole. Between the two: dark rooms of
-9 x 9, 13 x 13 and 17 x 17 cells, whose source learner needs about 8, 12 and 17 episodes to reach
-90% of its final score, and imitators whose context holds 1, 2, 5 or 10 episodes. Each cell of
-the dial: the frozen imitator's score over its last 5 test episodes divided by the source's, on
-held-out goals, against (episodes the source needs) / (episodes the context holds). Predictions,
-stated before the run: an ideal imitator (it has learned the learner) keeps the ratio near 1 in
-every cell; the argument predicts that the ratio falls once the learning outlasts the context
-(the x axis past 1), since then no window of the history shows a whole episode-to-episode search.
+Both learners here learn within a context; the argument is about a learner whose learning
+outlasts any context. Page 7 (horizon.py) turns page 6's dials toward that regime.
 
-writes results/distill/: distill.json (every number), bandits.png, room.png, (sweep.png),
-(horizon.json, horizon.png).
+writes results/distill/: distill.json (every number), bandits.png, room.png.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -87,32 +72,21 @@ class DistillConfig:
     room_iters: int = 1200        # dark room: optimizer steps (each imitator)
     room_test_episodes: int = 25  # dark room: episodes the frozen imitator plays on each held-out goal
     room_test_runs: int = 64      # dark room: runs on the 16 held-out goals (each goal several times)
-    part: str = "all"             # "bandits", "room", "all" (both); alone: "sweep" (the bandit dials),
-                                  # "horizon" (the horizon dial), "q2" (question 2 on both tasks, 3 seeds)
+    part: str = "all"             # "bandits", "room" or "all" (both)
     out: str = "results/distill"  # where the numbers and plots go
     quick: bool = False           # classroom scale: fewer tasks and steps
-    sweep_iters: int = 1000       # optimizer steps of each of the sweep's 15 trainings (--part sweep)
-    horizon_iters: int = 1200     # optimizer steps of each of the horizon dial's 12 trainings (--part horizon)
-    horizon_runs: int = 64        # horizon dial: test runs per cell on the 16 held-out goals
-    horizon_keep: float = 0.5     # horizon dial: share of its window the imitator keeps when it slides
-                                  # (0.5: the newest half; 0: a full window starts over empty)
 
 
 QUICK = dict(train_tasks=500, test_tasks=100, iters=300, room_histories=400, room_iters=300, room_test_episodes=15,
              room_test_runs=32)
-SWEEP_TASKS = (1, 4, 16, 64, 2000)
-SWEEP_CONTEXT = (25, 50, 100)
-Q2_PULLS = 20                     # question 2: train on the first 20 pulls only
-Q2_EPISODES = 5                   # the dark room's question 2: train on the first 5 episodes only
-Q2_SEEDS = 3                      # --part q2 asks it for this many seeds
 
-# The rules' minimum effects, fixed before the runs they judge (as page 5's are): a gain smaller
-# than these is not "improves", however sure the interval, and "no" needs the interval below them.
-MIN_Q2_GAIN = 0.02                # bandits' question 2: its last 20 pulls beat the source at the cut by 0.02
+# The rule's minimum effect, fixed before the runs it judges (as page 5's are): a gain smaller than
+# this is not "improves", however sure the interval, and "no" needs the interval below it.
 MIN_ROOM_GAIN = 2.0               # dark room: steps on the goal per episode gained, last 5 vs first 3 episodes
 
 # Every consumer of randomness has its own generator, seeded c.seed + a fixed offset, so that
 # changing one part (more test bandits, a longer training) never changes another part's draws.
+# The table is pages 6's and 7's (horizon.py's question 2 draws from play_q2, bootstrap_q2, room_q2).
 STREAMS = dict(tasks=0, train=1, source_test=2, random_test=3, play=4, play_q2=5, bootstrap_q2=6, sweep_test=10,
                room=20, room_source=21, room_random=22, room_play=23, room_shown=24, room_bootstrap=25, room_q2=26)
 
@@ -286,12 +260,6 @@ class Room:
         return self.side * self.side
 
 
-def room_of_side(side):
-    """A room whose episodes are long enough to reach its far corners and stay a while:
-    2 x (side - 1) + 4 steps (the 9 x 9 room: 20, as in AD)."""
-    return Room(side, 2 * (side - 1) + 4)
-
-
 DARK = Room()                                  # AD's dark room: 9 x 9, episodes of 20 steps
 ROOM, START, EPISODE = DARK.side, DARK.start, DARK.episode
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])   # stay, up, down, left, right: (d row, d column)
@@ -321,11 +289,13 @@ def toward(cell, target, rng, room=DARK):
     return np.where(vertical, np.where(ty < y, 1, 2), np.where(dx, np.where(tx < x, 3, 4), 0))
 
 
-def explorer(goals, episodes, rng, knows_goal=False, room=DARK):
+def explorer(goals, episodes, rng, knows_goal=False, room=DARK, learn_every=1):
     """The source learner, on len(goals) rooms at once: posterior sampling over where the goal is.
     It rules out every cell it visits without being paid, walks toward a cell drawn at random from
     those not ruled out, draws another when it gets there, and once paid it walks back to that cell
     every episode and stays on it. knows_goal: it knows the goal from the start (AD's "expert").
+    learn_every > 1: a slower learner, which updates its beliefs (cells ruled out, the goal found)
+    only from every learn_every-th episode and forgets what it saw in the others.
     Returns cells, actions, rewards (n, episodes * room.episode): the cell each move was chosen in,
     the move, and whether it landed on the goal."""
     n, rows, T = len(goals), np.arange(len(goals)), episodes * room.episode
@@ -344,9 +314,10 @@ def explorer(goals, episodes, rng, knows_goal=False, room=DARK):
         a = toward(cell, target, rng, room)
         nxt = room_move(cell, a, room)
         r = nxt == goals
-        found |= r
+        if (t // room.episode) % learn_every == 0:                      # an episode it learns from
+            found |= r
+            ruled_out[rows, nxt] |= ~r
         target = np.where(found, goals, target)
-        ruled_out[rows, nxt] |= ~r
         cells[:, t], actions[:, t], rewards[:, t] = cell, a, r
     return cells, actions, rewards
 
@@ -388,41 +359,38 @@ def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None):
 # -------------------------------------------------------------------------------------------
 # The experiments
 # -------------------------------------------------------------------------------------------
-def positive_control(c: DistillConfig, log=print):
-    """Source learner, frozen imitator and random play on the same new bandits; and question 2."""
+def bandit_tasks(c: DistillConfig):
+    """The bandits of one run: the source learner's histories on the training bandits (actions,
+    rewards: (train_tasks, pulls)), the new test bandits, and the quality (test_tasks, pulls) of
+    Thompson sampling and of random arms on them."""
     rng = stream(c, "tasks")
     train_probs, test_probs = make_bandits(rng, c.train_tasks, c.arms), make_bandits(rng, c.test_tasks, c.arms)
     acts, rews = thompson(train_probs, c.pulls, rng)
-    t0 = time.perf_counter()
-    p, tcfg, losses = train(c, acts, rews)
-    train_s = time.perf_counter() - t0
     source = quality(test_probs, thompson(test_probs, c.pulls, stream(c, "source_test"))[0])
     rand = quality(test_probs, stream(c, "random_test").integers(0, c.arms, (c.test_tasks, c.pulls)))
-    imit = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, "play")))
-    R = dict(config=dataclasses.asdict(c), train_seconds=train_s, final_loss=float(np.mean(losses[-50:])),
-             curves=dict(source=by_fifth(source), imitator=by_fifth(imit), random=by_fifth(rand)),
-             per_pull=dict(source=source.mean(0).tolist(), imitator=imit.mean(0).tolist(), random=rand.mean(0).tolist()))
+    return acts, rews, test_probs, dict(source=source, random=rand)
+
+
+def imitate_bandits(c: DistillConfig, acts, rews, test_probs, play_stream="play", desc="imitator"):
+    """Train an imitator on the histories, freeze it, let it play c.pulls pulls of every test bandit:
+    its quality (test_tasks, pulls), its training seconds and its final loss."""
+    t0 = time.perf_counter()
+    p, tcfg, losses = train(c, acts, rews, desc=desc)
+    seconds = time.perf_counter() - t0
+    q = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, play_stream)))
+    return q, seconds, float(np.mean(losses[-50:]))
+
+
+def positive_control(c: DistillConfig, log=print):
+    """Source learner, frozen imitator and random play on the same new bandits."""
+    acts, rews, test_probs, Q = bandit_tasks(c)
+    Q["imitator"], train_s, loss = imitate_bandits(c, acts, rews, test_probs)
+    R = dict(config=dataclasses.asdict(c), train_seconds=train_s, final_loss=loss,
+             curves={k: by_fifth(Q[k]) for k in ("source", "imitator", "random")},
+             per_pull={k: Q[k].mean(0).tolist() for k in ("source", "imitator", "random")})
     log(f"positive control ({c.train_tasks} training bandits, context {c.context}, {train_s:.0f} s of training):")
     for k, v in R["curves"].items():
         log(f"  {k:9s} " + " -> ".join(f"{x:.2f}" for x in v))
-
-    # Question 2: histories cut after Q2_PULLS pulls, each placed at a random position of a context
-    # as long as the test (c.pulls), so no position of the test is new; the imitator plays c.pulls.
-    c2 = dataclasses.replace(c, context=c.pulls, train_pulls=Q2_PULLS)
-    p2, tcfg2, _ = train(c2, acts[:, :Q2_PULLS], rews[:, :Q2_PULLS], desc="imitator, first 20 pulls")
-    imit2 = quality(test_probs, play(p2, tcfg2, test_probs, c.pulls, stream(c, "play_q2")))
-    seen = float(source[:, Q2_PULLS - 5:Q2_PULLS].mean())              # where the training histories ended
-    late = imit2[:, -20:].mean(1)                                      # its last 20 pulls, per bandit
-    past = gain_reading(late - seen, stream(c, "bootstrap_q2"), MIN_Q2_GAIN)   # its level above the source's at the cut
-    R["q2"] = dict(trained_on_pulls=Q2_PULLS, context=c.pulls, source_level_at_end_of_training_histories=seen,
-                   imitator=by_fifth(imit2), imitator_last_20=dict(mean=float(late.mean()), lo=past["lo"] + seen,
-                                                                   hi=past["hi"] + seen),
-                   above_the_cut=past, per_pull=imit2.mean(0).tolist(), reading=past["reading"],
-                   verdict=past["reading"] == "yes")
-    R["q2"]["full_histories"] = gain_reading(imit[:, -20:].mean(1) - seen, stream(c, "bootstrap_q2"), MIN_Q2_GAIN)
-    log(f"question 2: trained on the first {Q2_PULLS} pulls (Thompson sampling had reached {seen:.2f} there); "
-        f"the frozen imitator over {c.pulls} pulls: " + " -> ".join(f"{x:.2f}" for x in R["q2"]["imitator"])
-        + f"; improves past its training (by >= {MIN_Q2_GAIN}): {past['reading']}")
     return R
 
 
@@ -473,166 +441,6 @@ def dark_room(c: DistillConfig, log=print):
     return R
 
 
-def room_q2(c: DistillConfig, log=print):
-    """The dark room's question 2: the imitator trained on histories cut after Q2_EPISODES episodes,
-    and the same recipe on whole histories, each history placed at a random position of a context
-    as long as the test (c.room_test_episodes episodes, so the decoder never slides and no position
-    is new). Both play the held-out goals; each is judged on its last 5 episodes against the
-    source's level in the last episode before the cut, plus MIN_ROOM_GAIN."""
-    _, _, _, goals, runs, source = room_tasks(c)
-    E = c.room_test_episodes
-    seen = float(source[:, Q2_EPISODES - 1].mean())                    # the source at the cut
-    cells, acts, rews = explorer(goals, c.room_episodes, stream(c, "room_q2"))
-    R = dict(trained_on_episodes=Q2_EPISODES, context_steps=E * EPISODE, test_episodes=E,
-             source_level_at_the_cut=seen, per_episode=dict(source=source.mean(0).tolist()))
-    for name, steps in (("cut", Q2_EPISODES * EPISODE), ("full_histories", c.room_episodes * EPISODE)):
-        cq = dataclasses.replace(c, context=E * EPISODE, iters=c.room_iters, batch=max(1, c.batch * c.room_context // steps))
-        t0 = time.perf_counter()
-        p, tcfg, losses = train(cq, acts[:, :steps], rews[:, :steps], n_act=N_MOVES, cells=cells[:, :steps], room=ROOM,
-                                episode=EPISODE, desc=f"dark room q2, {name}")
-        imit = play_room(p, tcfg, runs, E, stream(c, "room_play"))
-        past = gain_reading(imit[:, -5:].mean(1) - seen, stream(c, "room_bootstrap"), MIN_ROOM_GAIN)
-        R[name] = dict(history_steps=steps, final_loss=float(np.mean(losses[-50:])), seconds=time.perf_counter() - t0,
-                       last_5_episodes=float(imit[:, -5:].mean()), above_the_cut=past, reading=past["reading"])
-        R["per_episode"][name] = imit.mean(0).tolist()
-    log(f"dark room, question 2: the source at the cut (episode {Q2_EPISODES}) {seen:.1f} on the goal; last 5 of {E} "
-        f"episodes: trained on {Q2_EPISODES} episodes {R['cut']['last_5_episodes']:.1f} (improves past its training: "
-        f"{R['cut']['reading']}), on whole histories {R['full_histories']['last_5_episodes']:.1f} "
-        f"({R['full_histories']['reading']})")
-    return R
-
-
-def question2(c: DistillConfig, log=print):
-    """Question 2 re-asked on both tasks for Q2_SEEDS seeds (c.seed, c.seed + 1, ...). Resumable:
-    every finished (task, seed) is saved to <out>/q2.json at once, and a rerun skips it."""
-    path = os.path.join(c.out, "q2.json")
-    Q = {"runs": {}}
-    if os.path.exists(path):
-        with open(path) as f:
-            Q = json.load(f)
-    for seed in range(c.seed, c.seed + Q2_SEEDS):
-        cs = dataclasses.replace(c, seed=seed)
-        for task, run in (("bandits", lambda: positive_control(cs, log)), ("room", lambda: room_q2(cs, log))):
-            key = f"{task}_seed{seed}"
-            if key in Q["runs"]:
-                continue
-            t0 = time.perf_counter()
-            R = run()
-            if task == "bandits":                                       # question 2's part of page 6's first run
-                R = R["q2"] | dict(source=R["curves"]["source"], imitator_full_histories=R["curves"]["imitator"],
-                                   per_pull_source=R["per_pull"]["source"],
-                                   per_pull_full_histories=R["per_pull"]["imitator"])
-            Q["runs"][key] = R | dict(seconds=time.perf_counter() - t0)
-            toolbox.write_json(path, Q)
-    return Q
-
-
-def sweep(c: DistillConfig, log=print):
-    """The dials: number of training tasks x context length, each a fresh training of
-    c.sweep_iters steps on 2,000 histories (the tasks repeated). Resumable: every finished cell is
-    saved to <out>/sweep.json at once, and a rerun skips it."""
-    path = os.path.join(c.out, "sweep.json")
-    grid = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            grid = json.load(f)
-    test_probs = make_bandits(stream(c, "sweep_test"), c.test_tasks, c.arms)
-    cs = dataclasses.replace(c, iters=c.sweep_iters)
-    for n_tasks in SWEEP_TASKS:
-        if all(f"{n_tasks}x{K}" in grid for K in SWEEP_CONTEXT):
-            continue
-        rng = np.random.default_rng([c.seed, n_tasks])                 # each row its own tasks, resumable
-        probs = make_bandits(rng, n_tasks, c.arms)
-        reps = max(1, 2000 // n_tasks)                                  # the same number of histories
-        acts, rews = thompson(np.repeat(probs, reps, axis=0), c.pulls, rng)
-        for K in SWEEP_CONTEXT:
-            if f"{n_tasks}x{K}" in grid:
-                continue
-            ck = dataclasses.replace(cs, context=K, train_tasks=n_tasks)
-            p, tcfg, _ = train(ck, acts, rews, desc=f"{n_tasks} tasks, context {K}")
-            q = quality(test_probs, play(p, tcfg, test_probs, c.pulls, stream(c, "play")))
-            grid[f"{n_tasks}x{K}"] = by_fifth(q)
-            toolbox.write_json(path, grid)
-            log(f"  {n_tasks:5d} tasks, context {K:3d}: " + " -> ".join(f"{x:.2f}" for x in grid[f"{n_tasks}x{K}"]))
-    return grid
-
-
-HORIZON_SIDES = (9, 13, 17)        # the horizon dial's rooms
-HORIZON_CONTEXTS = (1, 2, 5, 10)   # and its contexts, in episodes
-HORIZON_TOKENS = 6_400             # tokens per optimizer step in every cell (windows = tokens / context)
-
-
-def episodes_to_learn(curve, share=0.9):
-    """How many episodes a learning curve (reward per episode) takes to reach `share` of its final
-    level (the mean of its last 5 episodes)."""
-    curve = np.asarray(curve, float)
-    return int(np.argmax(curve >= share * curve[-5:].mean())) + 1
-
-
-def horizon_side(c: DistillConfig, side):
-    """One room of the dial: its goals, the source's training histories, and the source's own
-    curve on the held-out goals (which says how many episodes its learning takes)."""
-    room = room_of_side(side)
-    rng = np.random.default_rng([c.seed, STREAMS["room"], side])
-    train_goals, test_goals = room_goals(rng, room)
-    probe = episode_returns(explorer(rng.choice(train_goals, 400), 60, rng, room=room)[2], room).mean(0)
-    episodes = max(20, 2 * episodes_to_learn(probe))        # histories and tests twice the learning's length
-    runs = np.resize(test_goals, c.horizon_runs)
-    source = episode_returns(explorer(runs, episodes, np.random.default_rng([c.seed, STREAMS["room_source"], side]),
-                                      room=room)[2], room)
-    return room, rng.choice(train_goals, c.room_histories), runs, episodes, source
-
-
-def horizon_file(c: DistillConfig):
-    """horizon.json for the dial as built (the window slides keeping its newest half), or
-    horizon_keep<share>.json for a variant."""
-    return "horizon.json" if c.horizon_keep == 0.5 else f"horizon_keep{c.horizon_keep:g}.json"
-
-
-def horizon(c: DistillConfig, log=print):
-    """The horizon dial (see the docstring): every (room, context) cell trains a fresh imitator on
-    the source's histories and plays the held-out goals. Resumable: each finished cell is saved to
-    <out>/horizon.json at once, and a rerun skips it."""
-    path = os.path.join(c.out, horizon_file(c))
-    H = {"cells": {}, "keep": c.horizon_keep}
-    if os.path.exists(path):
-        with open(path) as f:
-            H = json.load(f)
-    for side in HORIZON_SIDES:
-        if all(f"{side}x{k}" in H["cells"] for k in HORIZON_CONTEXTS):
-            continue
-        room, goals, runs, E, source = horizon_side(c, side)
-        need = episodes_to_learn(source.mean(0))
-        cells, acts, rews = explorer(goals, E, np.random.default_rng([c.seed, STREAMS["room"], side, 1]), room=room)
-        for k in HORIZON_CONTEXTS:
-            if f"{side}x{k}" in H["cells"]:
-                continue
-            K = k * room.episode
-            ck = dataclasses.replace(c, context=K, batch=max(1, HORIZON_TOKENS // K), iters=c.horizon_iters)
-            t0 = time.perf_counter()
-            p, tcfg, losses = train(ck, acts, rews, n_act=N_MOVES, cells=cells, room=room.side, episode=room.episode,
-                                    desc=f"{side}x{side} room, context {k} episodes")
-            imit = play_room(p, tcfg, runs, E, np.random.default_rng([c.seed, STREAMS["room_play"], side, k]), room,
-                             keep=max(0, round(c.horizon_keep * K) - 1))
-            last = lambda v: v[:, -5:].mean(1)                          # per run: its last 5 episodes
-            boot = np.random.default_rng([c.seed, STREAMS["room_bootstrap"], side, k]).integers(
-                0, len(runs), (4000, len(runs)))
-            ratios = last(imit)[boot].mean(1) / last(source)[boot].mean(1)   # runs resampled together
-            lo, hi = np.quantile(ratios, [0.025, 0.975])
-            H["cells"][f"{side}x{k}"] = dict(
-                side=side, episode_steps=room.episode, context_episodes=k, context_steps=K, test_episodes=E,
-                source_needs_episodes=need, learning_over_context=need / k, final_loss=float(np.mean(losses[-50:])),
-                ratio=dict(mean=float(last(imit).mean() / last(source).mean()), lo=float(lo), hi=float(hi)),
-                imitator_last_5=float(last(imit).mean()), source_last_5=float(last(source).mean()),
-                imitator_per_episode=imit.mean(0).tolist(), source_per_episode=source.mean(0).tolist(),
-                seconds=time.perf_counter() - t0)
-            toolbox.write_json(path, H)
-            r = H["cells"][f"{side}x{k}"]["ratio"]
-            log(f"  {side}x{side} room (source learns in {need} episodes), context {k:2d} episodes: imitator/source "
-                f"{r['mean']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]")
-    return H
-
-
 def save_figure(fig, ax, path, xlabel, ylabel, title):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -649,10 +457,6 @@ def plot_bandits(plt, R, out):
                    ("random", "random arms")):
         y = toolbox.moving_average(R["per_pull"][k], 5)
         ax.plot(np.arange(len(y)) + 5, y, label=lab)
-    if "q2" in R:
-        y = toolbox.moving_average(R["q2"]["per_pull"], 5)
-        ax.plot(np.arange(len(y)) + 5, y, "--", label=f"frozen imitator trained on the first {Q2_PULLS} pulls only")
-        ax.axvline(Q2_PULLS, color="gray", lw=0.8)
     save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
                 "chosen arm's p / best arm's p", "Imitating a learner on many tasks: in-context learning on new bandits")
     plt.close(fig)
@@ -672,72 +476,6 @@ def plot_room(plt, R, out):
     plt.close(fig)
 
 
-def plot_horizon(plt, R, out):
-    """horizon.png: the horizon dial, imitator / source against learning / context, every variant measured."""
-    dials = [(k, v) for k, v in R.items() if k.startswith("horizon") and not k.endswith("config") and v["cells"]]
-    if not dials:
-        return
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (name, dial), style in zip(dials, ("-", "--", ":")):
-        keep = "keeps its newest half" if dial.get("keep", 0.5) == 0.5 else f"keeps {dial['keep']:g} of it"
-        for side, marker in zip(HORIZON_SIDES, "os^"):
-            cs = sorted((v for v in dial["cells"].values() if v["side"] == side),
-                        key=lambda v: v["learning_over_context"])
-            if cs:
-                toolbox.errorbars(ax, [v["learning_over_context"] for v in cs],
-                                  [[v["ratio"][k] for k in ("mean", "lo", "hi")] for v in cs], fmt=marker + style,
-                                  label=f"{side} x {side} room (learns in {cs[0]['source_needs_episodes']} episodes), "
-                                  f"window {keep}")
-    ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
-    ax.axvline(1.0, color="gray", ls=":", lw=0.8)
-    ax.set_xscale("log")
-    save_figure(fig, ax, os.path.join(out, "horizon.png"),
-                "episodes the source needs to learn / episodes the context holds",
-                "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
-    plt.close(fig)
-
-
-def plot_q2(plt, R, out):
-    """q2.png: question 2 on both tasks, the mean over seeds of the imitators trained on cut and whole histories."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, task, curve in ((axes[0], "bandits", "per_pull"), (axes[1], "room", "per_episode")):
-        runs = [v for k, v in R["q2_seeds"]["runs"].items() if k.startswith(task)]
-        if not runs:
-            continue
-        lines = (dict(source=[v["per_pull_source"] for v in runs], cut=[v["per_pull"] for v in runs],
-                      full_histories=[v["per_pull_full_histories"] for v in runs]) if task == "bandits" else
-                 {k: [v["per_episode"][k] for v in runs] for k in ("source", "cut", "full_histories")})
-        for k, lab in (("source", "the source learner"), ("cut", "frozen imitator trained on histories cut early"),
-                       ("full_histories", "frozen imitator trained on whole histories")):
-            y = np.mean(lines[k], axis=0)
-            y = toolbox.moving_average(y, 5) if task == "bandits" else y
-            ax.plot(np.arange(len(y)) + (5 if task == "bandits" else 1), y, label=lab)
-        ax.axvline(Q2_PULLS if task == "bandits" else Q2_EPISODES, color="gray", lw=0.8)
-        save_figure(fig, ax, os.path.join(out, "q2.png"),
-                    "pull on a new bandit (mean of 5)" if task == "bandits" else "episode, held-out goal",
-                    "chosen arm's p / best arm's p" if task == "bandits" else "steps on the goal",
-                    f"Question 2, {task}: {len(runs)} seeds, the cut at the grey line")
-    plt.close(fig)
-
-
-def plot_sweep(plt, R, out):
-    """sweep.png: the dials, training bandits x context length, first and last fifth."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for K in SWEEP_CONTEXT:
-        done = [n for n in SWEEP_TASKS if f"{n}x{K}" in R["sweep"]]            # a partial sweep too
-        for ax, fifth in zip(axes, (0, -1)):
-            ax.plot(done, [R["sweep"][f"{n}x{K}"][fifth] for n in done], "o-", label=f"context {K} pulls")
-    for ax, fifth, name in zip(axes, (0, -1), ("first", "last")):
-        if "curves" in R:
-            for k, style in (("source", "--"), ("random", ":")):
-                ax.axhline(R["curves"][k][fifth], color="gray", ls=style, label=f"{k} ({name} fifth)")
-        ax.set_xscale("log")
-        save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
-                    f"chosen arm's p / best arm's p, {name} fifth of 100 pulls",
-                    f"New bandits, {name} 20 pulls")
-    plt.close(fig)
-
-
 def plot(R, out):
     """Every figure whose numbers R holds, into out."""
     plt = toolbox.pyplot()
@@ -745,35 +483,27 @@ def plot(R, out):
         plot_bandits(plt, R, out)
     if "room" in R:
         plot_room(plt, R, out)
-    plot_horizon(plt, R, out)
-    if "q2_seeds" in R and R["q2_seeds"]["runs"]:
-        plot_q2(plt, R, out)
-    if "sweep" in R:
-        plot_sweep(plt, R, out)
+
+
+PARTS = ("all", "bandits", "room")
 
 
 def check_config(c: DistillConfig):
     toolbox.check_positive(c, ("arms", "pulls", "train_tasks", "test_tasks", "context", "n_layer", "n_head", "n_embd",
-                               "batch", "iters", "sweep_iters", "horizon_iters", "horizon_runs", "room_histories",
-                               "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"))
+                               "batch", "iters", "room_histories", "room_episodes", "room_context", "room_iters", "room_test_episodes", "room_test_runs"))
     if c.arms < 2:
         raise SystemExit(f"--arms {c.arms}: a bandit needs at least 2 arms")
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
-    if c.part not in ("all", "bandits", "room", "sweep", "horizon", "q2"):
-        raise SystemExit(f"--part {c.part!r} is unknown; valid: all, bandits, room, sweep, horizon, q2")
-    if not 0 <= c.horizon_keep < 1:
-        raise SystemExit(f"--horizon_keep {c.horizon_keep} must lie in [0, 1): the share of its window the imitator keeps")
-    if c.room_test_episodes < Q2_EPISODES + 5 and c.part == "q2":
-        raise SystemExit(f"--room_test_episodes {c.room_test_episodes} must be at least {Q2_EPISODES + 5} "
-                         f"(question 2 trains on {Q2_EPISODES} episodes and judges the last 5)")
+    if c.part not in PARTS:
+        raise SystemExit(f"--part {c.part!r} is unknown; valid: {', '.join(PARTS)}")
     if c.room_context > c.room_episodes * EPISODE:
         raise SystemExit(f"--room_context {c.room_context} is longer than a training history "
                          f"({c.room_episodes} episodes x {EPISODE} steps)")
     if c.room_test_episodes < 8:
         raise SystemExit(f"--room_test_episodes {c.room_test_episodes} must be at least 8 (first 3 vs last 5 episodes)")
-    if c.pulls < Q2_PULLS + 5:
-        raise SystemExit(f"--pulls {c.pulls} must be at least {Q2_PULLS + 5} (question 2 trains on the first {Q2_PULLS})")
+    if c.pulls < 25:
+        raise SystemExit(f"--pulls {c.pulls} must be at least 25 (the curves are read per fifth, the last 20 pulls)")
 
 
 def main(c: DistillConfig):
@@ -782,21 +512,12 @@ def main(c: DistillConfig):
     check_config(c)
     os.makedirs(c.out, exist_ok=True)
     path = os.path.join(c.out, "distill.json")
-    R = {}
-    if os.path.exists(path) and c.part != "all":                        # one part: keep the other's numbers
-        with open(path) as f:
-            R = json.load(f)
+    R = toolbox.read_json(path) or {}                                   # the parts not run keep their numbers
     if c.part in ("all", "bandits"):
         R |= positive_control(c)
-    if c.part == "sweep":
-        R["sweep"] = sweep(c)
-    if c.part == "horizon":
-        R[horizon_file(c)[:-5]] = horizon(c)
-    if c.part == "q2":
-        R["q2_seeds"] = question2(c)
     if c.part in ("all", "room"):
         R["room"] = dark_room(c)
-    R["config" if c.part not in ("sweep", "horizon", "q2") else c.part + "_config"] = dataclasses.asdict(c)
+    R["config"] = dataclasses.asdict(c)
     toolbox.write_json(path, R)
     plot(R, c.out)
     print(f"wrote {c.out}/distill.json and plots")

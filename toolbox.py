@@ -31,15 +31,20 @@ import numpy as np
 # -------------------------------------------------------------------------------------------
 def field_comments(cls):
     """The comment written after each field of a config dataclass, continuation lines included:
-    the one place a setting is explained, read from the source so --help and code never disagree."""
-    comments, current = {}, None
-    for line in inspect.getsource(cls).splitlines()[1:]:
-        field = re.match(r"\s+(\w+)\s*:[^=]*=[^#]*(#\s?(.*))?$", line)
-        if field:
-            current = field.group(1)
-            comments[current] = (field.group(3) or "").strip()
-        elif current and re.match(r"\s+#", line):               # a comment continuing the field's
-            comments[current] += " " + line.strip()[1:].strip()
+    the one place a setting is explained, read from the source so --help and code never disagree.
+    A config that extends another (page 7's extends page 6's) has its parent's comments too."""
+    comments = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        current = None
+        for line in inspect.getsource(klass).splitlines()[1:]:
+            field = re.match(r"\s+(\w+)\s*:[^=]*=[^#]*(#\s?(.*))?$", line)
+            if field:
+                current = field.group(1)
+                comments[current] = (field.group(3) or "").strip()
+            elif current and re.match(r"\s+#", line):           # a comment continuing the field's
+                comments[current] += " " + line.strip()[1:].strip()
     return comments
 
 

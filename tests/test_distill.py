@@ -116,65 +116,6 @@ def test_room_imitator_learns_a_tiny_case():
     assert ret.mean() > 15                                                   # 19 steps of 20 on the goal at best
 
 
-def test_sweep_is_resumable_cell_by_cell(tmp_path, monkeypatch):
-    """Every finished (tasks x context) cell is saved at once; a rerun trains only the missing ones."""
-    monkeypatch.setattr(distill, "SWEEP_TASKS", (1, 4))
-    monkeypatch.setattr(distill, "SWEEP_CONTEXT", (10,))
-    c = distill.DistillConfig(arms=3, pulls=30, test_tasks=4, n_layer=1, n_head=2, n_embd=16, batch=8, sweep_iters=5,
-                              out=str(tmp_path))
-    trained = []
-    real_train = distill.train
-    monkeypatch.setattr(distill, "train", lambda *a, **k: trained.append(k["desc"]) or real_train(*a, **k))
-    first = distill.sweep(c, log=lambda *a: None)
-    assert set(first) == {"1x10", "4x10"} and len(trained) == 2
-    again = distill.sweep(c, log=lambda *a: None)
-    assert again == first and len(trained) == 2                     # nothing retrained
-
-
-def test_larger_rooms_reach_every_cell_and_their_explorer_takes_longer_to_learn():
-    for side in (13, 17):
-        room = distill.room_of_side(side)
-        far = 2 * (side // 2)                                                # centre to a corner
-        assert room.episode >= far + 4 and room.start == (side // 2) * (side + 1)
-        assert distill.room_move(room.start, 1, room) == room.start - side   # up a row of this room
-        corner = room.n_cells - 1
-        assert distill.room_move(corner, 2, room) == corner and distill.room_move(corner, 4, room) == corner
-    rng = np.random.default_rng(3)
-    need = {}
-    for side in (9, 17):
-        room = distill.room_of_side(side)
-        train, test = distill.room_goals(rng, room)
-        assert len(set(train) | set(test)) == room.n_cells - 1
-        goals = rng.choice(train, 200)
-        cells, _, rews = distill.explorer(goals, 40, rng, room=room)
-        assert cells.max() < room.n_cells and (cells[:, ::room.episode] == room.start).all()
-        need[side] = distill.episodes_to_learn(distill.episode_returns(rews, room).mean(0))
-    assert need[17] > need[9] + 4                                            # the bigger room takes longer
-
-
-def test_episodes_to_learn_reads_a_known_curve():
-    assert distill.episodes_to_learn([0, 2, 5, 9, 10, 10, 10, 10, 10]) == 4     # 9 >= 0.9 x 10 at episode 4
-
-
-def test_horizon_dial_is_resumable_cell_by_cell_and_plots(tmp_path, monkeypatch):
-    monkeypatch.setattr(distill, "HORIZON_SIDES", (5, 7))
-    monkeypatch.setattr(distill, "HORIZON_CONTEXTS", (1, 2))
-    c = distill.DistillConfig(n_layer=1, n_head=2, n_embd=16, horizon_iters=3, horizon_runs=4, room_histories=16,
-                              out=str(tmp_path), part="horizon")
-    trained = []
-    real_train = distill.train
-    monkeypatch.setattr(distill, "train", lambda *a, **k: trained.append(k["desc"]) or real_train(*a, **k))
-    R = distill.main(c)
-    cells = R["horizon"]["cells"]
-    assert set(cells) == {"5x1", "5x2", "7x1", "7x2"} and len(trained) == 4
-    for v in cells.values():
-        assert v["context_steps"] == v["context_episodes"] * v["episode_steps"]
-        assert v["learning_over_context"] == v["source_needs_episodes"] / v["context_episodes"]
-        assert v["ratio"]["lo"] <= v["ratio"]["mean"] <= v["ratio"]["hi"] or v["source_last_5"] == 0
-    assert os.path.getsize(tmp_path / "horizon.png") > 0
-    assert distill.main(c)["horizon"] == R["horizon"] and len(trained) == 4          # nothing retrained
-
-
 def test_improves_needs_a_minimum_gain_and_says_too_short_to_tell():
     rng = np.random.default_rng(4)
     assert distill.gain_reading(rng.normal(10, 3, 64), rng, 2.0)["reading"] == "yes"          # the imitator
@@ -202,35 +143,15 @@ def test_histories_shorter_than_the_context_are_placed_at_random_offsets(monkeyp
     assert all(o is None for _, o in seen)
 
 
-def test_question2_on_both_tasks_three_seeds_resumable_with_three_readings(tmp_path, monkeypatch):
-    c = distill.DistillConfig(arms=3, pulls=30, train_tasks=40, test_tasks=6, n_layer=1, n_head=2, n_embd=8, iters=4,
-                              room_histories=12, room_iters=3, room_test_runs=4, room_test_episodes=10,
-                              out=str(tmp_path), part="q2")
-    trained = []
-    real_train = distill.train
-    monkeypatch.setattr(distill, "train", lambda *a, **k: trained.append(k.get("desc", "imitator")) or real_train(*a, **k))
-    R = distill.main(c)["q2_seeds"]
-    assert sorted(R["runs"]) == sorted(f"{t}_seed{s}" for t in ("bandits", "room") for s in range(3))
-    assert len(trained) == 12                               # per seed: bandits whole + cut, room cut + whole
-    readings = {"yes", "no", "too short to tell"}
-    for s in range(3):
-        b, r = R["runs"][f"bandits_seed{s}"], R["runs"][f"room_seed{s}"]
-        assert b["context"] == 30 and b["reading"] in readings and b["full_histories"]["reading"] in readings
-        assert r["context_steps"] == 10 * distill.EPISODE and r["cut"]["history_steps"] == 5 * distill.EPISODE
-        assert r["cut"]["reading"] in readings and r["full_histories"]["reading"] in readings
-        assert len(r["per_episode"]["cut"]) == 10
-    assert os.path.getsize(tmp_path / "q2.png") > 0
-    assert distill.main(c)["q2_seeds"] == R and len(trained) == 12                    # nothing retrained
-
-
-def test_horizon_variant_whose_window_starts_over_has_its_own_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(distill, "HORIZON_SIDES", (5,))
-    monkeypatch.setattr(distill, "HORIZON_CONTEXTS", (1,))
-    keeps = []
-    real_play = distill.play_room
-    monkeypatch.setattr(distill, "play_room", lambda *a, keep=None, **k: keeps.append(keep) or real_play(*a, keep=keep, **k))
-    c = distill.DistillConfig(n_layer=1, n_head=2, n_embd=16, horizon_iters=3, horizon_runs=4, room_histories=16,
-                              out=str(tmp_path), part="horizon", horizon_keep=0.0)
+def test_main_runs_both_experiments_and_a_part_keeps_the_others_numbers(tmp_path):
+    c = distill.DistillConfig(arms=3, pulls=30, train_tasks=40, test_tasks=6, context=30, n_layer=1, n_head=2, n_embd=8,
+                              iters=4, room_histories=12, room_iters=3, room_test_runs=4, room_test_episodes=8,
+                              out=str(tmp_path))
     R = distill.main(c)
-    assert keeps == [0] and R["horizon_keep0"]["keep"] == 0 and "horizon" not in R
-    assert os.path.exists(tmp_path / "horizon_keep0.json") and not os.path.exists(tmp_path / "horizon.json")
+    assert set(R["curves"]) == {"source", "imitator", "random"} and len(R["per_pull"]["imitator"]) == 30
+    assert {"imitator", "expert_trained", "source", "random"} <= set(R["room"]) and R["room"]["imitator"]["reading"]
+    assert os.path.getsize(tmp_path / "bandits.png") > 0 and os.path.getsize(tmp_path / "room.png") > 0
+    again = distill.main(distill.dataclasses.replace(c, part="room"))
+    assert again["curves"] == R["curves"]                                 # bandits kept
+    timeless = lambda room: {k: v for k, v in room.items() if k != "seconds"}
+    assert timeless(again["room"]) == timeless(R["room"])                  # the same seeds, the same numbers
