@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import dqn
-import evaluate
+import play
 import imitate
 import record
 import verdict
@@ -77,7 +77,7 @@ def held_out(teacher, n, margin, span=None):
     84, 84), previous moves (n,), previous rewards as the imitator's tokens (n,), the teacher's moves (n,))."""
     first, end = span or (0, record.history_length(teacher))
     n = min(n, end - first - (2 * margin if span is None else 0))
-    h = imitate.load_history(teacher, start=end - n - margin, stop=end)
+    h = record.load_history(teacher, start=end - n - margin, stop=end)
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([margin]), n)
     return h, stacks, pa[0], np.array([imitate.token_reward(t) for t in pr[0]]), y[0]
 
@@ -90,18 +90,18 @@ def copycat(c: DiagnoseConfig):
     n, first = len(y), h["first"][m:m + len(y)]
     mix = lambda a: [float(x) for x in np.bincount(a, minlength=dqn.N_ACTIONS) / len(a)]
     repeats = lambda a: float((a[1:] == a[:-1]).mean())
-    player = imitate.Player(os.path.join(c.imitator, "imitator"))
+    player = play.Player(os.path.join(c.imitator, "imitator"))
     open_loop = np.array([player.act(stacks[t], int(pa[t]), float(pr[t])) for t in range(n)])
     player.reset()
-    own, prev = [], imitate.NEW_GAME
+    own, prev = [], play.NEW_GAME
     for t in range(n):                                    # the teacher's states, its own moves fed back
-        prev = player.act(stacks[t], imitate.NEW_GAME if first[t] else prev, float(pr[t]))
+        prev = player.act(stacks[t], play.NEW_GAME if first[t] else prev, float(pr[t]))
         own.append(prev)
     own = np.array(own)
 
     def closed_loop(game):                                # playing: its own states and moves, n steps,
         player.reset()                                    # one context carried across games
-        moves = evaluate.play_moves(game, lambda stack, prev, prev_r, t: player.act(stack, prev, prev_r), c.seed)
+        moves = play.play_moves(game, lambda stack, prev, prev_r, t: player.act(stack, prev, prev_r), c.seed)
         played = np.array([a for _, (_, a, _, _) in zip(range(n), moves)])
         moves.close()
         return dict(repeat_rate=repeats(played), action_mix=mix(played))
@@ -118,9 +118,9 @@ BALL_BAND = (slice(38, 75), slice(5, 79))   # rows between the bricks and the pa
 
 
 def play_games(game, act, n_games, seed, max_steps=5_000):
-    """Scores of n_games games (evaluate.play_moves); a game stopped at max_steps keeps its score so far."""
+    """Scores of n_games games (play.play_moves); a game stopped at max_steps keeps its score so far."""
     scores, score = [], 0.0
-    for _, _, r, over in evaluate.play_moves(game, act, seed, max_steps):
+    for _, _, r, over in play.play_moves(game, act, seed, max_steps):
         score += r
         if over:
             scores, score = scores + [score], 0.0
@@ -135,12 +135,12 @@ def q1(c: DiagnoseConfig):
     T, m, seed = c.teacher, 16, c.seed + 11               # m: steps before the first held-out one
     h, stacks, pa, pr, y = held_out(T, c.states, m, imitator_heldout_end(c.imitator, T))
     n = len(y)
-    teacher = evaluate.TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]),
-                                     evaluate.final_epsilon(T), np.random.default_rng(seed))
+    teacher = play.TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]),
+                                     play.final_epsilon(T), np.random.default_rng(seed))
     q = imitate.teacher_q(teacher.p_flat, h, np.arange(m, m + n))   # batched, once: greedy moves and Q-gaps
     greedy, gap = q.argmax(1), imitate.q_gap(q)
     decisive = gap >= np.quantile(gap, 0.75)
-    model = imitate.load_player(os.path.join(c.imitator, "imitator"))
+    model = play.load_player(os.path.join(c.imitator, "imitator"))
 
     def predictions(st):                                  # open loop: the teacher's own moves as context
         model.reset()
@@ -209,10 +209,10 @@ def ladder(c: DiagnoseConfig):
     eps = checkpoint_epsilon(ckpt)
     stream = lambda name: toolbox.named_rng(c.seed, name)   # one per player
     prompt = (c.teacher, "end") if os.path.exists(os.path.join(c.teacher, "history.json")) else None
-    play = lambda name, policy, **kw: evaluate.play_arm(
+    run = lambda name, policy, **kw: play.play_arm(
         os.path.join(c.work, name), "breakout", policy, n_games=c.ladder_games, seed=c.seed, desc=name,
         max_game_steps=c.max_game_steps, **kw)
-    teacher = [x[1] for x in play("teacher", evaluate.TeacherPolicy(ckpt, eps, stream("teacher")))]
+    teacher = [x[1] for x in run("teacher", play.TeacherPolicy(ckpt, eps, stream("teacher")))]
     boot = np.random.default_rng(c.seed + 99)
     out = dict(teacher_checkpoint=ckpt, epsilon=eps, games=c.ladder_games, context="prompted with the teacher's "
                "last recorded steps" if prompt else "empty (no recorded history at --teacher)",
@@ -225,8 +225,8 @@ def ladder(c: DiagnoseConfig):
                     {os.path.basename(os.path.normpath(f)) for f in folders}]
     for folder in folders:
         name = os.path.basename(os.path.normpath(folder))
-        games = play(name, evaluate.ImitatorPolicy(os.path.join(folder, "imitator"), eps=eps, rng=stream(name)),
-                     judge=evaluate.TeacherPolicy(ckpt, 0.0, stream("judge")), prompt=prompt)
+        games = run(name, play.ImitatorPolicy(os.path.join(folder, "imitator"), eps=eps, rng=stream(name)),
+                     judge=play.TeacherPolicy(ckpt, 0.0, stream("judge")), prompt=prompt)
         scores = [x[1] for x in games]
         e = verdict.equivalence(scores, teacher, boot)
         out["rungs"].append(dict(name=name, folder=folder, **rung_facts(folder), score=verdict.mean_ci(scores, boot),

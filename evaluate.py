@@ -9,9 +9,10 @@ learner; a transformer trained by next-move prediction, it claims, learns only t
   Controls.     Breakout with LEFT and RIGHT swapped (can it adapt in context?), and the imitator
                 with the rewards in its context zeroed (is it using reward to learn in context?).
 
-This page defines the arms and plays them; verdict.py (its second half) holds the rules that
-read their games, the table and the plots; pipeline.py runs the stages in order (the teacher, the
-imitator, the arms, the table); diagnose.py (an aside) asks why an imitator fails question 1.
+This page defines the arms; play.py (before it) holds the players and the play loop, verdict.py
+(after it) the rules that read the arms' games, the table and the plots; pipeline.py runs the
+stages in order (the teacher, the imitator, the arms, the table); diagnose.py (an aside) asks why
+an imitator fails question 1.
 Every arm is a separate, resumable job. Teacher arms that learn are record.py runs that start
 from the final teacher (--init_from); playing arms save their games and context after every game.
 
@@ -23,16 +24,13 @@ writes results/ (or results/quick/): verdict.md (the table), verdict.json (every
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
-import dqn
-import imitate
+import play
 import record
 import verdict
 import toolbox
@@ -69,193 +67,11 @@ class EvalConfig:
 
 
 # -------------------------------------------------------------------------------------------
-# Policies that play without learning
-# -------------------------------------------------------------------------------------------
-class TeacherPolicy:
-    """A frozen teacher checkpoint, epsilon-greedy."""
-
-    def __init__(self, ckpt, eps, rng):
-        self.p_flat = dqn.load_checkpoint(ckpt)[1]["params"]
-        self.p = toolbox.param_views(self.p_flat, dqn.param_shapes())
-        self.eps, self.rng = eps, rng
-
-    def greedy(self, stack):
-        return int(dqn.greedy(self.p, stack[None])[0])
-
-    def act(self, stack, prev_action, prev_reward):
-        return dqn.epsilon_greedy(self.rng, self.eps, lambda: self.greedy(stack))
-
-
-class ImitatorPolicy:
-    """The frozen imitator; zero_rewards hides every reward from its context (a control). A
-    behaviour-cloning network plays the same way but has no context (self.player is then None).
-
-    It plays by the teacher's rule: with probability eps (the teacher's final epsilon) a uniformly
-    random move, else its most likely one. Every step still enters its context, whichever move is
-    made, as every step of the teacher's entered its history. eps = 0 is plain argmax play.
-
-    An imitator with a stage input is told a stage: `stage` (an agent step of the history, e.g.
-    past its end), or by default the end of its history; with `stage_advances` the stage moves on
-    with every step the arm plays, as the learning teacher's does (question 2's sharp form)."""
-
-    def __init__(self, path, zero_rewards=False, stage=None, stage_advances=False, eps=0.0, rng=None):
-        self.model, self.zero = imitate.load_player(path), zero_rewards
-        self.eps, self.rng = eps, rng if rng is not None else np.random.default_rng(0)
-        self.player = self.model if isinstance(self.model, imitate.Player) else None   # has a context
-        self.has_stage = self.player is not None and "w_stage" in self.player.p
-        self.stage = stage if stage is not None else (self.player.history_steps if self.player else 0)
-        self.stage_advances = stage_advances
-        self.at_arm_step(0)
-
-    def at_arm_step(self, steps):
-        """Called before each game with the arm's steps so far: sets the stage told."""
-        if self.has_stage:
-            self.player.set_stage(self.stage + (steps if self.stage_advances else 0))
-
-    def act(self, stack, prev_action, prev_reward):
-        a = self.model.act(stack, prev_action, 0.0 if self.zero else prev_reward)   # the step enters the context
-        return dqn.epsilon_greedy(self.rng, self.eps, lambda: a)
-
-    def prompt(self, teacher_run, where="end"):
-        """Fill the context with K steps of a teacher's recorded history, as they were recorded:
-        its last K steps (where="end"), or its first K (where="start": e.g. the transplanted
-        teacher's first moves in a new game). Returns the last prompted move and reward."""
-        if self.player is None:
-            return imitate.NEW_GAME, 0.0
-        K, L = self.player.tcfg.block_size, record.history_length(teacher_run)
-        if L < K + 1:
-            raise ValueError(f"{teacher_run}: {L} recorded steps, fewer than the imitator's context of {K}")
-        h = imitate.load_history(teacher_run, start=max(0, L - K - 8) if where == "end" else 0)
-        s = len(h["action"]) - K if where == "end" else 0
-        stacks, pa, pr, _ = imitate.window_inputs(h, np.array([s]), K)
-        for t in range(K):
-            self.player.logits(stacks[t], int(pa[0, t]), 0.0 if self.zero else imitate.token_reward(pr[0, t]))
-        return int(h["action"][s + K - 1]), float(h["reward_clip"][s + K - 1])
-
-
-class RandomPolicy:
-    def __init__(self, rng):
-        self.rng = rng
-
-    def act(self, stack, prev_action, prev_reward):
-        return int(self.rng.integers(dqn.N_ACTIONS))
-
-
-# -------------------------------------------------------------------------------------------
-# A playing arm: play games, log each one, save after each one so a restart loses nothing.
-# -------------------------------------------------------------------------------------------
-def resume_arm(arm_dir, policy, prompt):
-    """An arm's saved state (games so far, the last move and reward) or a fresh one, and its
-    player's context: restored as it was after the last saved game, or filled with the prompt.
-    Returns (state, state path, context path, the player with a context or None)."""
-    os.makedirs(arm_dir, exist_ok=True)
-    state_path, ctx_path = os.path.join(arm_dir, "state.json"), os.path.join(arm_dir, "context.npy")
-    state = toolbox.read_json(state_path) or (dict(steps=0, games=[], prev_action=imitate.NEW_GAME, prev_reward=0.0)
-                                              | (dict(prompt=prompt[0], prompt_from=prompt[1]) if prompt else {}))
-    player = getattr(policy, "player", None)
-    if player is not None and os.path.exists(ctx_path):
-        player.restore(np.load(ctx_path, allow_pickle=False))
-    elif player is not None and state.get("prompt"):
-        state["prev_action"], state["prev_reward"] = policy.prompt(state["prompt"], state.get("prompt_from", "end"))
-    return state, state_path, ctx_path, player
-
-
-def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=None, desc="", max_game_steps=0,
-             prompt=None):
-    """Play until n_steps agent steps or n_games games are done. Returns the list of games:
-    [end_step, score, length, agreement with judge's greedy move (or -1)]. A game longer than
-    max_game_steps (if > 0) is ended there with the score it has. prompt: (teacher run, "end" or
-    "start"): an imitator's context is first filled with K steps of that run's history (prompt()).
-
-    Resuming: finished games are kept; the game in progress when the job stopped is dropped and its
-    steps are not counted; the imitator's context is restored as it was after the last saved game."""
-    state, state_path, ctx_path, player = resume_arm(arm_dir, policy, prompt)
-
-    def done():
-        return (n_steps is not None and state["steps"] >= n_steps) or \
-               (n_games is not None and len(state["games"]) >= n_games)
-
-    env = dqn.make_env(game)
-    # A fresh emulator seed at every (re)start, different for each restart point and reproducible.
-    obs, _ = env.reset(seed=seed + 1000 * len(state["games"]) + state["steps"])
-    prev_a, prev_r, first = state["prev_action"], state["prev_reward"], True
-    score, length, agree, steps_here = 0.0, 0, 0, 0
-    bar = tqdm(total=n_steps or n_games, initial=state["steps"] if n_steps else len(state["games"]),
-               desc=desc, unit="step" if n_steps else "game")
-    try:
-        while not done():
-            if first and hasattr(policy, "at_arm_step"):
-                policy.at_arm_step(state["steps"])                 # e.g. the stage told moves on
-            a = policy.act(obs[0], imitate.NEW_GAME if first else prev_a, prev_r)
-            if judge is not None:
-                agree += a == judge.greedy(obs[0])
-            env.send(np.array([a], np.int64))
-            obs, r, term, trunc, _ = env.recv()
-            score, length, steps_here = score + float(r[0]), length + 1, steps_here + 1
-            prev_a, prev_r, first = a, float(np.sign(r[0])), False
-            if n_steps:
-                bar.update(1)
-            cut = bool(max_game_steps) and length >= max_game_steps and not (term[0] or trunc[0])
-            if cut:                                                # end it here; the emulator starts a new game
-                obs, _ = env.reset(seed=seed + 1000 * (len(state["games"]) + 1) + state["steps"] + steps_here)
-            if term[0] or trunc[0] or cut:
-                state["steps"] += steps_here
-                state["games"].append([state["steps"], score, length, agree / length if judge else -1.0])
-                state["prev_action"], state["prev_reward"] = prev_a, prev_r
-                if player is not None:
-                    toolbox.save_npy(ctx_path, player.context())
-                toolbox.write_json(state_path, state)
-                score, length, agree, steps_here, first = 0.0, 0, 0, 0, True
-                if not n_steps:
-                    bar.update(1)
-                bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}")
-    finally:
-        bar.close()
-        env.close()
-    return state["games"]
-
-
-def play_moves(game, act, seed, max_game_steps=0):
-    """The plain play loop (no saving, no resuming): yields (stack seen, move, reward, game over) at
-    every agent step, for ever. act(stack, prev_action, prev_reward, step_in_game) picks each move;
-    game k starts from emulator seed seed + k, and a game longer than max_game_steps (if > 0) ends
-    there (a stalled policy ends). Each game here is a fresh reset of the emulator, so any game can
-    be replayed alone; play_arm's games instead follow on from one another in one emulator (which
-    is what lets an arm save after every game and resume mid-run with the same games)."""
-    env = dqn.make_env(game)
-    try:
-        for k in itertools.count():
-            obs, _ = env.reset(seed=seed + k)
-            prev, prev_r = imitate.NEW_GAME, 0.0
-            for t in itertools.count():
-                stack = obs[0]
-                a = act(stack, prev, prev_r, t)
-                env.send(np.array([a], np.int64))
-                obs, r, term, trunc, _ = env.recv()
-                prev, prev_r = a, float(np.sign(r[0]))
-                over = bool(term[0] or trunc[0]) or t + 1 == max_game_steps
-                yield stack, a, float(r[0]), over
-                if over:
-                    break
-    finally:
-        env.close()
-
-
-# -------------------------------------------------------------------------------------------
 # The arms
 # -------------------------------------------------------------------------------------------
-def teacher_dqn_config(run_dir):
-    with open(os.path.join(run_dir, "config.json")) as f:
-        return dqn.DQNConfig(**json.load(f)["dqn"])
-
-
-def final_epsilon(run_dir):
-    return teacher_dqn_config(run_dir).eps_end
-
-
 def learn_arm(c, name, game, steps, init_from):
     """A teacher arm that learns: a record.py run (resumable) starting from init_from or from scratch."""
-    dc = teacher_dqn_config(c.teacher)
+    dc = play.teacher_dqn_config(c.teacher)
     dc.seed = c.seed + 17                              # its own stream of randomness
     rc = record.RecordConfig(game=game, steps=steps, out=os.path.join(c.work, name), results="",
                              init_from=init_from, checkpoint_every=record.RecordConfig.checkpoint_every
@@ -278,71 +94,82 @@ def imitator_folders(c: EvalConfig):
                                          for k, f in enumerate(extra, start=1)]
 
 
-def arms(c: EvalConfig):
-    """name -> (group, function returning the list of games). The teacher's arms once; the
-    imitator's for every seed of its recipe."""
+def run_arm(c: EvalConfig, arm_dir, name, game, policy, prompt=None, **kw):
+    """Play one arm (play.play_arm) under the experiment's seed and game cap."""
+    return play.play_arm(arm_dir, game, policy, seed=c.seed, desc=name, max_game_steps=c.max_game_steps,
+                         prompt=prompt, **kw)
+
+
+def final_teacher(c: EvalConfig):
+    return record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
+
+
+def teacher_arms(c: EvalConfig):
+    """The arms without an imitator: name -> (group, function returning the list of games)."""
     T, W = c.teacher, c.work
     rng = lambda k: np.random.default_rng(c.seed + k)   # one stream per consumer (a fixed offset each), so
                                                         # that adding games or arms never shifts another's draws
-    arm_rng = lambda name: toolbox.named_rng(c.seed, name)   # an imitator arm's moves
-    eps = lambda: final_epsilon(T)
-    final = lambda: record.checkpoint_name(T, record.list_checkpoints(T)[-1])
-
-    def play(arm_dir, name, game, pol_prompt, **kw):
-        pol, prompt = pol_prompt
-        return play_arm(arm_dir, game, pol, seed=c.seed, desc=name, max_game_steps=c.max_game_steps, prompt=prompt,
-                        **kw)
-
-    table = {
-        "now_teacher": ("now", lambda: play(os.path.join(W, "now_teacher"), "now_teacher", "breakout",
-                                            (TeacherPolicy(final(), eps(), rng(1)), None), n_games=c.games)),
+    return {
+        "now_teacher": ("now", lambda: run_arm(c, os.path.join(W, "now_teacher"), "now_teacher", "breakout",
+                                               play.TeacherPolicy(final_teacher(c), play.final_epsilon(T), rng(1)),
+                                               n_games=c.games)),
         "later_teacher": ("later", lambda: learn_arm(c, "later_teacher", "breakout", c.steps, T)),
         "elsewhere_teacher": ("elsewhere", lambda: learn_arm(c, "elsewhere_teacher", "space_invaders", c.steps, T)),
         "elsewhere_fresh": ("elsewhere", lambda: learn_arm(c, "elsewhere_fresh", "space_invaders", c.steps, "")),
-        "elsewhere_random": ("elsewhere", lambda: play(os.path.join(W, "elsewhere_random"), "elsewhere_random",
-                                                       "space_invaders", (RandomPolicy(rng(4)), None), n_steps=c.steps)),
+        "elsewhere_random": ("elsewhere", lambda: run_arm(c, os.path.join(W, "elsewhere_random"), "elsewhere_random",
+                                                          "space_invaders", play.RandomPolicy(rng(4)),
+                                                          n_steps=c.steps)),
         "swap_teacher": ("controls", lambda: learn_arm(c, "swap_teacher", "breakout_swapped", c.control_steps, T)),
     }
+
+
+def imitator_arms(c: EvalConfig, folder, work, sfx):
+    """The arms of one imitator (one seed of its recipe): name + sfx -> (group, function returning
+    the list of games), played in `work`. Each arm's policy is built only when the arm runs."""
+    T, I = c.teacher, os.path.join(folder, "imitator")
+    arm_rng = lambda name: toolbox.named_rng(c.seed, name)   # an imitator arm's moves
+
+    def arm(name, game, prompt=None, prompt_from="end", judge=False, argmax=False, zero_rewards=False, stage=None,
+            stage_advances=False, **kw):
+        def run():
+            policy = play.ImitatorPolicy(I, zero_rewards, stage, stage_advances,
+                                         eps=0.0 if argmax else play.final_epsilon(T), rng=arm_rng(name + sfx))
+            return run_arm(c, os.path.join(work, name), name + sfx, game, policy,
+                           (prompt, prompt_from) if prompt else None,
+                           judge=play.TeacherPolicy(final_teacher(c), 0.0, arm_rng("judge")) if judge else None, **kw)
+        return run
+
+    def stage_probe(f):                                      # only for an imitator with a stage input
+        meta = toolbox.read_json(I + ".json") or {}          # its metadata: no weights loaded twice
+        if not meta.get("stage_input"):
+            print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
+            return None                                      # f times the length of its own history:
+        return arm(f"stage_x{f:g}", "breakout", stage=round(f * meta["history_steps"]), n_games=c.games)()
+
+    mine = {
+        "now_imitator": ("now", arm("now_imitator", "breakout", T, judge=True, n_games=c.games)),
+        "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", judge=True, n_games=c.games)),
+        "later_imitator": ("later", arm("later_imitator", "breakout", T, stage_advances=True, n_steps=c.steps)),
+        "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", n_steps=c.steps)),
+        "elsewhere_imitator_prompted": ("elsewhere", arm("elsewhere_imitator_prompted", "space_invaders",
+                                                         os.path.join(c.work, "elsewhere_teacher"),
+                                                         prompt_from="start", n_steps=c.steps)),
+        "swap_imitator": ("controls", arm("swap_imitator", "breakout_swapped", T, n_steps=c.control_steps)),
+        "noreward_imitator": ("controls", arm("noreward_imitator", "breakout", T, zero_rewards=True,  # the stage
+                                              stage_advances=True, n_steps=c.control_steps)),  # moves on as in later
+    } | {f"stage_x{f:g}": ("stages", lambda f=f: stage_probe(f)) for f in STAGE_PROBES}
+    if not c.quick:                                          # the variant, argmax play: reported, not judged
+        mine["now_imitator_argmax"] = ("now", arm("now_imitator_argmax", "breakout", T, judge=True, argmax=True,
+                                                  n_games=c.games))
+    return {name + sfx: v for name, v in mine.items()}
+
+
+def arms(c: EvalConfig):
+    """name -> (group, function returning the list of games). The teacher's arms once; the
+    imitator's for every seed of its recipe."""
+    table = teacher_arms(c)
     for folder, work, sfx in imitator_folders(c):
-        I = os.path.join(folder, "imitator")
-
-        def imitator(prompt, zero_rewards=False, prompt_from="end", I=I, argmax=False, **stage):
-            return lambda name: (ImitatorPolicy(I, zero_rewards, eps=0.0 if argmax else eps(), rng=arm_rng(name),
-                                                **stage), (prompt, prompt_from) if prompt else None)
-
-        def arm(name, game, policy, judge=False, work=work, sfx=sfx, **kw):   # built only when the arm runs
-            return lambda: play(os.path.join(work, name), name + sfx, game, policy(name + sfx),
-                                judge=TeacherPolicy(final(), 0.0, arm_rng("judge")) if judge else None, **kw)
-
-        def stage_probe(f, I=I, arm=arm):                    # only for an imitator with a stage input
-            meta = toolbox.read_json(I + ".json") or {}              # its metadata: no weights loaded twice
-            if not meta.get("stage_input"):
-                print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
-                return None                                  # f times the length of its own history:
-            return arm(f"stage_x{f:g}", "breakout", imitator(None, I=I, stage=round(f * meta["history_steps"])),
-                       n_games=c.games)()
-
-        mine = {
-            "now_imitator": ("now", arm("now_imitator", "breakout", imitator(T), judge=True, n_games=c.games)),
-            "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", imitator(None), judge=True,
-                                              n_games=c.games)),
-            "later_imitator": ("later", arm("later_imitator", "breakout", imitator(T, stage_advances=True),
-                                            n_steps=c.steps)),
-            "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", imitator(None),
-                                                    n_steps=c.steps)),
-            "elsewhere_imitator_prompted": ("elsewhere", arm(
-                "elsewhere_imitator_prompted", "space_invaders",
-                imitator(os.path.join(W, "elsewhere_teacher"), prompt_from="start"), n_steps=c.steps)),
-            "swap_imitator": ("controls", arm("swap_imitator", "breakout_swapped", imitator(T),
-                                              n_steps=c.control_steps)),
-            "noreward_imitator": ("controls", arm("noreward_imitator", "breakout",     # the stage moves on as in
-                                                  imitator(T, True, stage_advances=True),   # later_imitator, the arm
-                                                  n_steps=c.control_steps)),                # it is compared with
-        } | {f"stage_x{f:g}": ("stages", lambda f=f, probe=stage_probe: probe(f)) for f in STAGE_PROBES}
-        if not c.quick:                                    # the variant, argmax play: reported, not judged
-            mine["now_imitator_argmax"] = ("now", arm("now_imitator_argmax", "breakout", imitator(T, argmax=True),
-                                                      judge=True, n_games=c.games))
-        table |= {name + sfx: v for name, v in mine.items()}
+        table |= imitator_arms(c, folder, work, sfx)
     return table
 
 

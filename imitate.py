@@ -13,8 +13,8 @@ pre-training, where one token is one agent step of the recorded DQN history:
 Training windows of K consecutive steps are cut from anywhere in the history, from the random
 first steps to the end, so a window can hold several whole games and the change of behaviour
 between them. One block of 10k steps in every twenty, spread over the history, is held out, so the
-imitator trains on every stage, its last steps included. Afterwards the weights are frozen,
-and Player picks the most likely next move with a sliding context of the last K steps.
+imitator trains on every stage, its last steps included. Afterwards the weights are frozen, and
+play.Player (page 5) picks the most likely next move with a sliding context of the last K steps.
 
     python imitate.py --history runs/breakout --out runs/imitator          # the headline recipe: 64
         # windows of K = 32 steps, shifted, told its stage, not shown its previous move (~30 min)
@@ -109,26 +109,6 @@ def token_reward(token):
 # -------------------------------------------------------------------------------------------
 # Data: the history in memory, and windows of it as model inputs.
 # -------------------------------------------------------------------------------------------
-def load_history(run_dir, start=0, stop=None):
-    """The history columns needed here from step `start` (to `stop`, default the end),
-    concatenated: frames (N, 84, 84) and per-step arrays. Indices into the result count from `start`.
-    Each column is allocated once at its full length and filled chunk by chunk, so loading never
-    holds the frames twice (1M steps of frames are 7 GB)."""
-    end = record.history_length(run_dir) if stop is None else min(stop, record.history_length(run_dir))
-    if end <= start:
-        raise record.HistoryError(f"{run_dir}: the history is empty")
-    h = None
-    for lo, cols in tqdm(record.read_history(run_dir, start, end), desc="loading history",
-                         total=len(record.history_index(run_dir)), unit="chunk", leave=False):
-        if h is None:
-            h = {k: np.empty((end - start,) + cols[k].shape[1:], cols[k].dtype)
-                 for k in ("frame", "action", "reward_clip", "first")}
-        for k in h:
-            h[k][lo - start:lo - start + len(cols[k])] = cols[k]
-    h["start"] = start                                             # the absolute step of index 0
-    return h
-
-
 def heldout_spans(N, val_frac, val_block):
     """The held-out parts of a history of N steps, as [(first, end)] spans. val_block > 0: blocks of
     val_block steps (shorter in a short history), the middle one of every 1/val_frac, so that every
@@ -156,15 +136,6 @@ def heldout_starts(spans, K):
     return np.concatenate([np.arange(a, b - K + 1, K) for a, b in spans]).astype(np.int64)
 
 
-@njit(cache=True)
-def stacks_at(frames, first, idx):
-    """Frame stacks (len(idx), 4, 84, 84) at absolute steps idx, never crossing a game start."""
-    out = np.empty((len(idx), 4, frames.shape[1], frames.shape[2]), np.uint8)
-    for j in range(len(idx)):
-        dqn.stack_at(frames, first, idx[j], out[j])
-    return out
-
-
 def window_stage(h, starts, K):
     """The stage input (B, K) of windows of K steps beginning at `starts`: each step's place in the
     history, in millions of steps."""
@@ -177,7 +148,7 @@ def window_inputs(h, starts, K, hide_prev_action=False):
     prev = np.maximum(idx - 1, 0)
     prev_a = np.where(h["first"][idx] | hide_prev_action, NEW_GAME, h["action"][prev]).astype(np.int64)  # (B, K)
     prev_r = np.where(idx > 0, reward_token(h["reward_clip"][prev]), reward_token(0.0))     # (B, K)
-    stacks = stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
+    stacks = record.stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
     return stacks, prev_a, prev_r, h["action"][idx].astype(np.int64)
 
 
@@ -352,7 +323,7 @@ def bc_logits(p, stacks, batch=512):
 def logits_at(p, h, idx, batch=512):
     """The same on the history's states at steps idx, their stacks built one batch at a time
     (a whole held-out tail of stacks would not fit in memory)."""
-    return np.concatenate([bc_logits(p, stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
+    return np.concatenate([bc_logits(p, record.stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
                            for i in range(0, len(idx), batch)])
 
 
@@ -360,7 +331,7 @@ def bc_batch(c: ImitateConfig, h, starts, rng):
     """`batch` frame stacks drawn i.i.d. from the training part of the history, and the moves
     taken there: (stacks, targets)."""
     idx = draw_starts(c, starts, len(h["action"]), rng)
-    stacks = augment(stacks_at(h["frame"], h["first"], idx), rng, c.augment)
+    stacks = augment(record.stacks_at(h["frame"], h["first"], idx), rng, c.augment)
     return stacks, h["action"][idx].astype(np.int64)
 
 
@@ -556,7 +527,7 @@ def finished(c: ImitateConfig):
 
 def training_data(c: ImitateConfig, K):
     """The history in memory, its held-out spans, and the training examples' first steps."""
-    h = load_history(c.history)
+    h = record.load_history(c.history)
     N = len(h["action"])
     spans = heldout_spans(N, c.val_frac, c.val_block)
     starts = train_starts(N, spans, K)
@@ -661,108 +632,6 @@ def plot_losses(state, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-# -------------------------------------------------------------------------------------------
-# The frozen player
-# -------------------------------------------------------------------------------------------
-class Player:
-    """The frozen imitator playing one step at a time: it picks the most likely next move given
-    the newest frame stack, its previous move and the previous reward, with a sliding context of
-    the last K steps (transformer.Decoder). Its weights are read-only: they cannot change in play."""
-
-    def __init__(self, path, n_actions=dqn.N_ACTIONS):
-        try:
-            with open(path + ".json") as f:
-                meta = json.load(f)
-            with np.load(path + ".npz", allow_pickle=False) as z:
-                flat = z["params"]
-        except (OSError, ValueError, KeyError) as e:
-            raise ValueError(f"cannot read imitator {path}(.npz/.json): {e}") from e
-        if meta.get("kind") != "imitator" or meta.get("n_actions") != n_actions:
-            raise ValueError(f"{path}.json is not an imitator for {n_actions} actions "
-                             f"(kind={meta.get('kind')}, n_actions={meta.get('n_actions')})")
-        self.tcfg = tf.TransformerConfig(**meta["transformer"])
-        shapes = imitator_shapes(self.tcfg, meta.get("stage_input", False))
-        if flat.size != sum(int(np.prod(s)) for _, s in shapes):
-            raise ValueError(f"{path}.npz holds {flat.size} parameters, its .json describes another model")
-        flat.setflags(write=False)                                 # frozen: any write would raise
-        self.flat, self.p = flat, toolbox.param_views(flat, shapes)
-        self.decoder = tf.Decoder(self.p, self.tcfg)
-        self.see_prev_action = meta.get("see_prev_action", True)
-        self.history_steps = int(meta.get("history_steps", 0))
-        self.stage = self.history_steps / STAGE_UNIT                # the end of the history, unless set_stage
-        self.reset()
-
-    def set_stage(self, step):
-        """Play as the learner at agent step `step` of its history (only with a stage input; any
-        step, even one past the end of the history the imitator was trained on)."""
-        if "w_stage" not in self.p:
-            raise ValueError("this imitator was trained without a stage input (--stage_input)")
-        self.stage = step / STAGE_UNIT
-
-    def reset(self):
-        """Forget the context (a fresh start, e.g. in a new game world)."""
-        self.decoder.reset()
-
-    def context(self):
-        """The context as it stands (an array: save it with np.save), for restore()."""
-        return self.decoder.window()
-
-    def restore(self, context):
-        """Continue from a context saved by context(), as if play had never stopped."""
-        self.decoder.reset()
-        self.decoder.prefill(np.asarray(context, self.decoder.inputs.dtype))
-
-    def logits(self, stack, prev_action, prev_reward):
-        """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
-        if not self.see_prev_action:
-            prev_action = NEW_GAME                           # trained without it: hide it here too
-        x = (encode(self.p, stack[None])[0] @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
-            + self.p["e_rew"][reward_token(prev_reward)]
-        if "w_stage" in self.p:
-            x = x + np.float32(self.stage) * self.p["w_stage"]
-        return self.decoder.step(x)
-
-    def act(self, stack, prev_action, prev_reward):
-        return int(np.argmax(self.logits(stack, prev_action, prev_reward)))
-
-
-class BCPlayer:
-    """The frozen behaviour-cloning network: the most likely move for the newest frame stack alone
-    (no context, so nothing to prompt, save or forget). Same interface as Player."""
-
-    def __init__(self, path, n_actions=dqn.N_ACTIONS):
-        try:
-            with np.load(path + ".npz", allow_pickle=False) as z:
-                flat = z["params"]
-        except (OSError, ValueError, KeyError) as e:
-            raise ValueError(f"cannot read behaviour-cloning network {path}.npz: {e}") from e
-        if flat.size != sum(int(np.prod(s)) for _, s in dqn.param_shapes(n_actions)):
-            raise ValueError(f"{path}.npz does not hold a 2013-DQN network with {n_actions} outputs")
-        flat.setflags(write=False)
-        self.p = toolbox.param_views(flat, dqn.param_shapes(n_actions))
-
-    def reset(self):
-        pass
-
-    def logits(self, stack, prev_action, prev_reward):
-        return dqn.q_forward(self.p, dqn.stacks_to_input(stack[None]))[0][0]
-
-    def act(self, stack, prev_action, prev_reward):
-        return int(np.argmax(self.logits(stack, prev_action, prev_reward)))
-
-
-def load_player(path):
-    """The frozen player saved at path (.npz/.json) by train(): a Player or a BCPlayer."""
-    try:
-        with open(path + ".json") as f:
-            kind = json.load(f).get("kind")
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot read {path}.json: {e}") from e
-    return BCPlayer(path) if kind == "bc" else Player(path)
-
-
 
 
 if __name__ == "__main__":

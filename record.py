@@ -14,6 +14,9 @@ writes runs/breakout/:
     curve.csv, curve.png              raw score of every finished game against agent step
 and, when the run is complete, a copy of the final teacher and the curve under results/<game>/.
 
+load_history reads it back into memory for the imitator (imitate.py), stacks_at rebuilds the
+frame stacks the teacher saw.
+
 Interrupt it (Ctrl-C, kill, power cut) and run the same command again: it resumes from the last
 checkpoint, cutting the history back to that step, so no step is lost or recorded twice.
 (A fresh game starts at the resume point: an emulator's mid-game state is not checkpointed.)
@@ -32,9 +35,10 @@ import zipfile
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from tqdm import tqdm
 
-from dqn import GAMES, Agent, DQNConfig, check_dqn_config, learn, load_checkpoint, make_env
+from dqn import GAMES, Agent, DQNConfig, check_dqn_config, learn, load_checkpoint, make_env, stack_at
 import toolbox
 
 
@@ -134,6 +138,35 @@ def read_history(run_dir, start=0, stop=None):
 
 def history_length(run_dir):
     return sum(n for _, n, _ in history_index(run_dir))
+
+
+def load_history(run_dir, start=0, stop=None):
+    """The history columns an imitator needs, from step `start` (to `stop`, default the end),
+    concatenated: frames (N, 84, 84) and per-step arrays. Indices into the result count from `start`.
+    Each column is allocated once at its full length and filled chunk by chunk, so loading never
+    holds the frames twice (1M steps of frames are 7 GB)."""
+    end = history_length(run_dir) if stop is None else min(stop, history_length(run_dir))
+    if end <= start:
+        raise HistoryError(f"{run_dir}: the history is empty")
+    h = None
+    for lo, cols in tqdm(read_history(run_dir, start, end), desc="loading history",
+                         total=len(history_index(run_dir)), unit="chunk", leave=False):
+        if h is None:
+            h = {k: np.empty((end - start,) + cols[k].shape[1:], cols[k].dtype)
+                 for k in ("frame", "action", "reward_clip", "first")}
+        for k in h:
+            h[k][lo - start:lo - start + len(cols[k])] = cols[k]
+    h["start"] = start                                             # the absolute step of index 0
+    return h
+
+
+@njit(cache=True)
+def stacks_at(frames, first, idx):
+    """Frame stacks (len(idx), 4, 84, 84) at absolute steps idx, never crossing a game start."""
+    out = np.empty((len(idx), 4, frames.shape[1], frames.shape[2]), np.uint8)
+    for j in range(len(idx)):
+        stack_at(frames, first, idx[j], out[j])
+    return out
 
 
 def write_history_meta(run_dir, game, chunks):

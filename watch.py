@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-import evaluate
+import play
 import record
 import toolbox
 
@@ -45,9 +45,9 @@ class WatchConfig:
 
 def record_play(game, policy, steps, seed):
     """Frames (steps, 84, 84) the policy saw and the running score of its game at each step
-    (evaluate.play_moves; games restart when they end)."""
+    (play.play_moves; games restart when they end)."""
     frames, scores, score = np.empty((steps, 84, 84), np.uint8), np.empty(steps), 0.0
-    moves = evaluate.play_moves(game, lambda stack, prev, prev_r, t: policy.act(stack, prev, prev_r), seed)
+    moves = play.play_moves(game, lambda stack, prev, prev_r, t: policy.act(stack, prev, prev_r), seed)
     for t, (stack, _, r, over) in zip(range(steps), moves):
         frames[t], scores[t] = stack[-1], score
         score = 0.0 if over else score + r
@@ -95,15 +95,15 @@ def watch(c: WatchConfig):
     os.makedirs(c.out, exist_ok=True)
     rng = np.random.default_rng(c.seed)
     made = []
-    jobs = [("breakout", [("final teacher", lambda: evaluate.TeacherPolicy(c.teacher, c.eps, rng)),
-                          ("frozen imitator", lambda: evaluate.ImitatorPolicy(c.imitator))])]
+    jobs = [("breakout", [("final teacher", lambda: play.TeacherPolicy(c.teacher, c.eps, rng)),
+                          ("frozen imitator", lambda: play.ImitatorPolicy(c.imitator))])]
     if c.transplant:
         ck = record.list_checkpoints(c.transplant)          # the Breakout teacher as it arrives, and after learning
         first, last = (record.checkpoint_name(c.transplant, s) for s in (ck[0], ck[-1]))
         jobs.append(("space_invaders", [
-            (f"teacher, {ck[0] // 1000}k steps in", lambda: evaluate.TeacherPolicy(first, c.eps, rng)),
-            (f"teacher, {ck[-1] // 1000}k steps in", lambda: evaluate.TeacherPolicy(last, c.eps, rng)),
-            ("frozen imitator", lambda: evaluate.ImitatorPolicy(c.imitator))]))
+            (f"teacher, {ck[0] // 1000}k steps in", lambda: play.TeacherPolicy(first, c.eps, rng)),
+            (f"teacher, {ck[-1] // 1000}k steps in", lambda: play.TeacherPolicy(last, c.eps, rng)),
+            ("frozen imitator", lambda: play.ImitatorPolicy(c.imitator))]))
     for game, players in jobs:
         panels = []
         for label, make in tqdm(players, desc=f"playing {game}", unit="player"):

@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn                # noqa: E402
 import imitate            # noqa: E402
+import play               # noqa: E402
 import toolbox            # noqa: E402
 import transformer as tf  # noqa: E402
 
@@ -130,7 +131,7 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
     np.savez("/tmp/imitator_bench/imitator.npz", params=flat)
     toolbox.write_json("/tmp/imitator_bench/imitator.json", dict(kind="imitator", n_actions=dqn.N_ACTIONS,
                                                                 transformer=dataclasses.asdict(tcfg)))
-    player = imitate.Player("/tmp/imitator_bench/imitator")
+    player = play.Player("/tmp/imitator_bench/imitator")
     stacks = batch[0][:256]
     player.act(stacks[0], 0, 0.0)
     t0 = time.perf_counter()
@@ -139,7 +140,7 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
     print(f"frozen player: {3 * K / (time.perf_counter() - t0):7.0f} steps/s (no emulator)")
     env = dqn.make_env("breakout")
     obs, _ = env.reset(seed=0)
-    a, t0 = imitate.NEW_GAME, time.perf_counter()
+    a, t0 = play.NEW_GAME, time.perf_counter()
     for i in range(2000):
         a = player.act(obs[0], a, 0.0)
         env.send(np.array([a]))

@@ -11,6 +11,8 @@ import pytest
 import diagnose
 import evaluate as ev
 import pipeline
+import record
+import play
 from test_evaluate import short_games, tiny_imitator   # noqa: F401 (fixtures)
 
 
@@ -67,7 +69,7 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     c = diagnose.DiagnoseConfig(teacher=tiny_run, only="ladder", rungs=",".join(rungs), ladder_games=3,
                                 work=str(tmp_path / "w"), out=str(tmp_path / "o"))
     out = diagnose.run(c)["ladder"]
-    eps = ev.final_epsilon(tiny_run)
+    eps = play.final_epsilon(tiny_run)
     assert out["epsilon"] == eps and out["games"] == 3 and out["teacher"]["n"] == 3
     assert [r["updates"] for r in out["rungs"]] == [2, 4, 3]
     assert [r["kind"] for r in out["rungs"]] == ["transformer", "transformer", "behaviour cloning"]
@@ -107,5 +109,5 @@ def test_held_out_states_come_from_the_imitators_held_out_span(tiny_run, tmp_pat
     span = diagnose.imitator_heldout_end(str(tmp_path / "im"), tiny_run)
     assert span == [1500, 1800]
     h, stacks, pa, pr, y = diagnose.held_out(tiny_run, 200, 8, span)
-    full = imitate.load_history(tiny_run)
+    full = record.load_history(tiny_run)
     assert len(y) == 200 and np.array_equal(y, full["action"][1600:1800])      # the span's last 200 steps

@@ -12,7 +12,9 @@ import pytest
 import dqn
 import evaluate as ev
 import pipeline
+import play
 import imitate
+import record
 import verdict
 import toolbox
 from conftest import ROOT
@@ -60,10 +62,10 @@ class DiesAfter:
 def test_play_arm_resumes_without_repeats_or_losses(tmp_path):
     arm = str(tmp_path / "arm")
     with pytest.raises(KeyboardInterrupt):
-        ev.play_arm(arm, "breakout", DiesAfter(450), n_games=4)
+        play.play_arm(arm, "breakout", DiesAfter(450), n_games=4)
     saved = json.load(open(os.path.join(arm, "state.json")))["games"]
     assert 1 <= len(saved) < 4
-    games = ev.play_arm(arm, "breakout", ev.RandomPolicy(np.random.default_rng(1)), n_games=4)
+    games = play.play_arm(arm, "breakout", play.RandomPolicy(np.random.default_rng(1)), n_games=4)
     assert len(games) == 4 and games[:len(saved)] == saved          # nothing lost, nothing repeated
     ends, lengths = [g[0] for g in games], [g[2] for g in games]
     assert ends == list(np.cumsum(lengths))                          # steps count each game exactly once
@@ -107,7 +109,7 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
 
 def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tmp_path):
     with pytest.raises(Exception, match="no recorded history"):
-        imitate.load_history(str(tmp_path / "nothing"))
+        record.load_history(str(tmp_path / "nothing"))
     meta_path = os.path.join(tiny_imitator, "imitator.json")
     meta = json.load(open(meta_path))
     bad = tmp_path / "bad"
@@ -115,12 +117,12 @@ def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tm
     json.dump(meta | {"n_actions": 6}, open(bad / "imitator.json", "w"))
     os.link(os.path.join(tiny_imitator, "imitator.npz"), bad / "imitator.npz")
     with pytest.raises(ValueError, match="bad/imitator.json is not an imitator for 4 actions"):
-        ev.ImitatorPolicy(str(bad / "imitator"))
+        play.ImitatorPolicy(str(bad / "imitator"))
     other = tmp_path / "other.npz"
     np.savez(other, params=np.zeros(10, np.float32))
     json.dump({"network": "other", "n_actions": 4}, open(tmp_path / "other.json", "w"))
     with pytest.raises(ValueError, match="other.npz is not a 2013-DQN checkpoint"):
-        ev.TeacherPolicy(str(tmp_path / "other"), 0.0, np.random.default_rng(0))
+        play.TeacherPolicy(str(tmp_path / "other"), 0.0, np.random.default_rng(0))
     with pytest.raises(SystemExit, match="unknown"):
         ev.selected(ev.EvalConfig(only="nonsense"), ev.arms(ev.EvalConfig()))
     with pytest.raises(SystemExit, match="diagnose.py --only copycat"):     # moved to its own page
@@ -214,13 +216,13 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     transplanted teacher's first steps."""
     im = tmp_path / "im"
     imitate.train(tiny_config(tiny_run, im, iters=3, stage_input=True), log=lambda *a: None)
-    pol = ev.ImitatorPolicy(str(im / "imitator"), stage_advances=True)
+    pol = play.ImitatorPolicy(str(im / "imitator"), stage_advances=True)
     L = imitate.record.history_length(tiny_run)
     assert pol.has_stage and pol.player.stage == L / imitate.STAGE_UNIT
     pol.at_arm_step(1000)
     assert pol.player.stage == (L + 1000) / imitate.STAGE_UNIT
     last = pol.prompt(tiny_run, where="start")                       # the first K recorded steps
-    h = imitate.load_history(tiny_run)
+    h = record.load_history(tiny_run)
     assert last == (int(h["action"][31]), float(h["reward_clip"][31]))
     c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       games=2, only="now_teacher,stages")
@@ -307,7 +309,7 @@ def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_sprea
 
 
 def test_play_arm_ends_games_at_max_game_steps(tmp_path):
-    games = ev.play_arm(str(tmp_path / "arm"), "breakout", ev.RandomPolicy(np.random.default_rng(2)), n_games=3,
+    games = play.play_arm(str(tmp_path / "arm"), "breakout", play.RandomPolicy(np.random.default_rng(2)), n_games=3,
                         max_game_steps=60)
     assert [g[2] for g in games] == [60, 60, 60]                     # random play lasts longer than 60 steps
     assert [g[0] for g in games] == list(np.cumsum([g[2] for g in games]))
@@ -356,11 +358,11 @@ def test_play_moves_caps_games_and_counts_their_steps():
     def act(stack, prev, prev_r, t):
         seen.append((prev, t))
         return 0                                                    # NOOP: never serves
-    moves = ev.play_moves("breakout", act, seed=3, max_game_steps=50)
+    moves = play.play_moves("breakout", act, seed=3, max_game_steps=50)
     overs = [over for _, (_, _, _, over) in zip(range(120), moves)]
     moves.close()
     assert [i for i, o in enumerate(overs) if o] == [49, 99]
-    assert seen[50] == (ev.imitate.NEW_GAME, 0) and seen[51] == (0, 1)
+    assert seen[50] == (play.NEW_GAME, 0) and seen[51] == (0, 1)
 
 
 def test_an_arm_still_running_is_listed_not_judged(tmp_path):
@@ -466,11 +468,11 @@ def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch, t
     class Spy:
         def __init__(self, path, zero_rewards=False, stage=None, stage_advances=False, eps=0.0, rng=None):
             self.kw = dict(zero_rewards=zero_rewards, stage_advances=stage_advances, eps=eps)
-    monkeypatch.setattr(ev, "ImitatorPolicy", Spy)
-    monkeypatch.setattr(ev, "final_epsilon", lambda T: 0.01)
-    monkeypatch.setattr(ev, "TeacherPolicy", lambda *a: None)                  # the judge of the now arms
+    monkeypatch.setattr(play, "ImitatorPolicy", Spy)
+    monkeypatch.setattr(play, "final_epsilon", lambda T: 0.01)
+    monkeypatch.setattr(play, "TeacherPolicy", lambda *a: None)                  # the judge of the now arms
     monkeypatch.setattr(ev.record, "list_checkpoints", lambda T: [0])
-    monkeypatch.setattr(ev, "play_arm", lambda arm_dir, game, policy, **kw: made.setdefault(
+    monkeypatch.setattr(play, "play_arm", lambda arm_dir, game, policy, **kw: made.setdefault(
         os.path.basename(arm_dir), policy.kw))
     table = ev.arms(ev.EvalConfig(teacher="t", imitator="i", work=str(tmp_path / "w")))
     for name in ("later_imitator", "noreward_imitator", "now_imitator", "now_imitator_argmax"):

@@ -8,6 +8,8 @@ import pytest
 
 import dqn
 import imitate
+import record
+import play
 import transformer as tf
 import toolbox
 
@@ -56,7 +58,7 @@ def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
 
 
 def test_window_inputs_follow_the_history(tiny_run):
-    h = imitate.load_history(tiny_run)
+    h = record.load_history(tiny_run)
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([0, 100]), 8)
     assert stacks.shape == (16, 4, 84, 84) and pa.shape == (2, 8)
     np.testing.assert_array_equal(y[1], h["action"][100:108])
@@ -98,9 +100,9 @@ def test_train_end_to_end_and_resume_equals_uninterrupted(tiny_run, tmp_path, mo
 def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
     c = tiny_config(tiny_run, tmp_path / "im", iters=3, see_prev_action=True, stage_input=False)   # every input
     imitate.train(c, log=lambda *a: None)                                     # as the history gives it
-    player = imitate.Player(str(tmp_path / "im" / "imitator"))
+    player = play.Player(str(tmp_path / "im" / "imitator"))
     before = player.flat.copy()
-    h = imitate.load_history(tiny_run)
+    h = record.load_history(tiny_run)
     K = 32
     stacks, pa, pr, _ = imitate.window_inputs(h, np.array([0]), K)
     full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg)[0][0]     # (K, 4)
@@ -114,7 +116,7 @@ def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
     with pytest.raises(ValueError):
         player.flat[0] = 1.0                          # frozen for real: read-only memory
     saved = player.context()                          # stop here, and carry on in another player
-    other = imitate.Player(str(tmp_path / "im" / "imitator"))
+    other = play.Player(str(tmp_path / "im" / "imitator"))
     other.restore(saved)
     np.testing.assert_allclose(other.logits(stacks[5], 1, 1.0), player.logits(stacks[5], 1, 1.0), rtol=1e-5, atol=1e-6)
 
@@ -122,20 +124,20 @@ def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
 def test_player_refuses_mismatched_files(tiny_run, tmp_path):
     imitate.train(tiny_config(tiny_run, tmp_path / "im", iters=2), log=lambda *a: None)
     with pytest.raises(ValueError, match="not an imitator for 6 actions"):
-        imitate.Player(str(tmp_path / "im" / "imitator"), n_actions=6)
+        play.Player(str(tmp_path / "im" / "imitator"), n_actions=6)
     with pytest.raises(ValueError, match="cannot read imitator"):
-        imitate.Player(str(tmp_path / "nothing"))
+        play.Player(str(tmp_path / "nothing"))
     with pytest.raises(SystemExit, match="too short"):
         imitate.train(tiny_config(tiny_run, tmp_path / "x", context=2000), log=lambda *a: None)
 
 
 def test_hiding_the_previous_action(tiny_run, tmp_path):
     """The copycat ablation: trained and played with the previous-action input always "new game"."""
-    h = imitate.load_history(tiny_run)
+    h = record.load_history(tiny_run)
     _, pa, _, _ = imitate.window_inputs(h, np.array([100]), 16, hide_prev_action=True)
     assert (pa == imitate.NEW_GAME).all()
     imitate.train(tiny_config(tiny_run, tmp_path / "np", iters=2, see_prev_action=False), log=lambda *a: None)
-    player = imitate.Player(str(tmp_path / "np" / "imitator"))
+    player = play.Player(str(tmp_path / "np" / "imitator"))
     stack = h["frame"][:4].copy()
     outs = []
     for a in (0, 3):
@@ -176,10 +178,10 @@ def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
     assert 0 <= m["acc_vs_teacher_actions"] <= 1 and 0 <= m["train_acc"] <= 1
     assert m["decisive"]["steps"] >= m["heldout_steps"] // 4 - 1        # the top quarter of the Q-gap
     assert json.load(open(tmp_path / "bc" / "imitator.json"))["kind"] == "bc"
-    player = imitate.load_player(str(tmp_path / "bc" / "imitator"))
-    assert isinstance(player, imitate.BCPlayer)
-    h = imitate.load_history(tiny_run)
-    stacks = imitate.stacks_at(h["frame"], h["first"], np.arange(10, 20))
+    player = play.load_player(str(tmp_path / "bc" / "imitator"))
+    assert isinstance(player, play.BCPlayer)
+    h = record.load_history(tiny_run)
+    stacks = record.stacks_at(h["frame"], h["first"], np.arange(10, 20))
     np.testing.assert_array_equal([player.act(s, 0, 0.0) for s in stacks],
                                   imitate.bc_logits(player.p, stacks).argmax(1))   # the same network, frozen
     with pytest.raises(ValueError):
@@ -233,7 +235,7 @@ def test_augmentation_moves_pixels_keeps_shapes_and_labels(tiny_run):
                                    out[3 * w:3 * w + 3])]
         assert found
     assert imitate.augment(stacks, rng, 0) is stacks
-    h = imitate.load_history(tiny_run)                # the labels of a window do not depend on augmentation
+    h = record.load_history(tiny_run)                # the labels of a window do not depend on augmentation
     a = imitate.window_inputs(h, np.array([50]), 8)
     assert np.array_equal(imitate.augment(a[0], rng, 4, group=8).shape, a[0].shape)
 
@@ -254,14 +256,14 @@ def test_bad_flags_stop_before_anything_starts(tmp_path):
 def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_path):
     """With --stage_input every token carries its step's place in the history (in millions of steps);
     the player is told a stage, by default the end of the history, and may be set past it."""
-    h = imitate.load_history(tiny_run, start=1000)
+    h = record.load_history(tiny_run, start=1000)
     np.testing.assert_allclose(imitate.window_stage(h, np.array([0, 500]), 4)[1],
                                (1500 + np.arange(4)) / imitate.STAGE_UNIT, rtol=1e-6)
     c = tiny_config(tiny_run, tmp_path / "st", iters=3, stage_input=True, see_prev_action=True, lr=1e-2)
     imitate.train(c, log=lambda *a: None)
-    player = imitate.Player(str(tmp_path / "st" / "imitator"))
+    player = play.Player(str(tmp_path / "st" / "imitator"))
     assert player.stage == imitate.record.history_length(tiny_run) / imitate.STAGE_UNIT
-    h = imitate.load_history(tiny_run)
+    h = record.load_history(tiny_run)
     K = 32
     stacks, pa, pr, _ = imitate.window_inputs(h, np.array([100]), K)
     full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg, np.full((1, K), player.stage, np.float32))[0][0]
@@ -276,7 +278,7 @@ def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_pat
     assert not np.allclose(outs[0], outs[1])
     imitate.train(tiny_config(tiny_run, tmp_path / "plain", iters=2, stage_input=False), log=lambda *a: None)
     with pytest.raises(ValueError, match="without a stage input"):
-        imitate.Player(str(tmp_path / "plain" / "imitator")).set_stage(1000)
+        play.Player(str(tmp_path / "plain" / "imitator")).set_stage(1000)
 
 
 def test_heldout_blocks_are_spread_over_the_history_and_never_trained_on():
