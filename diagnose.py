@@ -288,12 +288,8 @@ def ladder_plot(out, path):
     ax.axhline(t, color="gray", ls="--", label=f"final teacher ({t:.1f})")
     ax.axhline(0.75 * t, color="gray", ls=":", label="75% of the teacher")
     ax.set_xscale("log")
-    ax.set_xlabel("optimizer updates (log scale)")
-    ax.set_ylabel(f"mean score over {out['games']} games (95% CI)")
-    ax.set_title(f"Question 1, compute ladder: all players epsilon-greedy at {out['epsilon']:g}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    toolbox.save_figure(fig, ax, path, "optimizer updates (log scale)", f"mean score over {out['games']} games (95% CI)",
+                        f"Question 1, compute ladder: all players epsilon-greedy at {out['epsilon']:g}")
     plt.close(fig)
 
 

@@ -441,15 +441,6 @@ def dark_room(c: DistillConfig, log=print):
     return R
 
 
-def save_figure(fig, ax, path, xlabel, ylabel, title):
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
 def plot_bandits(plt, R, out):
     """bandits.png: the source, the frozen imitator and random arms per pull on new bandits."""
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -457,7 +448,7 @@ def plot_bandits(plt, R, out):
                    ("random", "random arms")):
         y = toolbox.moving_average(R["per_pull"][k], 5)
         ax.plot(np.arange(len(y)) + 5, y, label=lab)
-    save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
+    toolbox.save_figure(fig, ax, os.path.join(out, "bandits.png"), "pull on a new bandit (mean of 5)",
                 "chosen arm's p / best arm's p", "Imitating a learner on many tasks: in-context learning on new bandits")
     plt.close(fig)
 
@@ -471,7 +462,7 @@ def plot_room(plt, R, out):
                    ("random", "random moves")):
         y = R["room"]["per_episode"][k]
         ax.plot(np.arange(1, len(y) + 1), y, "o-", ms=3, label=lab)
-    save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
+    toolbox.save_figure(fig, ax, os.path.join(out, "room.png"), "episode in a room with a held-out goal",
                 "reward per episode (steps on the goal)", "Dark room: finding a goal never seen in training")
     plt.close(fig)
 

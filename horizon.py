@@ -308,7 +308,7 @@ def plot_horizon(plt, dials, out):
     ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as the source")
     ax.axvline(1.0, color="gray", ls=":", lw=0.8)
     ax.set_xscale("log")
-    distill.save_figure(fig, ax, os.path.join(out, "horizon.png"),
+    toolbox.save_figure(fig, ax, os.path.join(out, "horizon.png"),
                         "episodes the source needs to learn / episodes the context holds",
                         "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
     plt.close(fig)
@@ -330,7 +330,7 @@ def plot_q2(plt, Q, out):
             y = toolbox.moving_average(y, 5) if task == "bandits" else y
             ax.plot(np.arange(len(y)) + (5 if task == "bandits" else 1), y, label=lab)
         ax.axvline(Q2_PULLS if task == "bandits" else Q2_EPISODES, color="gray", lw=0.8)
-        distill.save_figure(fig, ax, os.path.join(out, "q2.png"),
+        toolbox.save_figure(fig, ax, os.path.join(out, "q2.png"),
                             "pull on a new bandit (mean of 5)" if task == "bandits" else "episode, held-out goal",
                             "chosen arm's p / best arm's p" if task == "bandits" else "steps on the goal",
                             f"Question 2, {task}: {len(runs)} seeds, the cut at the grey line")
@@ -349,7 +349,7 @@ def plot_sweep(plt, grid, curves, out):
         for k, style in (("source", "--"), ("random", ":")) if curves else ():
             ax.axhline(curves[k][fifth], color="gray", ls=style, label=f"{k} ({name} fifth)")
         ax.set_xscale("log")
-        distill.save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
+        toolbox.save_figure(fig, ax, os.path.join(out, "sweep.png"), "training bandits",
                             f"chosen arm's p / best arm's p, {name} fifth of 100 pulls", f"New bandits, {name} 20 pulls")
     plt.close(fig)
 

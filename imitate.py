@@ -624,13 +624,9 @@ def plot_losses(state, path):
         ax.plot(tr[k - 1:, 0], toolbox.moving_average(tr[:, 1], k), label=f"training, mean of {k}")
     if state["val_loss"]:
         va = np.array(state["val_loss"])
-        ax.plot(va[:, 0], va[:, 1], "o-", label="held-out tail")
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("next-action cross-entropy (nats)")
-    ax.set_title("Imitator: next-action prediction on the DQN's learning history")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+        ax.plot(va[:, 0], va[:, 1], "o-", label="held-out steps")
+    toolbox.save_figure(fig, ax, path, "optimizer step", "next-action cross-entropy (nats)",
+                        "Imitator: next-action prediction on the DQN's learning history", legend=10)
     plt.close(fig)
 
 

@@ -409,12 +409,8 @@ def plot_curve(run_dir):
     if len(scores) >= 10:
         k = max(10, len(scores) // 50)
         ax.plot(steps[k - 1:], toolbox.moving_average(scores, k), lw=2, label=f"mean of {k} games")
-    ax.set_xlabel("agent step")
-    ax.set_ylabel("raw game score")
-    ax.set_title(f"DQN learning: {os.path.basename(os.path.normpath(run_dir))}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(os.path.join(run_dir, "curve.png"), dpi=120)
+    toolbox.save_figure(fig, ax, os.path.join(run_dir, "curve.png"), "agent step", "raw game score",
+                        f"DQN learning: {os.path.basename(os.path.normpath(run_dir))}", legend=10)
     plt.close(fig)
 
 

@@ -201,6 +201,17 @@ def pyplot():
     return plt
 
 
+def save_figure(fig, ax, path, xlabel, ylabel, title, legend=8):
+    """Label the axes, title and legend (its font size; 0: none) of ax, and write fig to path."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=legend)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def errorbars(ax, x, mean_lo_hi, **kw):
     """Points with their interval: mean_lo_hi (n, 3) rows of (mean, lower, upper)."""
     m = np.asarray(mean_lo_hi, float).reshape(-1, 3)

@@ -1,4 +1,4 @@
-"""verdict.py: the rules that turn played games into answers, the table and the plots.
+"""verdict.py: the rules that turn played games into answers, and the table.
 
 Page five, second half. evaluate.py plays the arms (who plays, where, for how long); this page
 reads their games and says what they show, by rules written down before any result was seen:
@@ -16,12 +16,10 @@ the constants that fix them.
 
 Nothing here plays a game or loads a model: every function takes numbers (lists of games, each
 [agent step at its end, score, length, move agreement]) and returns numbers or text, so each
-rule can be tested on made-up games (tests/test_evaluate.py). evaluate.py calls judge(), table()
-and plots(); to rebuild the table from finished arms without playing: python evaluate.py --only table
+rule can be tested on made-up games (tests/test_evaluate.py). evaluate.py calls judge() and table(),
+and draws the plots; to rebuild the table from finished arms without playing: python evaluate.py --only table
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import toolbox
@@ -561,85 +559,3 @@ def table(R):
               "quarter of the arm. The rules, fixed before the results:",
               ] + [f"- {rule}" for rule in rule_sentences()] + [""]
     return "\n".join(lines)
-
-
-CURVE_FIGURES = [   # (file, title, arms, labels): one learning-curve figure each
-    ("later.png", "2. Later: Breakout, N more steps", ["later_teacher", "later_imitator"],
-     ["DQN teacher, learning on", "frozen imitator"]),
-    ("elsewhere.png", "3. Elsewhere: Space Invaders",
-     ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_imitator_prompted", "elsewhere_random"],
-     ["Breakout teacher, learning on", "fresh DQN", "frozen imitator, empty context",
-      "frozen imitator, prompted with the teacher's first steps", "random"]),
-    ("controls.png", "Controls: swapped LEFT/RIGHT, zeroed rewards", ["swap_teacher", "swap_imitator", "noreward_imitator"],
-     ["teacher, swapped, learning on", "imitator, swapped", "imitator, rewards zeroed"])]
-
-
-def save(plt, fig, path):
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_curves(plt, g, R, out, tag):
-    """later.png, elsewhere.png, controls.png: each arm's game scores and their moving mean."""
-    for fname, title, names, labels in CURVE_FIGURES:
-        if not any(g.get(n) for n in names):
-            continue                                       # none of its arms has run yet
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for n, lab in zip(names, labels):
-            if g.get(n):
-                s, v = np.array([x[0] for x in g[n]]) / 1000, np.array([x[1] for x in g[n]])   # s in thousands
-                line, = ax.plot(s, v, ".", ms=2, alpha=0.3)
-                k = min(30, len(v))
-                ax.plot(s[k - 1:], toolbox.moving_average(v, k), color=line.get_color(), lw=2,
-                        label=f"{lab} (mean of {k} games)")
-        if fname == "later.png" and "now" in R:
-            ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher's final score")
-        ax.set_xlabel("thousands of agent steps since the arm began\n(teacher arms: since the end of its recorded history)")
-        ax.set_ylabel("raw game score")
-        ax.set_title(title + tag)
-        if ax.lines:
-            ax.legend(fontsize=8)
-        save(plt, fig, os.path.join(out, fname))
-
-
-def plot_stages(plt, R, out, tag):
-    """stages.png: the score told each stage, question 2's sharp form."""
-    d = R["stages"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    toolbox.errorbars(ax, d["history_multiples"], [[s["mean"], s["lo"], s["hi"]] for s in d["scores"]], fmt="o-",
-                      label="frozen imitator, told this stage")
-    ax.axvline(1.0, color="gray", ls=":", label="end of its training history")
-    if "now" in R:
-        ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher at the end")
-    ax.set_xlabel("stage told (multiples of the history's length)")
-    ax.set_ylabel("mean raw score (95% CI)")
-    ax.set_title("2'. Later, told so: Breakout" + tag)
-    ax.legend(fontsize=8)
-    save(plt, fig, os.path.join(out, "stages.png"))
-
-
-def plot_now(plt, R, out, tag):
-    """now.png: question 1's scores, the teacher's and the imitator's."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bars = [("teacher", R["now"]["teacher"]), ("imitator,\nprompted", R["now"]["imitator"])]
-    if "imitator_empty_context" in R["now"]:
-        bars.append(("imitator,\nempty context", R["now"]["imitator_empty_context"]))
-    for i, (lab, d) in enumerate(bars):
-        ax.bar(i, d["mean"], yerr=[[d["mean"] - d["lo"]], [d["hi"] - d["mean"]]], capsize=6)
-    ax.set_xticks(range(len(bars)), [b[0] for b in bars])
-    ax.set_ylabel("mean raw score (95% CI)")
-    ax.set_title("1. Now: Breakout, end of training" + tag)
-    save(plt, fig, os.path.join(out, "now.png"))
-
-
-def plots(g, R, out):
-    """now.png, later.png, elsewhere.png, controls.png (and stages.png) in out, from the games g and
-    the numbers R."""
-    plt = toolbox.pyplot()
-    tag = " (small-scale)" if R["scale"]["quick"] else ""
-    plot_curves(plt, g, R, out, tag)
-    if "stages" in R:
-        plot_stages(plt, R, out, tag)
-    if "now" in R:
-        plot_now(plt, R, out, tag)

@@ -88,6 +88,56 @@ def bench_dqn(repeats=200):
           f"(1M steps in {1e6 / np.median(rates) / 60:.0f} min)")
 
 
+def dqn_update_flops(batch=32):
+    """Floating-point operations of one DQN update (2 per multiply-add): the target forward, the
+    online forward, and its backward (weights' and inputs' gradients, none for the pixels)."""
+    macs = dict(conv1=20 * 20 * 16 * (8 * 8 * 4), conv2=9 * 9 * 32 * (4 * 4 * 16), fc3=2592 * 256, fc4=256 * 4)
+    forward = sum(macs.values())
+    backward = macs["conv1"] + 2 * (macs["conv2"] + macs["fc3"] + macs["fc4"])
+    return 2 * batch * (2 * forward + backward)
+
+
+def profile_dqn(repeats=200):
+    """The DQN update part by part (median ms each: the replay's batch, the input's space to depth,
+    the target forward, the online forward, its backward, Adam), their sum against the whole
+    update, and the floor: the update's FLOPs at this CPU's single-thread matrix-product rate, and
+    the bytes Adam must move at its measured copy bandwidth."""
+    cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
+    agent, rng, n = dqn.Agent(cfg), np.random.default_rng(1), 50_000
+    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
+                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
+    ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
+    s, a, ret, disc, s2 = agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma)
+    x, x2 = dqn.stacks_to_input(s), dqn.stacks_to_input(s2)
+    q, cache = dqn.q_forward(agent.p, x)
+    dq = np.zeros_like(q)
+    dq[np.arange(len(a)), a] = 1.0 / len(a)
+    parts = {
+        "replay batch (gather_batch)": ms(lambda: agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma)),
+        "space to depth (2 batches)": ms(lambda: (dqn.stacks_to_input(s), dqn.stacks_to_input(s2))),
+        "target forward": ms(lambda: dqn.q_forward(agent.target, x2)),
+        "online forward": ms(lambda: dqn.q_forward(agent.p, x)),
+        "online backward": ms(lambda: dqn.q_backward(dq, cache, agent.g)),
+        "Adam": ms(lambda: dqn.adam_step(agent.flat, agent.grad_flat, agent.m, agent.v, 1e-9, 0.9, 0.999, 1.5e-4, 1)),
+    }
+    whole = ms(agent.update)
+    for k, v in parts.items():
+        print(f"  {k:28s} {v:7.3f} ms  {100 * v / whole:5.1f}%")
+    print(f"  {'sum of the parts':28s} {sum(parts.values()):7.3f} ms   the whole update: {whole:.3f} ms")
+    A, B = np.ones((1024, 1024), np.float32), np.ones((1024, 1024), np.float32)
+    gflops = 2 * 1024 ** 3 / timed(lambda: A @ B, 0.0, 20) / 1e9
+    flops = dqn_update_flops(cfg.batch_size)
+    big = np.ones(64 * 2 ** 20 // 4, np.float32)
+    out = np.empty_like(big)
+    gbs = 2 * big.nbytes / timed(lambda: np.copyto(out, big), 0.0, 20) / 1e9
+    adam_bytes = 7 * 4 * agent.flat.size                     # reads p, g, m, v; writes p, m, v
+    print(f"  floor: {flops / 1e6:.0f} MFLOP at {gflops:.0f} GFLOP/s (1024^3 sgemm, this thread) = "
+          f"{1e3 * flops / gflops / 1e9:.2f} ms; Adam moves {adam_bytes / 1e6:.0f} MB at {gbs:.0f} GB/s "
+          f"(copy) = {1e3 * adam_bytes / gbs / 1e9:.2f} ms")
+    return dict(parts_ms=parts, update_ms=whole, mflop=flops / 1e6, sgemm_gflops=gflops, copy_gbs=gbs,
+                floor_ms=1e3 * (flops / gflops + adam_bytes / gbs) / 1e9)
+
+
 def bench_transformer(seconds=20):
     """Training tokens/s at d_model 128, 4 layers, 4 heads, context 512, batch 8; cached steps/s."""
     toolbox.keep_freed_memory()
@@ -150,13 +200,14 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Speed of this project's NumPy code on this machine.")
-    ap.add_argument("--only", default="dqn,transformer,imitator", help="comma-separated: dqn, transformer, imitator")
+    ap.add_argument("--only", default="dqn,profile,transformer,imitator",
+                    help="comma-separated: dqn, profile (the DQN update part by part), transformer, imitator")
     parts = [p.strip() for p in ap.parse_args().only.split(",") if p.strip()]
-    unknown = sorted(set(parts) - {"dqn", "transformer", "imitator"})
+    unknown = sorted(set(parts) - {"dqn", "profile", "transformer", "imitator"})
     if unknown:
-        raise SystemExit(f"--only {','.join(unknown)}: unknown; valid: dqn, transformer, imitator")
+        raise SystemExit(f"--only {','.join(unknown)}: unknown; valid: dqn, profile, transformer, imitator")
     print(f"CPU: {toolbox.cpu_name()} ({toolbox.cpu_flags()}), {os.cpu_count()} cores; numpy {np.__version__}")
     for part in parts:
         print(f"--- {part}")
-        dict(dqn=bench_dqn, transformer=bench_transformer,
+        dict(dqn=bench_dqn, profile=profile_dqn, transformer=bench_transformer,
              imitator=lambda: bench_imitator(imitate.ImitateConfig()))[part]()

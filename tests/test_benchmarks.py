@@ -32,3 +32,11 @@ def test_transformer_figures_print_and_bad_parts_are_named(capsys):
     p = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "speed.py"), "--only", "dqn,gpu"],
                        capture_output=True, text=True)
     assert p.returncode != 0 and "--only gpu: unknown" in p.stderr
+
+
+def test_the_dqn_profile_names_every_part_and_its_floor(capsys):
+    R = speed.profile_dqn(repeats=2)
+    out = capsys.readouterr().out
+    assert set(R["parts_ms"]) >= {"target forward", "online forward", "online backward", "Adam"} and "floor" in out
+    assert 0 < R["floor_ms"] and R["update_ms"] > 0
+    assert speed.dqn_update_flops(32) == 2 * 32 * (2 * 2966528 + 1638400 + 2 * (663552 + 663552 + 1024))
