@@ -280,7 +280,7 @@ def bench_imitator(seconds):
         torch.nn.utils.clip_grad_norm_(allt, 1.0)
         topt.step()
 
-    ours = timed(lambda: imitate.train_step(p, g, flat, grad, opt, (stacks, pa, pr, y), tcfg, 1.0, 1e-4), seconds, 3)
+    ours = timed(lambda: imitate.train_step(p, g, flat, grad, opt, (stacks, pa, pr, y, None), tcfg, 1.0, 1e-4), seconds, 3)
     theirs = timed(torch_step, seconds, 3)
     n = B * K
     print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {theirs / ours:4.2f}x "
