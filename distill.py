@@ -27,7 +27,7 @@ only (a learner that already knows the goal), which has never seen a search and 
 new goals.
 
     python distill.py                # bandits and the dark room (~15 min on one core)
-    python distill.py --quick        # the same, small, for a classroom (~3 min)
+    python distill.py --quick        # the same, small, for a classroom (~3-5 min)
     python distill.py --part room    # one experiment: bandits or room
 
 Both learners here learn within a context; the argument is about a learner whose learning
