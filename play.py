@@ -234,8 +234,9 @@ def play_moves(game, act, seed, max_game_steps=0, fresh_games=True, prev_reward=
         obs, _ = env.reset(seed=seed)
         steps = 0
         for k in itertools.count():
+            if fresh_games and k:                                      # game 0 is the reset above
+                obs, _ = env.reset(seed=seed + k)
             if fresh_games:
-                obs, _ = (env.reset(seed=seed + k) if k else (obs, None))
                 prev_reward = 0.0
             prev = NEW_GAME
             for t in itertools.count():
@@ -248,8 +249,9 @@ def play_moves(game, act, seed, max_game_steps=0, fresh_games=True, prev_reward=
                 cut = t + 1 == max_game_steps and not (term[0] or trunc[0])
                 if cut and not fresh_games:                            # the emulator would go on: a new game
                     obs, _ = env.reset(seed=seed + 1000 * (k + 1) + steps)
-                yield stack, a, float(r[0]), bool(term[0] or trunc[0]) or cut
-                if term[0] or trunc[0] or cut:
+                over = bool(term[0] or trunc[0]) or cut
+                yield stack, a, float(r[0]), over
+                if over:
                     break
     finally:
         env.close()
