@@ -181,20 +181,26 @@ def shift_sum(z, bias):
 @njit(cache=True)
 def shift_scatter(dout):
     """Backward of shift_sum: dz[b, y, x, tap*F + f] = dout[b, y-dy, x-dx, f] (zero off the edge),
-    and dbias[f] = sum of dout[..., f] (summed here, in the same pass, as numpy's sum is slow)."""
+    and dbias[f] = sum of dout[..., f] (summed here, in the same pass, as numpy's sum is slow).
+    Written as a gather, dz in memory order: each tap's F values are one run read from dout. (A
+    scatter, four writes per dout value, is 2x slower: the writes land far apart.)"""
     B, Ho, Wo, F = dout.shape
-    dz = np.zeros((B, Ho + 1, Wo + 1, 4 * F), dout.dtype)  # (B, H, W, 4F)
+    dz = np.empty((B, Ho + 1, Wo + 1, 4 * F), dout.dtype)  # (B, H, W, 4F)
     dbias = np.zeros(F, np.float64)
     for b in range(B):
-        for y in range(Ho):
-            for x in range(Wo):
-                for f in range(F):
-                    g = dout[b, y, x, f]
-                    dz[b, y, x, f] = g
-                    dz[b, y, x + 1, F + f] = g
-                    dz[b, y + 1, x, 2 * F + f] = g
-                    dz[b, y + 1, x + 1, 3 * F + f] = g
-                    dbias[f] += g
+        for y in range(Ho + 1):
+            for x in range(Wo + 1):
+                for tap in range(4):
+                    yy, xx, o = y - tap // 2, x - tap % 2, tap * F
+                    if 0 <= yy < Ho and 0 <= xx < Wo:
+                        for f in range(F):
+                            dz[b, y, x, o + f] = dout[b, yy, xx, f]
+                    else:
+                        for f in range(F):
+                            dz[b, y, x, o + f] = 0
+                if y < Ho and x < Wo:
+                    for f in range(F):
+                        dbias[f] += dout[b, y, x, f]
     return dz, dbias.astype(dout.dtype)
 
 
