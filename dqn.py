@@ -345,15 +345,28 @@ def epsilon_greedy(rng, eps, best, n_actions=N_ACTIONS):
 @njit(cache=True, fastmath=True)
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, t):
     """One Adam step (Kingma & Ba 2015) on flat float32 vectors, in place; t counts steps from 1.
-    Constants are cast to float32 first: mixing in float64 would stop the loop vectorizing."""
+    Constants are cast to float32 first: mixing in float64 would stop the loop vectorizing.
+
+    Subnormal numbers are kept out. A weight whose gradient is zero for a while (a dead ReLU's)
+    has its moments decay geometrically: m by 0.9 a step reaches float32's subnormal range (below
+    1.2e-38) within a thousand steps, and an Intel core takes ~100 cycles for each operation on
+    such a number. Measured on an Intel Xeon: this step went from 1.7 ms to 30-44 ms after a few
+    hundred DQN updates, a third of m subnormal. So a gradient below 1e-15 counts as 0 (its square
+    would be subnormal) and a moment below 1e-30 is set to 0: what that changes in p is below
+    1e-22 of the learning rate."""
     step = np.float32(lr / (1.0 - beta1 ** t))             # bias corrections folded into constants
     inv_c2 = np.float32(1.0 / (1.0 - beta2 ** t))
     b1, b2, e = np.float32(beta1), np.float32(beta2), np.float32(eps)
-    one = np.float32(1.0)
+    one, zero = np.float32(1.0), np.float32(0.0)
+    tiny_g, tiny = np.float32(1e-15), np.float32(1e-30)
     for i in range(p.size):
-        m[i] = b1 * m[i] + (one - b1) * g[i]
-        v[i] = b2 * v[i] + (one - b2) * g[i] * g[i]
-        p[i] -= step * m[i] / (np.sqrt(v[i] * inv_c2) + e)
+        gi = g[i] if abs(g[i]) >= tiny_g else zero
+        mi = b1 * m[i] + (one - b1) * gi
+        vi = b2 * v[i] + (one - b2) * gi * gi
+        mi = mi if abs(mi) >= tiny else zero
+        vi = vi if vi >= tiny else zero
+        m[i], v[i] = mi, vi
+        p[i] -= step * mi / (np.sqrt(vi * inv_c2) + e)
 
 
 # -------------------------------------------------------------------------------------------

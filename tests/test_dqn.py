@@ -70,6 +70,23 @@ def test_adam_matches_numpy():
     np.testing.assert_allclose(p, pr, rtol=1e-5, atol=1e-6)
 
 
+
+def test_adam_keeps_subnormals_out():
+    """A moment decaying towards float32's subnormal range is set to 0 (Intel cores are ~100x
+    slower on subnormals); a gradient too small to square without underflow counts as 0."""
+    tiny = np.finfo(np.float32).tiny                       # smallest normal float32, 1.2e-38
+    p = np.ones(4, np.float32)
+    g = np.array([0.0, 1e-20, 0.0, 0.5], np.float32)
+    m = np.array([1e-31, 0.0, 1.0, 0.0], np.float32)
+    v = np.array([1e-31, 1e-31, 1.0, 0.0], np.float32)
+    for t in range(1, 400):
+        dqn.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, t)
+        for x in (m, v):
+            assert not np.any((x != 0) & (np.abs(x) < tiny)), x
+    assert m[0] == 0 and v[0] == 0 and m[1] == 0           # flushed, not left to decay
+    assert m[2] != 0 and v[2] != 0 and m[3] != 0 and v[3] != 0   # normal moments untouched
+    np.testing.assert_allclose(p[:2], 1.0, atol=1e-12)     # nothing moved the flushed weights
+
 # --- finite-difference gradient checks (float64, tiny shapes) -----------------------------------
 @pytest.mark.parametrize("s", [2, 4])
 def test_conv_gradients(s):
