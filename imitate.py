@@ -3,7 +3,7 @@
 Page four: the imitator. It is plain self-supervised next-token prediction, as in LLM
 pre-training, where one token is one agent step of the recorded DQN history:
 
-    token_t = Linear(conv torso(frame stack_t))        the observation (dqn.py's conv layers,
+    token_t = Linear(conv torso(frame stack_t))        the observation (dqn.py's conv torso,
             + E_action[previous action]                   with the imitator's own weights)
             + E_reward[previous clipped reward]
             (+ stage_t * w_stage)                         optional: where in the history step t is
@@ -41,6 +41,7 @@ from numba import njit
 from tqdm import tqdm
 
 import dqn
+import layers
 import record
 import transformer as tf
 import toolbox
@@ -193,7 +194,7 @@ def init_imitator(tcfg, rng, stage_input=False):
     shapes = imitator_shapes(tcfg, stage_input)
     flat, p = toolbox.alloc_params(shapes)
     tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all (w_stage starts at 0) ...
-    dqn.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
+    layers.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
     return flat, shapes
 
 
@@ -213,10 +214,10 @@ def encode(p, stacks):
     h1 = np.empty((N, 20, 20, 16), dtype)                     # ReLU of conv1
     for i in range(0, N, ENCODER_PIECE):
         x = dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE])   # (n, 21, 21, 64)
-        z1, _ = dqn.conv_forward(x, p["w1"], p["b1"])          # (n, 20, 20, 16)
-        h1[i:i + len(x)] = dqn.relu_forward(z1)[0]
-        z2, _ = dqn.conv_forward(dqn.space_to_depth(h1[i:i + len(x)], 2), p["w2"], p["b2"])  # (n, 9, 9, 32)
-        feats[i:i + len(x)] = dqn.relu_forward(z2)[0].reshape(len(x), -1)
+        z1, _ = layers.conv_forward(x, p["w1"], p["b1"])          # (n, 20, 20, 16)
+        h1[i:i + len(x)] = layers.relu_forward(z1)[0]
+        z2, _ = layers.conv_forward(layers.space_to_depth(h1[i:i + len(x)], 2), p["w2"], p["b2"])  # (n, 9, 9, 32)
+        feats[i:i + len(x)] = layers.relu_forward(z2)[0].reshape(len(x), -1)
     return feats, (stacks, h1, feats)
 
 
@@ -229,11 +230,11 @@ def encode_backward(dfeat, cache, p, g):
     for i in range(0, len(stacks), ENCODER_PIECE):
         s = slice(i, i + ENCODER_PIECE)
         n = len(h1[s])
-        dz2 = dqn.relu_backward(dfeat[s].reshape(n, 9, 9, 32), feats[s].reshape(n, 9, 9, 32))
-        dx2, dw2, db2 = dqn.conv_backward(dz2, dqn.conv_cache(dqn.space_to_depth(h1[s], 2), p["w2"]))
-        dz1 = dqn.relu_backward(dqn.depth_to_space(dx2, 2), h1[s])              # (n, 20, 20, 16)
+        dz2 = layers.relu_backward(dfeat[s].reshape(n, 9, 9, 32), feats[s].reshape(n, 9, 9, 32))
+        dx2, dw2, db2 = layers.conv_backward(dz2, layers.conv_cache(layers.space_to_depth(h1[s], 2), p["w2"]))
+        dz1 = layers.relu_backward(layers.depth_to_space(dx2, 2), h1[s])              # (n, 20, 20, 16)
         x = dqn.stacks_to_input(stacks[s]).astype(h1.dtype, copy=False)       # rebuilt, not stored
-        _, dw1, db1 = dqn.conv_backward(dz1, dqn.conv_cache(x, p["w1"]), need_dx=False)
+        _, dw1, db1 = layers.conv_backward(dz1, layers.conv_cache(x, p["w1"]), need_dx=False)
         g["w1"] += dw1
         g["b1"] += db1
         g["w2"] += dw2
@@ -245,7 +246,7 @@ def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
     -> action logits (B, K, A)."""
     B, K = prev_a.shape
     feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
-    obs, c_obs = dqn.linear_forward(feats, p["w_obs"], p["b_obs"])      # (B*K, C)
+    obs, c_obs = layers.linear_forward(feats, p["w_obs"], p["b_obs"])      # (B*K, C)
     ea, c_a = tf.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
     er, c_r = tf.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
     x = obs.reshape(B, K, -1) + ea + er
@@ -262,7 +263,7 @@ def imitator_backward(dlogits, cache, g, tcfg):
     g["e_rew"][...] = tf.embedding_backward(dx, c_r)
     if "w_stage" in g:
         g["w_stage"][...] = np.einsum("bk,bkc->c", stage, dx)
-    dfeat, g["w_obs"][...], g["b_obs"][...] = dqn.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
+    dfeat, g["w_obs"][...], g["b_obs"][...] = layers.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
     encode_backward(dfeat, c_enc, p, g)
 
 

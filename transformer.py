@@ -18,10 +18,10 @@ The demonstration: sequences of random tokens that then repeat. The first copy i
 "find where the current token occurred before, and predict what followed it" (an induction head,
 Olsson et al. 2022). A forward pass that learns from its context, with frozen weights.
 
-Page three builds on page one rather than standing alone, on purpose: the linear layer, the Adam
-kernel, the flat parameter vector with its named views and the config-to-flags helper are
-dqn.py's (`linear_forward`/`linear_backward`, `adam_step`, `param_views`, `add_config_flags`; about
-60 lines to read there first). One implementation of each idea, taught and tested once; the new
+Page three builds on page zero rather than standing alone, on purpose: the linear layer and the
+Adam kernel are layers.py's (`linear_forward`/`linear_backward`, `adam_step`; about 60 lines to
+read there first), the flat parameter vector with its named views and the config-to-flags helper
+the toolbox's (`alloc_params`, `add_config_flags`). One implementation of each idea, taught and tested once; the new
 ideas of this page (attention, LayerNorm, GELU, the KV cache) are all here.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from dqn import adam_step, linear_backward, linear_forward
+from layers import adam_step, linear_backward, linear_forward
 from toolbox import add_config_flags, alloc_params, check_positive, config_from_args, keep_freed_memory
 
 # Dimension letters: B batch, T time (sequence position), C model width, NH heads, hs = C/NH head
@@ -399,7 +399,7 @@ def transformer_backward(dout, cache, g, cfg: TransformerConfig):
 
 
 # -------------------------------------------------------------------------------------------
-# Optimisation: AdamW = decoupled weight decay, then the Adam step of dqn.py
+# Optimisation: AdamW = decoupled weight decay, then the Adam step of layers.py
 # -------------------------------------------------------------------------------------------
 def decay_mask(shapes):
     """1 for matrices (weights, embeddings, conv kernels), 0 for biases and LayerNorm gains."""

@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn          # noqa: E402
+import layers            # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
@@ -114,9 +115,9 @@ def bench_dqn(seconds):
     y = ret + disc * q2.max(axis=1)
     q, cache = dqn.q_forward(agent.p, dqn.stacks_to_input(s))
     rows = np.arange(32)
-    loss, err = dqn.huber_forward(q[rows, a], y)
+    loss, err = layers.huber_forward(q[rows, a], y)
     dq = np.zeros_like(q)
-    dq[rows, a] = dqn.huber_backward(err)
+    dq[rows, a] = layers.huber_backward(err)
     dqn.q_backward(dq, cache, agent.g)
     online, target = TorchQ(agent.p), TorchQ(agent.target)
     with torch.no_grad():

@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn                # noqa: E402
+import layers            # noqa: E402
 import imitate            # noqa: E402
 import play               # noqa: E402
 import toolbox            # noqa: E402
@@ -118,7 +119,7 @@ def profile_dqn(repeats=200):
         "target forward": ms(lambda: dqn.q_forward(agent.target, x2)),
         "online forward": ms(lambda: dqn.q_forward(agent.p, x)),
         "online backward": ms(lambda: dqn.q_backward(dq, cache, agent.g)),
-        "Adam": ms(lambda: dqn.adam_step(agent.flat, agent.grad_flat, agent.m, agent.v, 1e-9, 0.9, 0.999, 1.5e-4, 1)),
+        "Adam": ms(lambda: layers.adam_step(agent.flat, agent.grad_flat, agent.m, agent.v, 1e-9, 0.9, 0.999, 1.5e-4, 1)),
     }
     whole = ms(agent.update)
     for k, v in parts.items():

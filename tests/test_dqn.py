@@ -1,129 +1,19 @@
-"""dqn.py: gradient checks for every layer and the whole network, kernels against plain NumPy,
+"""dqn.py: the network's input, the whole Q-network's gradient (its layers: test_layers.py),
 the replay buffer's stacks, checkpoints, and a learning loop that must actually learn."""
 import numpy as np
 import pytest
 from conftest import assert_grad_close, numerical_grad
 
 import dqn
+import layers
 import toolbox
 
 
-# --- plain NumPy references ------------------------------------------------------------------
-def conv_reference(x_nchw, w, b, stride):
-    """Direct convolution, no tricks: out[n, f, i, j] = b[f] + sum w[f, c, ky, kx] x[n, c, i*s+ky, j*s+kx]."""
-    N, C, H, W = x_nchw.shape
-    F, _, k, _ = w.shape
-    Ho, Wo = (H - k) // stride + 1, (W - k) // stride + 1
-    out = np.zeros((N, F, Ho, Wo))
-    for i in range(Ho):
-        for j in range(Wo):
-            patch = x_nchw[:, :, i * stride:i * stride + k, j * stride:j * stride + k]   # (N, C, k, k)
-            out[:, :, i, j] = np.einsum("nckl,fckl->nf", patch, w) + b
-    return out
-
-
-def test_conv_is_a_real_strided_convolution():
-    rng = np.random.default_rng(0)
-    for C, F, s, H in [(4, 16, 4, 84), (16, 32, 2, 20), (3, 5, 2, 8)]:
-        x = rng.standard_normal((2, C, H, H))
-        w, b = rng.standard_normal((F, C, 2 * s, 2 * s)), rng.standard_normal(F)
-        out, _ = dqn.conv_forward(dqn.space_to_depth(x.transpose(0, 2, 3, 1), s), w, b)
-        np.testing.assert_allclose(out.transpose(0, 3, 1, 2), conv_reference(x, w, b, s), rtol=1e-10, atol=1e-10)
-
-
+# --- the network's input and the Q-network ---------------------------------------------------
 def test_stacks_to_input_matches_space_to_depth():
     stacks = np.random.default_rng(1).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
-    ref = dqn.space_to_depth(stacks.transpose(0, 2, 3, 1).astype(np.float32) / 255, 4)
+    ref = layers.space_to_depth(stacks.transpose(0, 2, 3, 1).astype(np.float32) / 255, 4)
     np.testing.assert_allclose(dqn.stacks_to_input(stacks), ref, rtol=1e-6)
-
-
-def test_shift_kernels_match_numpy():
-    rng = np.random.default_rng(2)
-    z, bias = rng.standard_normal((2, 5, 6, 12)), rng.standard_normal(3)
-    F = 3
-    ref = bias + z[:, :-1, :-1, :F] + z[:, :-1, 1:, F:2 * F] + z[:, 1:, :-1, 2 * F:3 * F] + z[:, 1:, 1:, 3 * F:]
-    np.testing.assert_allclose(dqn.shift_sum(z, bias), ref)
-    dout = rng.standard_normal((2, 4, 5, 3))
-    dz_ref = np.zeros_like(z)
-    for t, (dy, dx) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-        dz_ref[:, dy:dy + 4, dx:dx + 5, t * F:(t + 1) * F] = dout
-    dz, db = dqn.shift_scatter(dout)
-    np.testing.assert_allclose(dz, dz_ref)
-    np.testing.assert_allclose(db, dout.sum(axis=(0, 1, 2)))
-
-
-def test_weight_matrix_round_trip():
-    w = np.random.default_rng(3).standard_normal((5, 3, 4, 4))
-    np.testing.assert_array_equal(dqn.matrix_to_conv_weight(dqn.conv_weight_to_matrix(w), 5, 3, 2), w)
-
-
-def test_adam_matches_numpy():
-    rng = np.random.default_rng(4)
-    p, g = rng.standard_normal(1000).astype(np.float32), rng.standard_normal(1000).astype(np.float32)
-    m, v = np.zeros_like(p), np.zeros_like(p)
-    pr, mr, vr = p.astype(np.float64), np.zeros(1000), np.zeros(1000)
-    for t in range(1, 4):
-        dqn.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, t)
-        mr = 0.9 * mr + 0.1 * g
-        vr = 0.999 * vr + 0.001 * g.astype(np.float64) ** 2
-        pr -= 1e-3 * (mr / (1 - 0.9 ** t)) / (np.sqrt(vr / (1 - 0.999 ** t)) + 1e-8)
-    np.testing.assert_allclose(p, pr, rtol=1e-5, atol=1e-6)
-
-
-
-def test_adam_keeps_subnormals_out():
-    """A moment decaying towards float32's subnormal range is set to 0 (Intel cores are ~100x
-    slower on subnormals); a gradient too small to square without underflow counts as 0."""
-    tiny = np.finfo(np.float32).tiny                       # smallest normal float32, 1.2e-38
-    p = np.ones(4, np.float32)
-    g = np.array([0.0, 1e-20, 0.0, 0.5], np.float32)
-    m = np.array([1e-31, 0.0, 1.0, 0.0], np.float32)
-    v = np.array([1e-31, 1e-31, 1.0, 0.0], np.float32)
-    for t in range(1, 400):
-        dqn.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, t)
-        for x in (m, v):
-            assert not np.any((x != 0) & (np.abs(x) < tiny)), x
-    assert m[0] == 0 and v[0] == 0 and m[1] == 0           # flushed, not left to decay
-    assert m[2] != 0 and v[2] != 0 and m[3] != 0 and v[3] != 0   # normal moments untouched
-    np.testing.assert_allclose(p[:2], 1.0, atol=1e-12)     # nothing moved the flushed weights
-
-# --- finite-difference gradient checks (float64, tiny shapes) -----------------------------------
-@pytest.mark.parametrize("s", [2, 4])
-def test_conv_gradients(s):
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((2, 3, 3, s * s * 2))          # space-to-depth input, C = 2
-    w, b = rng.standard_normal((3, 2, 2 * s, 2 * s)), rng.standard_normal(3)
-    out, cache = dqn.conv_forward(x, w, b)
-    dout = rng.standard_normal(out.shape)
-    dx, dw, db = dqn.conv_backward(dout, cache)
-    loss = lambda: (dqn.conv_forward(x, w, b)[0] * dout).sum()
-    assert_grad_close(dx, numerical_grad(loss, x))
-    assert_grad_close(dw, numerical_grad(loss, w))
-    assert_grad_close(db, numerical_grad(loss, b))
-
-
-def test_linear_relu_huber_space_to_depth_gradients():
-    rng = np.random.default_rng(6)
-    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
-    dout = rng.standard_normal((4, 3))
-    dx, dw, db = dqn.linear_backward(dout, dqn.linear_forward(x, w, b)[1])
-    loss = lambda: (dqn.linear_forward(x, w, b)[0] * dout).sum()
-    for analytic, wrt in ((dx, x), (dw, w), (db, b)):
-        assert_grad_close(analytic, numerical_grad(loss, wrt))
-
-    y = rng.standard_normal((3, 4)) + 0.01                 # away from the kink at 0
-    dy = rng.standard_normal((3, 4))
-    assert_grad_close(dqn.relu_backward(dy, dqn.relu_forward(y)[1]),
-                      numerical_grad(lambda: (dqn.relu_forward(y)[0] * dy).sum(), y))
-
-    pred = np.array([0.3, -2.0, 1.5, 0.1, 4.0])            # both the quadratic and the linear part
-    target = np.array([0.0, 0.0, 0.0, 0.5, 1.0])
-    _, err = dqn.huber_forward(pred, target)
-    assert_grad_close(dqn.huber_backward(err), numerical_grad(lambda: dqn.huber_forward(pred, target)[0], pred))
-
-    h = rng.standard_normal((2, 4, 6, 3))
-    dh = rng.standard_normal((2, 2, 3, 12))
-    assert_grad_close(dqn.depth_to_space(dh, 2), numerical_grad(lambda: (dqn.space_to_depth(h, 2) * dh).sum(), h))
 
 
 def test_q_network_gradient():
