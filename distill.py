@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+import layers
 import transformer as tf
 import toolbox
 
@@ -153,14 +154,14 @@ def tokens(actions, rewards, n_act, episode=None):
 
 
 def forward(p, prev_a, prev_r, tcfg, cells=None, offset=None):
-    ea, ca = tf.embedding_forward(prev_a, p["e_act"])                 # (B, T, C)
-    er, cr = tf.embedding_forward(prev_r, p["e_rew"])                 # (B, T, C)
+    ea, ca = layers.embedding_forward(prev_a, p["e_act"])                 # (B, T, C)
+    er, cr = layers.embedding_forward(prev_r, p["e_rew"])                 # (B, T, C)
     x = ea + er
     cc = None
     if cells is not None:                                             # the dark room: where the agent is,
         room = len(p["e_row"])                                        # as its row and its column
-        ey, cy = tf.embedding_forward(cells // room, p["e_row"])
-        ex, cx = tf.embedding_forward(cells % room, p["e_col"])
+        ey, cy = layers.embedding_forward(cells // room, p["e_row"])
+        ex, cx = layers.embedding_forward(cells % room, p["e_col"])
         x += ey + ex
         cc = (cy, cx)
     logits, ct = tf.transformer_forward(p, x, tcfg, offset)           # (B, T, n_act)
@@ -170,11 +171,11 @@ def forward(p, prev_a, prev_r, tcfg, cells=None, offset=None):
 def backward(dlogits, cache, g, tcfg):
     ca, cr, cc, ct = cache
     dx = tf.transformer_backward(dlogits, ct, g, tcfg)
-    g["e_act"][...] = tf.embedding_backward(dx, ca)                    # forward was: x = ea + er (+ ey + ex)
-    g["e_rew"][...] = tf.embedding_backward(dx, cr)
+    g["e_act"][...] = layers.embedding_backward(dx, ca)                    # forward was: x = ea + er (+ ey + ex)
+    g["e_rew"][...] = layers.embedding_backward(dx, cr)
     if cc is not None:
-        g["e_row"][...] = tf.embedding_backward(dx, cc[0])
-        g["e_col"][...] = tf.embedding_backward(dx, cc[1])
+        g["e_row"][...] = layers.embedding_backward(dx, cc[0])
+        g["e_col"][...] = layers.embedding_backward(dx, cc[1])
 
 
 def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, episode=None, desc="imitator"):
@@ -199,8 +200,8 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
         win = rows[:, None], t0
         offset = rng.integers(0, c.context - K + 1, c.batch) if K < c.context else None   # where in the context
         logits, cache = forward(p, prev_a[win], prev_r[win], tcfg, None if cells is None else cells[win], offset)
-        loss, cc = tf.cross_entropy_forward(logits.reshape(-1, n_act), actions[win].reshape(-1))
-        backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+        loss, cc = layers.cross_entropy_forward(logits.reshape(-1, n_act), actions[win].reshape(-1))
+        backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
         tf.clip_grad_norm(grad, 1.0)
         opt.step(flat, grad, tf.lr_at(step, c.lr, min(100, c.iters // 10), c.iters))
         losses.append(float(loss))

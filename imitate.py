@@ -247,8 +247,8 @@ def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
     B, K = prev_a.shape
     feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
     obs, c_obs = layers.linear_forward(feats, p["w_obs"], p["b_obs"])      # (B*K, C)
-    ea, c_a = tf.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
-    er, c_r = tf.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
+    ea, c_a = layers.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
+    er, c_r = layers.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
     x = obs.reshape(B, K, -1) + ea + er
     if "w_stage" in p:
         x += stage[..., None] * p["w_stage"]                           # the stage: a scalar times a learned vector
@@ -259,8 +259,8 @@ def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
 def imitator_backward(dlogits, cache, g, tcfg):
     c_enc, p, c_obs, c_a, c_r, stage, c_tf = cache
     dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
-    g["e_act"][...] = tf.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er (+ stage w)
-    g["e_rew"][...] = tf.embedding_backward(dx, c_r)
+    g["e_act"][...] = layers.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er (+ stage w)
+    g["e_rew"][...] = layers.embedding_backward(dx, c_r)
     if "w_stage" in g:
         g["w_stage"][...] = np.einsum("bk,bkc->c", stage, dx)
     dfeat, g["w_obs"][...], g["b_obs"][...] = layers.linear_backward(dx.reshape(-1, dx.shape[-1]), c_obs)
@@ -294,8 +294,8 @@ def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
     p and g are the named views of the flat parameter and gradient vectors."""
     stacks, pa, pr, y, stage = batch
     logits, cache = imitator_forward(p, stacks, pa, pr, tcfg, stage)
-    loss, cc = tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
-    imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+    loss, cc = layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    imitator_backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
     gnorm = tf.clip_grad_norm(grad, grad_clip)
     opt.step(flat, grad, lr)
     return float(loss), gnorm
@@ -308,8 +308,8 @@ def bc_step(p, g, flat, grad, opt, batch, grad_clip, lr):
     """One optimizer step of the behaviour-cloning network: stacks (B, 4, 84, 84), targets (B,)."""
     stacks, y = batch
     logits, cache = dqn.q_forward(p, dqn.stacks_to_input(stacks))      # (B, A): the Q-network, read as logits
-    loss, cc = tf.cross_entropy_forward(logits, y)
-    dqn.q_backward(tf.cross_entropy_backward(cc), cache, g)
+    loss, cc = layers.cross_entropy_forward(logits, y)
+    dqn.q_backward(layers.cross_entropy_backward(cc), cache, g)
     gnorm = tf.clip_grad_norm(grad, grad_clip)
     opt.step(flat, grad, lr)
     return float(loss), gnorm
@@ -340,7 +340,7 @@ def bc_heldout_loss(p, h, c: ImitateConfig, spans):
     """Mean next-move cross-entropy on up to 2,048 evenly spaced held-out steps."""
     idx = heldout_starts(spans, 1)
     idx = idx[np.linspace(0, len(idx) - 1, min(2048, len(idx))).astype(np.int64)]
-    return float(tf.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
+    return float(layers.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
 
 
 # -------------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
     """Next-action cross-entropy on one window (no gradient)."""
     stacks, pa, pr, y = window_inputs(h, np.array([start]), tcfg.block_size, hide_prev_action)
     logits, _ = imitator_forward(p, stacks, pa, pr, tcfg, window_stage(h, np.array([start]), tcfg.block_size))
-    return tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
+    return layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
 
 
 def teacher_q(params_flat, h, idx, batch=512):

@@ -5,24 +5,24 @@ input vectors (the caller embeds its own tokens) gets learned position embedding
 pre-LayerNorm blocks of causal multi-head self-attention and a 4x GELU MLP, and a linear head
 reads out one prediction per position. Position t may only look at positions <= t.
 
-Everything a training step needs is here, each layer a forward/backward pair with its cache:
-embedding, LayerNorm, attention (causal softmax), GELU, linear, cross-entropy; AdamW with
-decoupled weight decay, gradient-norm clipping, warm-up then cosine learning rate. Playing one
-step at a time uses a key/value cache (Decoder), whose outputs equal the full forward's.
+Attention (causal softmax, multi-head) is this page's new layer, a forward/backward pair with its
+cache like every other; the rest are page 0's (layers.py: embedding, LayerNorm, GELU, linear,
+cross-entropy, Adam). Here too: the blocks and the model, AdamW with decoupled weight decay,
+gradient-norm clipping, warm-up then cosine learning rate. Playing one step at a time uses a
+key/value cache (Decoder), whose outputs equal the full forward's.
 
     python transformer.py           # ~1 min: learns a task that only in-context learning can solve
-    python transformer.py --bench   # training tokens/s and cached decoding steps/s
+    python benchmarks/speed.py --only transformer   # training tokens/s, cached decoding steps/s
 
 The demonstration: sequences of random tokens that then repeat. The first copy is pure noise
 (accuracy ~ 1/vocab); the second is predictable, but only by looking back into the context:
 "find where the current token occurred before, and predict what followed it" (an induction head,
 Olsson et al. 2022). A forward pass that learns from its context, with frozen weights.
 
-Page three builds on page zero rather than standing alone, on purpose: the linear layer and the
-Adam kernel are layers.py's (`linear_forward`/`linear_backward`, `adam_step`; about 60 lines to
-read there first), the flat parameter vector with its named views and the config-to-flags helper
-the toolbox's (`alloc_params`, `add_config_flags`). One implementation of each idea, taught and tested once; the new
-ideas of this page (attention, LayerNorm, GELU, the KV cache) are all here.
+Page three builds on page zero rather than standing alone, on purpose: one implementation of each
+layer, taught and tested once (tests/test_layers.py), and the flat parameter vector with its named
+views and the config-to-flags helper from the toolbox (`alloc_params`, `add_config_flags`). The
+new ideas of this page (attention, the transformer block, the KV cache) are all here.
 """
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from layers import adam_step, linear_backward, linear_forward
+from layers import (adam_step, cross_entropy_backward, cross_entropy_forward, embedding_backward, embedding_forward,
+                    exp_inplace, gelu_backward, gelu_forward, layernorm_backward, layernorm_forward,
+                    linear_backward, linear_forward)
 from toolbox import add_config_flags, alloc_params, check_positive, config_from_args, keep_freed_memory
 
 # Dimension letters: B batch, T time (sequence position), C model width, NH heads, hs = C/NH head
@@ -53,144 +55,8 @@ class TransformerConfig:
 
 
 # -------------------------------------------------------------------------------------------
-# Layers
+# Attention: the one layer this page adds (the others are layers.py's)
 # -------------------------------------------------------------------------------------------
-def embedding_forward(ids, table):
-    return table[ids], (ids, table.shape)                  # (..., C)
-
-
-def embedding_backward(dout, cache):
-    """Forward was: out = table[ids]. Rows used several times collect several gradients."""
-    ids, shape = cache
-    dtable = np.zeros(shape, dout.dtype)
-    np.add.at(dtable, ids.reshape(-1), dout.reshape(-1, shape[1]))
-    return dtable
-
-
-@njit(cache=True, fastmath=True)
-def _layernorm_fwd(x, g, b, eps):
-    N, C = x.shape
-    out = np.empty_like(x)
-    mean, rstd = np.empty(N, x.dtype), np.empty(N, x.dtype)
-    for i in range(N):                                     # scalar sums, no temporary arrays per row
-        m = 0.0
-        for c in range(C):
-            m += x[i, c]
-        m /= C
-        v = 0.0
-        for c in range(C):
-            v += (x[i, c] - m) * (x[i, c] - m)
-        r = 1.0 / np.sqrt(v / C + eps)
-        mean[i], rstd[i] = m, r
-        for c in range(C):
-            out[i, c] = (x[i, c] - m) * r * g[c] + b[c]
-    return out, mean, rstd
-
-
-@njit(cache=True, fastmath=True)
-def _layernorm_bwd(dout, x, mean, rstd, g):
-    N, C = x.shape
-    dx = np.empty_like(x)
-    dg, db = np.zeros(C, np.float64), np.zeros(C, np.float64)
-    for i in range(N):
-        m1, m2 = 0.0, 0.0                                  # means of dxhat and of dxhat * xhat
-        for c in range(C):
-            xhat = (x[i, c] - mean[i]) * rstd[i]
-            dxhat = dout[i, c] * g[c]
-            dg[c] += dout[i, c] * xhat
-            db[c] += dout[i, c]
-            m1 += dxhat
-            m2 += dxhat * xhat
-        m1, m2 = m1 / C, m2 / C
-        for c in range(C):
-            xhat = (x[i, c] - mean[i]) * rstd[i]
-            dx[i, c] = rstd[i] * (dout[i, c] * g[c] - m1 - xhat * m2)
-    return dx, dg.astype(x.dtype), db.astype(x.dtype)
-
-
-def layernorm_forward(x, g, b, eps=1e-5):
-    """Normalise each row of x (..., C) to mean 0, variance 1, then scale by g and shift by b."""
-    shape = x.shape
-    x = np.ascontiguousarray(x)
-    out, mean, rstd = _layernorm_fwd(x.reshape(-1, shape[-1]), g, b, eps)
-    return out.reshape(shape), (x, mean, rstd, g)
-
-
-def layernorm_backward(dout, cache):
-    """Forward was: out = (x - mean) * rstd * g + b; mean and rstd depend on all of x's row."""
-    x, mean, rstd, g = cache
-    C = x.shape[-1]
-    dx, dg, db = _layernorm_bwd(np.ascontiguousarray(dout).reshape(-1, C), x.reshape(-1, C), mean, rstd, g)
-    return dx.reshape(x.shape), dg, db
-
-
-GELU_K = math.sqrt(2.0 / math.pi)
-
-
-@njit(cache=True, fastmath=True)
-def exp_inplace(x):
-    """x <- exp(x) on a contiguous 1-D array, the way a maths library does it, but vectorised.
-
-    Why not np.exp in a Numba loop: Numba turns it into one scalar library call per element (it
-    vectorises only with Intel's SVML), and on CPUs without AVX-512 NumPy's own np.exp is scalar
-    too: ~3 ns per float32 here, 10x slower than this loop, which the compiler turns into SIMD code.
-    The maths: write x = k ln2 + r with k an integer and |r| <= ln2/2 (range reduction), so
-    exp(x) = 2^k * exp(r); exp(r) is a short Taylor polynomial (error < 3e-7 relative, float32's
-    precision), and 2^k is a float whose exponent bits are k + 127 and whose mantissa is 0.
-    float64 arrays (the gradient tests) take the exact library exp instead."""
-    if x.itemsize != 4:
-        for i in range(x.size):
-            x[i] = np.exp(x[i])
-        return
-    bits = x.view(np.int32)                                # the same memory, read as integers
-    for i in range(x.size):
-        v = min(max(x[i], np.float32(-87.0)), np.float32(88.0))   # exp's float32 range
-        k = np.floor(v * np.float32(1.4426950408889634) + np.float32(0.5))  # round(x / ln2)
-        r = v - k * np.float32(0.693359375) + k * np.float32(2.12194440e-4)  # x - k ln2, in two parts
-        p = np.float32(1.0) + r * (np.float32(1.0) + r * (np.float32(1 / 2) + r * (np.float32(1 / 6) + r * (
-            np.float32(1 / 24) + r * (np.float32(1 / 120) + r * np.float32(1 / 720))))))   # exp(r)
-        bits[i] = (np.int32(k) + np.int32(127)) << 23      # x[i] = 2^k, written through its bits
-        x[i] *= p
-
-
-@njit(cache=True, fastmath=True)
-def _gelu_fwd(x):
-    """out = x * sigmoid(2u), u = K (x + 0.044715 x^3); also returns s = sigmoid(2u) for the backward."""
-    f = x.reshape(-1)
-    s = np.empty_like(f)
-    for i in range(f.size):
-        u = GELU_K * (f[i] + 0.044715 * f[i] * f[i] * f[i])
-        s[i] = min(-2.0 * u, 80.0)                         # exp(-2u), kept finite
-    exp_inplace(s)
-    out = np.empty_like(f)
-    for i in range(f.size):
-        s[i] = 1.0 / (1.0 + s[i])
-        out[i] = f[i] * s[i]
-    return out.reshape(x.shape), s.reshape(x.shape)
-
-
-@njit(cache=True, fastmath=True)
-def _gelu_bwd(dout, x, s):
-    """d out / dx = s + x s (1 - s) 2K (1 + 3 * 0.044715 x^2), with s = sigmoid(2u)."""
-    dx = np.empty_like(x)
-    f, d, sg, o = x.reshape(-1), dout.reshape(-1), s.reshape(-1), dx.reshape(-1)
-    for i in range(f.size):
-        o[i] = d[i] * (sg[i] + f[i] * sg[i] * (1.0 - sg[i]) * (2.0 * GELU_K) * (1.0 + 3 * 0.044715 * f[i] * f[i]))
-    return dx
-
-
-def gelu_forward(x):
-    """GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
-    Computed as x * sigmoid(2u), the same function (0.5 (1 + tanh u) = sigmoid(2u)), with our exp."""
-    out, s = _gelu_fwd(np.ascontiguousarray(x))
-    return out, (x, s)
-
-
-def gelu_backward(dout, cache):
-    x, s = cache
-    return _gelu_bwd(np.ascontiguousarray(dout), x, s)
-
-
 @njit(cache=True, fastmath=True)
 def causal_softmax(scores, scale, t0):
     """Causal softmax of a block of query rows, for every head at once, in place (the scores are
@@ -287,22 +153,6 @@ def attention_backward(dy, cache):
     for i, d in enumerate((dq, dk, dv)):
         dqkv[:, :, i] = d.transpose(0, 2, 1, 3)
     return dqkv.reshape(B, T, 3 * NH * hs)
-
-
-def cross_entropy_forward(logits, targets):
-    """Mean negative log-likelihood of integer targets (N,) under softmax(logits (N, V))."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))   # (N, V)
-    loss = -logp[np.arange(len(targets)), targets].mean()
-    return loss, (np.exp(logp), targets)
-
-
-def cross_entropy_backward(cache):
-    """Forward was: loss = -mean log softmax(logits)[target]; so dlogits = (p - onehot) / N."""
-    p, targets = cache
-    d = p.copy()
-    d[np.arange(len(targets)), targets] -= 1
-    return d / len(targets)
 
 
 # -------------------------------------------------------------------------------------------

@@ -193,8 +193,8 @@ def bench_transformer(seconds):
             arr += rng.normal(0, 0.1, arr.shape).astype(np.float32)
 
     out, cache = tf.transformer_forward(p, x, cfg)
-    loss, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-    tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+    loss, cc = layers.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
+    tf.transformer_backward(layers.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
     model = TorchGPT(p, cfg)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     tloss = F.cross_entropy(model(tx).reshape(-1, cfg.n_out), ty)
@@ -236,8 +236,8 @@ def bench_imitator(seconds):
     pa, pr, y = rng.integers(0, 5, (B, K)), rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K))
 
     logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg)
-    loss, cc = tf.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
-    imitate.imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+    loss, cc = layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    imitate.imitator_backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
 
     gpt = TorchGPT({k: v for k, v in p.items() if k not in ("w1", "b1", "w2", "b2", "w_obs", "e_act", "e_rew",
                                                            "b_obs")}, tcfg)
@@ -262,8 +262,8 @@ def bench_imitator(seconds):
     flat64 = flat.astype(np.float64)
     g64 = toolbox.param_views(np.zeros_like(flat64), shapes)
     logits64, cache64 = imitate.imitator_forward(toolbox.param_views(flat64, shapes), stacks, pa, pr, tcfg)
-    _, cc64 = tf.cross_entropy_forward(logits64.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
-    imitate.imitator_backward(tf.cross_entropy_backward(cc64).reshape(logits64.shape), cache64, g64, tcfg)
+    _, cc64 = layers.cross_entropy_forward(logits64.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    imitate.imitator_backward(layers.cross_entropy_backward(cc64).reshape(logits64.shape), cache64, g64, tcfg)
     ours64 = {k: rel_err(g[k], g64[k]) for k in torch_g}
     theirs64 = {k: rel_err(v, g64[k]) for k, v in torch_g.items()}
     print("  distance from float64: ours " + ", ".join(f"{k} {v:.0e}" for k, v in ours64.items())

@@ -60,8 +60,8 @@ def transformer_case(B=8, seed=0):
 def transformer_step(cfg, flat, p, grad, g, opt, x, y):
     """One training step of the benchmarked transformer: forward, loss, backward, clipping, AdamW."""
     out, cache = tf.transformer_forward(p, x, cfg)
-    _, cc = tf.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-    tf.transformer_backward(tf.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+    _, cc = layers.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
+    tf.transformer_backward(layers.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
     tf.clip_grad_norm(grad, 1.0)
     opt.step(flat, grad, 1e-4)
 

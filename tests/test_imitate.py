@@ -10,6 +10,7 @@ import dqn
 import imitate
 import record
 import play
+import layers
 import transformer as tf
 import toolbox
 
@@ -37,11 +38,11 @@ def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
 
     def loss():
         logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg, stage)
-        return tf.cross_entropy_forward(logits.reshape(-1, 4), y)[0], logits, cache
+        return layers.cross_entropy_forward(logits.reshape(-1, 4), y)[0], logits, cache
 
     _, logits, cache = loss()
-    _, cc = tf.cross_entropy_forward(logits.reshape(-1, 4), y)
-    imitate.imitator_backward(tf.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
+    _, cc = layers.cross_entropy_forward(logits.reshape(-1, 4), y)
+    imitate.imitator_backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
     views = toolbox.param_views(flat, shapes)
     names = ("w1", "b1", "w2", "b2", "w_obs", "b_obs", "e_act", "e_rew", "wpe", "h0.w_qkv", "h0.ln2_g", "w_head")
     for name in names + (("w_stage",) if stage_input else ()):

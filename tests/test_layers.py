@@ -1,5 +1,5 @@
-"""layers.py: every layer's backward against finite differences (float64), the convolution and its
-kernels against plain NumPy, and Adam against its formula."""
+"""layers.py: every layer's backward against finite differences (float64), the convolution, its
+kernels, LayerNorm and GELU against plain NumPy, the float32 exp against float64, Adam against its formula."""
 import numpy as np
 import pytest
 from conftest import assert_grad_close, numerical_grad
@@ -117,3 +117,51 @@ def test_linear_relu_huber_space_to_depth_gradients():
     h = rng.standard_normal((2, 4, 6, 3))
     dh = rng.standard_normal((2, 2, 3, 12))
     assert_grad_close(layers.depth_to_space(dh, 2), numerical_grad(lambda: (layers.space_to_depth(h, 2) * dh).sum(), h))
+
+
+# --- the transformer's layers (page 3) ---------------------------------------------------------
+def test_transformer_layers_match_numpy():
+    rng = np.random.default_rng(0)
+    x, g, b = rng.standard_normal((5, 7)), rng.standard_normal(7), rng.standard_normal(7)
+    ref = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5) * g + b
+    np.testing.assert_allclose(layers.layernorm_forward(x, g, b)[0], ref, rtol=1e-10)
+    ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(layers.gelu_forward(x)[0], ref, rtol=1e-12)
+
+
+def test_float32_exp_and_gelu_match_float64():
+    """The float32 paths (the vectorised exp inside softmax and GELU) agree with exact float64 maths."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([np.linspace(-87, 88, 20001), rng.standard_normal(1000) * 10]).astype(np.float32)
+    e = x.copy()
+    layers.exp_inplace(e)
+    exact = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(e - exact) / exact) < 1e-6            # float32 itself resolves ~6e-8
+    h = (rng.standard_normal((3, 50)) * 4).astype(np.float32)
+    np.testing.assert_allclose(layers.gelu_forward(h)[0], layers.gelu_forward(h.astype(np.float64))[0], rtol=2e-6, atol=1e-6)
+    d = rng.standard_normal(h.shape).astype(np.float32)
+    np.testing.assert_allclose(layers.gelu_backward(d, layers.gelu_forward(h)[1]),
+                               layers.gelu_backward(d.astype(np.float64), layers.gelu_forward(h.astype(np.float64))[1]),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_transformer_layer_gradients():
+    rng = np.random.default_rng(1)
+    ids, table = rng.integers(0, 4, (3, 5)), rng.standard_normal((4, 6))
+    d = rng.standard_normal((3, 5, 6))                 # ids repeat: rows collect several gradients
+    assert_grad_close(layers.embedding_backward(d, layers.embedding_forward(ids, table)[1]),
+                      numerical_grad(lambda: (layers.embedding_forward(ids, table)[0] * d).sum(), table))
+
+    x, g, b = rng.standard_normal((2, 3, 6)), rng.standard_normal(6), rng.standard_normal(6)
+    d = rng.standard_normal((2, 3, 6))
+    dx, dg, db = layers.layernorm_backward(d, layers.layernorm_forward(x, g, b)[1])
+    loss = lambda: (layers.layernorm_forward(x, g, b)[0] * d).sum()
+    for analytic, wrt in ((dx, x), (dg, g), (db, b)):
+        assert_grad_close(analytic, numerical_grad(loss, wrt))
+
+    assert_grad_close(layers.gelu_backward(d, layers.gelu_forward(x)[1]), numerical_grad(lambda: (layers.gelu_forward(x)[0] * d).sum(), x))
+
+    rng = np.random.default_rng(8)
+    logits, targets = rng.standard_normal((7, 4)), rng.integers(0, 4, 7)
+    analytic = layers.cross_entropy_backward(layers.cross_entropy_forward(logits, targets)[1])
+    assert_grad_close(analytic, numerical_grad(lambda: layers.cross_entropy_forward(logits, targets)[0], logits))

@@ -23,11 +23,8 @@ def tiny_model(dtype=np.float64, cfg=TINY, seed=0):
 
 
 # --- kernels against plain NumPy --------------------------------------------------------------
-def test_kernels_match_numpy():
+def test_causal_softmax_matches_numpy():
     rng = np.random.default_rng(0)
-    x, g, b = rng.standard_normal((5, 7)), rng.standard_normal(7), rng.standard_normal(7)
-    ref = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5) * g + b
-    np.testing.assert_allclose(tf.layernorm_forward(x, g, b)[0], ref, rtol=1e-10)
     s = rng.standard_normal((6, 6))
     masked = np.where(np.tril(np.ones((6, 6), bool)), s * 0.5, -np.inf)
     ref = np.exp(masked - masked.max(-1, keepdims=True))
@@ -35,24 +32,11 @@ def test_kernels_match_numpy():
     np.testing.assert_allclose(tf.causal_softmax(s[None].copy(), 0.5, 0)[0], ref, rtol=1e-12)
     # a block of query rows 2..3 against keys 0..3: the same rows of the full matrix
     np.testing.assert_allclose(tf.causal_softmax(s[None, 2:4, :4].copy(), 0.5, 2)[0], ref[2:4, :4], rtol=1e-12)
-    ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
-    np.testing.assert_allclose(tf.gelu_forward(x)[0], ref, rtol=1e-12)
 
 
-def test_float32_kernels_match_float64_references():
-    """The float32 paths (our vectorised exp inside softmax and GELU) agree with exact float64 maths."""
+def test_float32_attention_matches_float64():
+    """Attention in float32 (the vectorised exp inside its softmax) agrees with float64."""
     rng = np.random.default_rng(5)
-    x = np.concatenate([np.linspace(-87, 88, 20001), rng.standard_normal(1000) * 10]).astype(np.float32)
-    e = x.copy()
-    tf.exp_inplace(e)
-    exact = np.exp(x.astype(np.float64))
-    assert np.max(np.abs(e - exact) / exact) < 1e-6            # float32 itself resolves ~6e-8
-    h = (rng.standard_normal((3, 50)) * 4).astype(np.float32)
-    np.testing.assert_allclose(tf.gelu_forward(h)[0], tf.gelu_forward(h.astype(np.float64))[0], rtol=2e-6, atol=1e-6)
-    d = rng.standard_normal(h.shape).astype(np.float32)
-    np.testing.assert_allclose(tf.gelu_backward(d, tf.gelu_forward(h)[1]),
-                               tf.gelu_backward(d.astype(np.float64), tf.gelu_forward(h.astype(np.float64))[1]),
-                               rtol=1e-5, atol=1e-6)
     qkv = rng.standard_normal((2, 300, 3 * 16))                 # 300 positions: three blocks of 128
     dy = rng.standard_normal((2, 300, 16))
     y64, c64 = tf.attention_forward(qkv, 2)
@@ -63,22 +47,8 @@ def test_float32_kernels_match_float64_references():
 
 
 # --- gradient checks ---------------------------------------------------------------------------
-def test_layer_gradients():
+def test_attention_gradient():
     rng = np.random.default_rng(1)
-    ids, table = rng.integers(0, 4, (3, 5)), rng.standard_normal((4, 6))
-    d = rng.standard_normal((3, 5, 6))                 # ids repeat: rows collect several gradients
-    assert_grad_close(tf.embedding_backward(d, tf.embedding_forward(ids, table)[1]),
-                      numerical_grad(lambda: (tf.embedding_forward(ids, table)[0] * d).sum(), table))
-
-    x, g, b = rng.standard_normal((2, 3, 6)), rng.standard_normal(6), rng.standard_normal(6)
-    d = rng.standard_normal((2, 3, 6))
-    dx, dg, db = tf.layernorm_backward(d, tf.layernorm_forward(x, g, b)[1])
-    loss = lambda: (tf.layernorm_forward(x, g, b)[0] * d).sum()
-    for analytic, wrt in ((dx, x), (dg, g), (db, b)):
-        assert_grad_close(analytic, numerical_grad(loss, wrt))
-
-    assert_grad_close(tf.gelu_backward(d, tf.gelu_forward(x)[1]), numerical_grad(lambda: (tf.gelu_forward(x)[0] * d).sum(), x))
-
     qkv = rng.standard_normal((2, 5, 3 * 8))
     d = rng.standard_normal((2, 5, 8))
     analytic = tf.attention_backward(d, tf.attention_forward(qkv, 2)[1])
@@ -95,10 +65,6 @@ def test_attention_gradient_across_query_blocks(monkeypatch):
     blocked = tf.attention_forward(qkv, 2)[0]
     monkeypatch.setattr(tf, "ATT_BLOCK", 128)                 # one block: the same function
     np.testing.assert_allclose(blocked, tf.attention_forward(qkv, 2)[0], rtol=1e-12)
-
-    logits, targets = rng.standard_normal((7, 4)), rng.integers(0, 4, 7)
-    analytic = tf.cross_entropy_backward(tf.cross_entropy_forward(logits, targets)[1])
-    assert_grad_close(analytic, numerical_grad(lambda: tf.cross_entropy_forward(logits, targets)[0], logits))
 
 
 def test_whole_transformer_gradient():
