@@ -24,14 +24,15 @@ import os
 import sys
 
 import numpy as np
+from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn          # noqa: E402
-import layers            # noqa: E402
+import layers       # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
-from speed import timed, transformer_case, transformer_step  # noqa: E402
+from speed import dqn_case, timed, transformer_case, transformer_step  # noqa: E402
 
 try:
     import torch
@@ -39,10 +40,6 @@ try:
 except ImportError:
     raise SystemExit("compare_pytorch.py needs PyTorch: run `make bench`, which installs it into .venv-bench "
                      "(never into the project's own environment)")
-
-
-
-
 
 
 def rel_err(a, b):
@@ -101,12 +98,9 @@ class TorchQ:
         return dict(w1=g[0], b1=g[1], w2=g[2], b2=g[3], w3=fc_to_features(g[4]), b3=g[5], w4=g[6].T, b4=g[7])
 
 
-def bench_dqn(seconds):
+def bench_dqn(seconds, warmup=1500):
     print("\n[1] DQN training update: batch 32 from replay, online forward + backward, target forward, Adam")
-    cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
-    agent, rng, n = dqn.Agent(cfg), np.random.default_rng(1), 50_000
-    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
-                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
+    cfg, agent, rng = dqn_case()
     agent.target_flat[...] = agent.flat + 0.01 * rng.standard_normal(agent.flat.size).astype(np.float32)
 
     # correctness: one batch, both implementations, loss and gradients
@@ -143,11 +137,22 @@ def bench_dqn(seconds):
         F.smooth_l1_loss(qq, yy).backward()
         opt.step()
 
+    # Steady state, as in training: after `warmup` updates a dead unit's Adam moments have decayed
+    # towards float32's subnormal range, where an Intel core is ~100x slower (layers.adam_step).
+    for _ in tqdm(range(warmup), desc="  warm-up updates, both sides", leave=False):
+        agent.update()
+        torch_update()
     ours = timed(agent.update, seconds)
     theirs = timed(torch_update, seconds)
-    print(f"  ours {1e3 * ours:6.2f} ms   PyTorch {1e3 * theirs:6.2f} ms   ratio {theirs / ours:4.2f}x "
-          f"(above 1: ours is faster)")
-    return dict(ours_ms=1e3 * ours, torch_ms=1e3 * theirs, ratio=theirs / ours, correct=ok, errors=errors)
+    torch.set_flush_denormal(True)                        # what a PyTorch user can set against subnormals
+    theirs_ftz = timed(torch_update, seconds)
+    torch.set_flush_denormal(False)
+    print(f"  after {warmup} updates: ours {1e3 * ours:6.2f} ms   PyTorch {1e3 * theirs:6.2f} ms   ratio "
+          f"{theirs / ours:4.2f}x (above 1: ours is faster); PyTorch with set_flush_denormal(True) "
+          f"{1e3 * theirs_ftz:6.2f} ms, ratio {theirs_ftz / ours:4.2f}x")
+    return dict(warmup_updates=warmup, ours_ms=1e3 * ours, torch_ms=1e3 * theirs, ratio=theirs / ours,
+                torch_flush_denormal_ms=1e3 * theirs_ftz, ratio_flush_denormal=theirs_ftz / ours,
+                correct=ok, errors=errors)
 
 
 # -------------------------------------------------------------------------------------------
@@ -294,8 +299,11 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=15.0, help="time spent timing each side of each piece")
     ap.add_argument("--only", default="dqn,transformer,imitator", help="comma-separated: dqn, transformer, imitator")
     ap.add_argument("--json", default="", help="also write every figure to this JSON file")
+    ap.add_argument("--dqn_warmup", type=int, default=1500,
+                    help="DQN updates each side makes before timing: training's steady state, not its first steps")
     a = ap.parse_args()
-    pieces = {"dqn": bench_dqn, "transformer": bench_transformer, "imitator": bench_imitator}
+    pieces = {"dqn": lambda sec: bench_dqn(sec, a.dqn_warmup), "transformer": bench_transformer,
+              "imitator": bench_imitator}
     wanted = [w.strip() for w in a.only.split(",") if w.strip()]
     bad = [w for w in wanted if w not in pieces]
     if bad:

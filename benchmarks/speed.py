@@ -23,13 +23,16 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn                # noqa: E402
-import layers            # noqa: E402
+import layers             # noqa: E402
 import imitate            # noqa: E402
 import play               # noqa: E402
 import toolbox            # noqa: E402
 import transformer as tf  # noqa: E402
 
 
+
+
+DQN_WARMUP = 1500      # DQN updates before timing: training's steady state (see dqn_case)
 
 
 def timed(fn, seconds, min_runs=5):
@@ -66,18 +69,29 @@ def transformer_step(cfg, flat, p, grad, g, opt, x, y):
     opt.step(flat, grad, 1e-4)
 
 
-def bench_dqn(repeats=200):
-    """Median ms per training update and per acting forward, then agent steps/s end to end."""
+def dqn_case(warmup=0):
+    """A DQN agent over 50k random replay frames, (cfg, agent, rng), after `warmup` updates: the
+    steady state of training, where a dead unit's Adam moments have decayed towards float32's
+    subnormal range (an Intel core is ~100x slower there; layers.adam_step keeps them out)."""
     cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
     agent, rng, n = dqn.Agent(cfg), np.random.default_rng(1), 50_000
     agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
                         rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
+    for _ in range(warmup):
+        agent.update()
+    return cfg, agent, rng
+
+
+def bench_dqn(repeats=200, warmup=DQN_WARMUP):
+    """Median ms per training update (after `warmup` updates) and per acting forward, then agent
+    steps/s end to end."""
+    cfg, agent, rng = dqn_case(warmup)
     agent.steps = cfg.eps_decay_steps                      # past the decay: epsilon 0.01, greedy forwards
 
     median_ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
 
     stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
-    print(f"training update (batch {cfg.batch_size}, Adam): {median_ms(agent.update):6.2f} ms")
+    print(f"training update (batch {cfg.batch_size}, Adam, after {warmup} updates): {median_ms(agent.update):6.2f} ms")
     print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
     env, rates = dqn.make_env("breakout"), []                  # the real loop, 1 update per 4 steps
     for rep in range(3):
@@ -98,15 +112,12 @@ def dqn_update_flops(batch=32):
     return 2 * batch * (2 * forward + backward)
 
 
-def profile_dqn(repeats=200):
+def profile_dqn(repeats=200, warmup=DQN_WARMUP):
     """The DQN update part by part (median ms each: the replay's batch, the input's space to depth,
     the target forward, the online forward, its backward, Adam), their sum against the whole
     update, and the floor: the update's FLOPs at this CPU's single-thread matrix-product rate, and
     the bytes Adam must move at its measured copy bandwidth."""
-    cfg = dqn.DQNConfig(replay_capacity=60_000, learning_starts=0)
-    agent, rng, n = dqn.Agent(cfg), np.random.default_rng(1), 50_000
-    agent.replay.extend(rng.integers(0, 255, (n, 84, 84), dtype=np.uint8), rng.integers(0, 4, n),
-                        rng.choice([0.0, 1.0], n).astype(np.float32), rng.random(n) < 0.01, rng.random(n) < 0.002)
+    cfg, agent, rng = dqn_case(warmup)
     ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
     s, a, ret, disc, s2 = agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma)
     x, x2 = dqn.stacks_to_input(s), dqn.stacks_to_input(s2)

@@ -35,7 +35,7 @@ def test_transformer_figures_print_and_bad_parts_are_named(capsys):
 
 
 def test_the_dqn_profile_names_every_part_and_its_floor(capsys):
-    R = speed.profile_dqn(repeats=2)
+    R = speed.profile_dqn(repeats=2, warmup=2)
     out = capsys.readouterr().out
     assert set(R["parts_ms"]) >= {"target forward", "online forward", "online backward", "Adam"} and "floor" in out
     assert 0 < R["floor_ms"] and R["update_ms"] > 0
