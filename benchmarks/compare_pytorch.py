@@ -228,6 +228,27 @@ def bench_transformer(seconds):
     return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=theirs / ours, correct=ok, errors=errors)
 
 
+def kink_check(p, stacks, rng):
+    """Our conv encoder's float32 gradient against float64 at the same ReLU kinks.
+
+    A ReLU's gradient jumps at 0. A unit whose pre-activation is within rounding of 0 (measured: one
+    of 5.3 million, at 7e-9 where its typical value is 0.1) can sit on one side in float32 and on
+    the other in float64; that one unit then moves a conv weight's gradient by a whole term,
+    ~3e-3 of it for a random upstream gradient. So the referee here is float64 arithmetic on
+    float32's activations (public encode/encode_backward; the cache is (stacks, h1, features)):
+    it isolates the backward's own rounding. Returns (units across the kink, {w1, w2: distance})."""
+    p64 = {k: p[k].astype(np.float64) for k in imitate.TORSO}
+    f32, c32 = imitate.encode(p, stacks)
+    f64, c64 = imitate.encode(p64, stacks)
+    crossings = int(((c32[1] > 0) != (c64[1] > 0)).sum() + ((f32 > 0) != (f64 > 0)).sum())
+    dfeat = rng.standard_normal(f32.shape) * 1e-4
+    g32 = {k: np.zeros_like(p[k]) for k in imitate.TORSO}
+    imitate.encode_backward(dfeat.astype(np.float32), c32, p, g32)
+    g64 = {k: np.zeros_like(p64[k]) for k in imitate.TORSO}
+    imitate.encode_backward(dfeat, (c32[0],) + tuple(a.astype(np.float64) for a in c32[1:]), p64, g64)
+    return crossings, {k: rel_err(g32[k], g64[k]) for k in ("w1", "w2")}
+
+
 def bench_imitator(seconds):
     c = imitate.ImitateConfig()
     print(f"\n[3] imitator training step: conv encoder over {c.batch * c.context} frame stacks + the transformer "
@@ -274,7 +295,11 @@ def bench_imitator(seconds):
     print("  distance from float64: ours " + ", ".join(f"{k} {v:.0e}" for k, v in ours64.items())
           + "; PyTorch " + ", ".join(f"{k} {v:.0e}" for k, v in theirs64.items()))
     ok = report_check("imitator", errors, tol=max(1e-3, 2 * max(theirs64.values())))
-    ok = ok and all(ours64[k] <= max(1e-4, 1.5 * theirs64[k]) for k in ours64)
+    crossings, same_kinks = kink_check(p, stacks, rng)
+    print(f"  ReLU units on the other side of 0 in float32 than in float64: {crossings}; with float32's kinks, "
+          f"ours is " + ", ".join(f"{k} {v:.0e}" for k, v in same_kinks.items()) + " from float64")
+    close = all(ours64[k] <= max(1e-4, 1.5 * theirs64[k]) for k in ours64)
+    ok = ok and (close or (crossings > 0 and max(same_kinks.values()) <= 1e-5))
 
     opt = tf.AdamW(flat, shapes)
     allt = list(enc.values()) + list(gpt.t.values())
