@@ -184,6 +184,12 @@ def checkpoint_epsilon(ckpt):
         return float(json.load(f)["config"]["eps_end"])
 
 
+def recipe_name(kind, late_share):
+    """A rung's recipe: its kind and the lever it pulls (the ladder's trend lines join one recipe's
+    rungs only; batch size and updates are the ladder's own axis)."""
+    return f"{kind}, late_share {late_share:g}" if late_share else kind
+
+
 def rung_facts(folder):
     """What the ladder's table says about one imitator: its kind, optimizer updates, examples per
     update, training minutes and held-out accuracy (imitate.py's imitator.json and metrics.json)."""
@@ -193,7 +199,8 @@ def rung_facts(folder):
     bc = meta.get("kind") == "bc"
     batch = meta.get("batch", ck.get("batch"))
     K = 1 if bc else meta.get("transformer", {}).get("block_size")
-    return dict(kind="behaviour cloning" if bc else "transformer", updates=meta.get("trained_steps"), batch=batch,
+    kind, late = "behaviour cloning" if bc else "transformer", meta.get("late_share", ck.get("late_share", 0.0))
+    return dict(kind=kind, recipe=recipe_name(kind, late), late_share=late, updates=meta.get("trained_steps"), batch=batch,
                 context=K, examples_per_update=batch * K if batch and K else None,
                 train_minutes=meta.get("train_minutes"), heldout_acc=m.get("acc_vs_teacher_actions"),
                 heldout_last_span_acc=m.get("last_span", {}).get("acc_vs_teacher_actions"),
@@ -233,11 +240,17 @@ def ladder(c: DiagnoseConfig):
                                  of_teacher=float(np.mean(scores) / np.mean(teacher)), equivalence=e,
                                  reading=e["reading"], move_agreement=verdict.move_agreement(games),
                                  capped_games=int(sum(x[2] >= (c.max_game_steps or 27_000) for x in games))))
+    return write_ladder(out, c.out)
+
+
+def write_ladder(out, out_dir):
+    """The ladder's trend lines, then <out_dir>/q1_ladder.json, .md and .png. From a saved
+    q1_ladder.json alone, without playing: write_ladder(toolbox.read_json(path), out_dir)."""
     out["trend"] = ladder_trend(out)
-    save(c, "q1_ladder.json", out)
-    with open(os.path.join(c.out, "q1_ladder.md"), "w") as f:
+    save(argparse.Namespace(out=out_dir), "q1_ladder.json", out)
+    with open(os.path.join(out_dir, "q1_ladder.md"), "w") as f:
         f.write(ladder_table(out))
-    ladder_plot(out, os.path.join(c.out, "q1_ladder.png"))
+    ladder_plot(out, os.path.join(out_dir, "q1_ladder.png"))
     return out
 
 
@@ -245,8 +258,9 @@ def ladder_trend(out):
     """Per kind of imitator with 2+ rungs: the least-squares line of score against log10(updates),
     and the updates at which it would reach 75% of the teacher (None if the line does not rise)."""
     goal, trends = 0.75 * out["teacher"]["mean"], {}
-    for kind in sorted({r["kind"] for r in out["rungs"]}):
-        pts = [(np.log10(r["updates"]), r["score"]["mean"]) for r in out["rungs"] if r["kind"] == kind and r["updates"]]
+    for kind in sorted({r.get("recipe", r["kind"]) for r in out["rungs"]}):
+        pts = [(np.log10(r["updates"]), r["score"]["mean"]) for r in out["rungs"]
+               if r.get("recipe", r["kind"]) == kind and r["updates"]]
         if len({x for x, _ in pts}) < 2:
             continue
         b, a = np.polyfit(*np.array(pts).T, 1)             # score = a + b * log10(updates)
@@ -265,7 +279,7 @@ def ladder_table(out):
              "|---|---|---|---|---|---|---|---|---|---|"]
     pct = lambda x: f"{x:.1%}" if x is not None else "-"
     for r in out["rungs"]:
-        lines.append(f"| `{r['name']}` | {r['kind']} | {r['updates'] or 0:,} | {r['examples_per_update'] or '-'} | "
+        lines.append(f"| `{r['name']}` | {r.get('recipe', r['kind'])} | {r['updates'] or 0:,} | {r['examples_per_update'] or '-'} | "
                      f"{r['train_minutes'] if r['train_minutes'] is not None else '-'} | {pct(r['heldout_acc'])} "
                      f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {verdict.fmt(r['score'])} | "
                      f"{r['of_teacher']:.0%} | {r['move_agreement']:.0%} | **{r['reading']}** |")
@@ -279,8 +293,10 @@ def ladder_table(out):
 def ladder_plot(out, path):
     plt = toolbox.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for kind, marker in (("behaviour cloning", "s"), ("transformer", "o")):
-        rs = sorted((r for r in out["rungs"] if r["kind"] == kind and r["updates"]), key=lambda r: r["updates"])
+    for kind in sorted({r.get("recipe", r["kind"]) for r in out["rungs"]}):
+        marker = "s" if kind.startswith("behaviour") else "o"
+        rs = sorted((r for r in out["rungs"] if r.get("recipe", r["kind"]) == kind and r["updates"]),
+                    key=lambda r: r["updates"])
         if rs:
             toolbox.errorbars(ax, [r["updates"] for r in rs], [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
                               fmt=marker + "-", label=kind)

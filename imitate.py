@@ -602,7 +602,7 @@ def freeze(c: ImitateConfig, r: Recipe, flat, p, state, h, spans, starts, log):
     meta = dict(kind=r.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
                 see_prev_action=c.see_prev_action, history=os.path.abspath(c.history), history_steps=N,
                 heldout=[[int(a), int(b)] for a, b in spans], train_steps=N - sum(b - a for a, b in spans),
-                augment=c.augment, stage_input=c.stage_input,
+                augment=c.augment, stage_input=c.stage_input, late_share=c.late_share,
                 init_torso=os.path.abspath(c.init_torso) if c.init_torso else "",
                 batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1)) | r.meta(c)
     toolbox.write_json(os.path.join(c.out, "imitator.json"), meta)

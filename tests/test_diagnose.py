@@ -63,7 +63,8 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     from test_imitate import tiny_config
     import imitate
     rungs = []
-    for name, kw in (("tf_a", dict(iters=2)), ("tf_b", dict(iters=4)), ("bc_a", dict(model="bc", batch=8, iters=3))):
+    for name, kw in (("tf_a", dict(iters=2)), ("tf_b", dict(iters=4)), ("bc_a", dict(model="bc", batch=8, iters=3)),
+                     ("tf_late", dict(iters=2, late_share=0.5))):
         imitate.train(tiny_config(tiny_run, tmp_path / name, **kw), log=lambda *a: None)
         rungs.append(str(tmp_path / name))
     c = diagnose.DiagnoseConfig(teacher=tiny_run, only="ladder", rungs=",".join(rungs), ladder_games=3,
@@ -71,14 +72,23 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     out = diagnose.run(c)["ladder"]
     eps = play.final_epsilon(tiny_run)
     assert out["epsilon"] == eps and out["games"] == 3 and out["teacher"]["n"] == 3
-    assert [r["updates"] for r in out["rungs"]] == [2, 4, 3]
-    assert [r["kind"] for r in out["rungs"]] == ["transformer", "transformer", "behaviour cloning"]
+    assert [r["updates"] for r in out["rungs"]] == [2, 4, 3, 2]
+    assert [r["kind"] for r in out["rungs"]] == ["transformer", "transformer", "behaviour cloning", "transformer"]
+    assert out["rungs"][3]["recipe"] == "transformer, late_share 0.5" and out["rungs"][0]["recipe"] == "transformer"
+    # a trend line joins one recipe's rungs: the lever's single rung draws none, nor is it in the plain line
+    plain = [(np.log10(r["updates"]), r["score"]["mean"]) for r in out["rungs"][:2]]
+    assert np.isclose(out["trend"]["transformer"]["per_tenfold"], np.polyfit(*np.array(plain).T, 1)[0])
+    assert "transformer, late_share 0.5" not in out["trend"]
     assert out["rungs"][2]["examples_per_update"] == 8 and out["rungs"][0]["examples_per_update"] == 2 * 32
     assert all(r["reading"] in ("yes", "no", "too short to tell") and r["score"]["n"] == 3 for r in out["rungs"])
     assert "transformer" in out["trend"] and "behaviour cloning" not in out["trend"]    # one BC rung: no line
     table = open(tmp_path / "o" / "q1_ladder.md").read()
-    assert "`tf_b`" in table and f"epsilon {eps:g} for every player" in table
+    assert "`tf_b`" in table and f"epsilon {eps:g} for every player" in table and "late_share 0.5" in table
     assert os.path.getsize(tmp_path / "o" / "q1_ladder.png") > 0
+    # the table and plot again from the saved JSON alone, nothing played: the same table
+    os.remove(tmp_path / "o" / "q1_ladder.md")
+    diagnose.write_ladder(json.load(open(tmp_path / "o" / "q1_ladder.json")), str(tmp_path / "o"))
+    assert open(tmp_path / "o" / "q1_ladder.md").read() == table
     before = json.load(open(tmp_path / "w" / "tf_a" / "state.json"))
     again = diagnose.run(c)["ladder"]                                # resumed: the same games, none replayed
     assert json.load(open(tmp_path / "w" / "tf_a" / "state.json")) == before
@@ -86,7 +96,7 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     # a later run with one rung keeps the rungs judged against the same teacher games, folders gone
     shutil.rmtree(tmp_path / "tf_a")
     one = diagnose.run(dataclasses.replace(c, rungs=rungs[1]))["ladder"]
-    assert [r["name"] for r in one["rungs"]] == ["tf_a", "bc_a", "tf_b"] and one["rungs"][0] == out["rungs"][0]
+    assert [r["name"] for r in one["rungs"]] == ["tf_a", "bc_a", "tf_late", "tf_b"] and one["rungs"][0] == out["rungs"][0]
     other = diagnose.run(dataclasses.replace(c, rungs=rungs[1], ladder_games=2, work=str(tmp_path / "w2")))["ladder"]
     assert [r["name"] for r in other["rungs"]] == ["tf_b"]                       # other teacher games: not kept
 
