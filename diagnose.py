@@ -111,7 +111,7 @@ def copycat(c: DiagnoseConfig):
                own_moves_fed_back=dict(acc_vs_teacher=float((own == y).mean()), repeat_rate=repeats(own),
                                        action_mix=mix(own)),
                closed_loop=closed_loop("breakout"), closed_loop_space_invaders=closed_loop("space_invaders"))
-    return save(c, "copycat.json", out)
+    return save(c.out, "copycat.json", out)
 
 
 BALL_BAND = (slice(38, 75), slice(5, 79))   # rows between the bricks and the paddle, inside the walls
@@ -175,7 +175,7 @@ def q1(c: DiagnoseConfig):
         act = lambda stack, prev, prev_r, t, k=k: (argmax_act(stack, prev, prev_r, t) if t < k
                                                    else teacher.act(stack, prev, prev_r))
         out["hand_over"][str(k)] = verdict.mean_ci(play_games("breakout", act, c.games, seed), rng)
-    return save(c, "q1_diagnosis.json", out)
+    return save(c.out, "q1_diagnosis.json", out)
 
 
 def checkpoint_epsilon(ckpt):
@@ -190,6 +190,11 @@ def recipe_name(kind, late_share):
     return f"{kind}, late_share {late_share:g}" if late_share else kind
 
 
+def recipe_of(rung):
+    """The recipe of one rung of q1_ladder.json."""
+    return recipe_name(rung["kind"], rung.get("late_share", 0.0))
+
+
 def rung_facts(folder):
     """What the ladder's table says about one imitator: its kind, optimizer updates, examples per
     update, training minutes and held-out accuracy (imitate.py's imitator.json and metrics.json)."""
@@ -200,7 +205,7 @@ def rung_facts(folder):
     batch = meta.get("batch", ck.get("batch"))
     K = 1 if bc else meta.get("transformer", {}).get("block_size")
     kind, late = "behaviour cloning" if bc else "transformer", meta.get("late_share", ck.get("late_share", 0.0))
-    return dict(kind=kind, recipe=recipe_name(kind, late), late_share=late, updates=meta.get("trained_steps"), batch=batch,
+    return dict(kind=kind, late_share=late, updates=meta.get("trained_steps"), batch=batch,
                 context=K, examples_per_update=batch * K if batch and K else None,
                 train_minutes=meta.get("train_minutes"), heldout_acc=m.get("acc_vs_teacher_actions"),
                 heldout_last_span_acc=m.get("last_span", {}).get("acc_vs_teacher_actions"),
@@ -247,7 +252,7 @@ def write_ladder(out, out_dir):
     """The ladder's trend lines, then <out_dir>/q1_ladder.json, .md and .png. From a saved
     q1_ladder.json alone, without playing: write_ladder(toolbox.read_json(path), out_dir)."""
     out["trend"] = ladder_trend(out)
-    save(argparse.Namespace(out=out_dir), "q1_ladder.json", out)
+    save(out_dir, "q1_ladder.json", out)
     with open(os.path.join(out_dir, "q1_ladder.md"), "w") as f:
         f.write(ladder_table(out))
     ladder_plot(out, os.path.join(out_dir, "q1_ladder.png"))
@@ -258,9 +263,9 @@ def ladder_trend(out):
     """Per kind of imitator with 2+ rungs: the least-squares line of score against log10(updates),
     and the updates at which it would reach 75% of the teacher (None if the line does not rise)."""
     goal, trends = 0.75 * out["teacher"]["mean"], {}
-    for kind in sorted({r.get("recipe", r["kind"]) for r in out["rungs"]}):
+    for kind in sorted({recipe_of(r) for r in out["rungs"]}):
         pts = [(np.log10(r["updates"]), r["score"]["mean"]) for r in out["rungs"]
-               if r.get("recipe", r["kind"]) == kind and r["updates"]]
+               if recipe_of(r) == kind and r["updates"]]
         if len({x for x, _ in pts}) < 2:
             continue
         b, a = np.polyfit(*np.array(pts).T, 1)             # score = a + b * log10(updates)
@@ -279,7 +284,7 @@ def ladder_table(out):
              "|---|---|---|---|---|---|---|---|---|---|"]
     pct = lambda x: f"{x:.1%}" if x is not None else "-"
     for r in out["rungs"]:
-        lines.append(f"| `{r['name']}` | {r.get('recipe', r['kind'])} | {r['updates'] or 0:,} | {r['examples_per_update'] or '-'} | "
+        lines.append(f"| `{r['name']}` | {recipe_of(r)} | {r['updates'] or 0:,} | {r['examples_per_update'] or '-'} | "
                      f"{r['train_minutes'] if r['train_minutes'] is not None else '-'} | {pct(r['heldout_acc'])} "
                      f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {verdict.fmt(r['score'])} | "
                      f"{r['of_teacher']:.0%} | {r['move_agreement']:.0%} | **{r['reading']}** |")
@@ -293,9 +298,9 @@ def ladder_table(out):
 def ladder_plot(out, path):
     plt = toolbox.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for kind in sorted({r.get("recipe", r["kind"]) for r in out["rungs"]}):
+    for kind in sorted({recipe_of(r) for r in out["rungs"]}):
         marker = "s" if kind.startswith("behaviour") else "o"
-        rs = sorted((r for r in out["rungs"] if r.get("recipe", r["kind"]) == kind and r["updates"]),
+        rs = sorted((r for r in out["rungs"] if recipe_of(r) == kind and r["updates"]),
                     key=lambda r: r["updates"])
         if rs:
             toolbox.errorbars(ax, [r["updates"] for r in rs], [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
@@ -309,9 +314,9 @@ def ladder_plot(out, path):
     plt.close(fig)
 
 
-def save(c, name, out):
-    os.makedirs(c.out, exist_ok=True)
-    toolbox.write_json(os.path.join(c.out, name), out)
+def save(out_dir, name, out):
+    os.makedirs(out_dir, exist_ok=True)
+    toolbox.write_json(os.path.join(out_dir, name), out)
     print(f"{name}:\n{json.dumps(out, indent=1)}")
     return out
 

@@ -32,7 +32,7 @@ import layers       # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
-from speed import dqn_case, timed, transformer_case, transformer_step  # noqa: E402
+from speed import DQN_WARMUP, dqn_case, timed, transformer_case, transformer_step  # noqa: E402
 
 try:
     import torch
@@ -98,7 +98,7 @@ class TorchQ:
         return dict(w1=g[0], b1=g[1], w2=g[2], b2=g[3], w3=fc_to_features(g[4]), b3=g[5], w4=g[6].T, b4=g[7])
 
 
-def bench_dqn(seconds, warmup=1500):
+def bench_dqn(seconds, warmup=DQN_WARMUP):
     print("\n[1] DQN training update: batch 32 from replay, online forward + backward, target forward, Adam")
     cfg, agent, rng = dqn_case()
     agent.target_flat[...] = agent.flat + 0.01 * rng.standard_normal(agent.flat.size).astype(np.float32)
@@ -324,7 +324,7 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=15.0, help="time spent timing each side of each piece")
     ap.add_argument("--only", default="dqn,transformer,imitator", help="comma-separated: dqn, transformer, imitator")
     ap.add_argument("--json", default="", help="also write every figure to this JSON file")
-    ap.add_argument("--dqn_warmup", type=int, default=1500,
+    ap.add_argument("--dqn_warmup", type=int, default=DQN_WARMUP,
                     help="DQN updates each side makes before timing: training's steady state, not its first steps")
     a = ap.parse_args()
     pieces = {"dqn": lambda sec: bench_dqn(sec, a.dqn_warmup), "transformer": bench_transformer,
