@@ -195,6 +195,15 @@ def recipe_of(rung):
     return recipe_name(rung["kind"], rung.get("late_share", 0.0))
 
 
+def rungs_by_recipe(out):
+    """{recipe: its rungs with a known number of updates, fewest first}, recipes in sorted order:
+    what a trend line and a plotted line each join."""
+    groups = {}
+    for r in sorted((r for r in out["rungs"] if r["updates"]), key=lambda r: r["updates"]):
+        groups.setdefault(recipe_of(r), []).append(r)
+    return dict(sorted(groups.items()))
+
+
 def rung_facts(folder):
     """What the ladder's table says about one imitator: its kind, optimizer updates, examples per
     update, training minutes and held-out accuracy (imitate.py's imitator.json and metrics.json)."""
@@ -263,9 +272,8 @@ def ladder_trend(out):
     """Per kind of imitator with 2+ rungs: the least-squares line of score against log10(updates),
     and the updates at which it would reach 75% of the teacher (None if the line does not rise)."""
     goal, trends = 0.75 * out["teacher"]["mean"], {}
-    for kind in sorted({recipe_of(r) for r in out["rungs"]}):
-        pts = [(np.log10(r["updates"]), r["score"]["mean"]) for r in out["rungs"]
-               if recipe_of(r) == kind and r["updates"]]
+    for kind, rs in rungs_by_recipe(out).items():
+        pts = [(np.log10(r["updates"]), r["score"]["mean"]) for r in rs]
         if len({x for x, _ in pts}) < 2:
             continue
         b, a = np.polyfit(*np.array(pts).T, 1)             # score = a + b * log10(updates)
@@ -298,13 +306,10 @@ def ladder_table(out):
 def ladder_plot(out, path):
     plt = toolbox.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for kind in sorted({recipe_of(r) for r in out["rungs"]}):
+    for kind, rs in rungs_by_recipe(out).items():
         marker = "s" if kind.startswith("behaviour") else "o"
-        rs = sorted((r for r in out["rungs"] if recipe_of(r) == kind and r["updates"]),
-                    key=lambda r: r["updates"])
-        if rs:
-            toolbox.errorbars(ax, [r["updates"] for r in rs], [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
-                              fmt=marker + "-", label=kind)
+        toolbox.errorbars(ax, [r["updates"] for r in rs], [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
+                          fmt=marker + "-", label=kind)
     t = out["teacher"]["mean"]
     ax.axhline(t, color="gray", ls="--", label=f"final teacher ({t:.1f})")
     ax.axhline(0.75 * t, color="gray", ls=":", label="75% of the teacher")
