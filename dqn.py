@@ -388,31 +388,52 @@ def load_checkpoint(path, n_actions=N_ACTIONS):
 # -------------------------------------------------------------------------------------------
 # The learning loop: act, step the emulator, remember, learn. It yields one record per step.
 # -------------------------------------------------------------------------------------------
-def learn(env, agent, n_steps, reset_seed, frozen_eps=None):
-    """Run the agent for n_steps more agent steps in env, learning as it goes.
+@dataclass
+class Game:
+    """Where a game stands between two agent steps: the stack the agent sees next (obs, (1, 4, 84, 84)),
+    the lives it has, and whether that frame is the first of a game."""
+    obs: np.ndarray
+    lives: int
+    first: bool
 
-    Starts a fresh episode (seeded by reset_seed). Yields, per step, a dict with the frame the agent
-    saw, its action, the raw and clipped reward, the episode-end flags and epsilon. With frozen_eps
-    set, the agent only plays, epsilon-greedy at that epsilon: no replay, no update (a frozen teacher)."""
-    obs, info = env.reset(seed=reset_seed)                 # obs (1, 4, 84, 84)
-    lives, first = int(info["lives"][0]), True
+
+def new_game(env, seed):
+    """Reset the emulator (seeded: its no-op starts and sticky moves follow from seed) for a new game."""
+    obs, info = env.reset(seed=seed)
+    return Game(obs, int(info["lives"][0]), True)
+
+
+def env_step(env, game, a, meanwhile=None):
+    """Play action a from game; run meanwhile() (if given) while the emulator works in its thread.
+    Returns the next Game and what happened: (raw reward, terminated, truncated, life lost)."""
+    env.send(np.array([a], np.int64))
+    if meanwhile is not None:
+        meanwhile()
+    obs2, r, term, trunc, info = env.recv()
+    term, trunc, new_lives = bool(term[0]), bool(trunc[0]), int(info["lives"][0])
+    life_lost = new_lives < game.lives and not (term or trunc)
+    return Game(obs2, new_lives, term or trunc), float(r[0]), term, trunc, life_lost
+
+
+def learn(env, agent, n_steps, game, frozen_eps=None):
+    """Run the agent for n_steps more agent steps in env from game (new_game(env, seed) for a fresh
+    one), learning as it goes.
+
+    Yields, per step, a dict with the frame the agent saw, its action, the raw and clipped reward,
+    the episode-end flags and epsilon. With frozen_eps set, the agent only plays, epsilon-greedy at
+    that epsilon: no replay, no update (a frozen teacher)."""
     for _ in range(n_steps):
         eps = agent.epsilon() if frozen_eps is None else frozen_eps
-        a = agent.act(obs[0], eps)
-        env.send(np.array([a], np.int64))                  # the emulator runs in its own thread ...
-        if frozen_eps is None and agent.wants_update():
-            agent.update()                                 # ... while we learn
-        obs2, r, term, trunc, info = env.recv()
-        r_raw, term, trunc = float(r[0]), bool(term[0]), bool(trunc[0])
-        new_lives = int(info["lives"][0])
-        life_lost = new_lives < lives and not (term or trunc)
+        a = agent.act(game.obs[0], eps)
+        learns = frozen_eps is None and agent.wants_update()
+        nxt, r_raw, term, trunc, life_lost = env_step(env, game, a, agent.update if learns else None)
         r_clip = float(np.sign(r_raw))                     # clip to [-1, 1]: one scale for all games
         if frozen_eps is None:
-            agent.replay.add(obs[0, -1], a, r_clip, term or trunc or life_lost, first)
+            agent.replay.add(game.obs[0, -1], a, r_clip, term or trunc or life_lost, game.first)
         agent.after_step()
-        yield dict(frame=obs[0, -1], action=a, reward_raw=r_raw, reward_clip=r_clip,
-                   terminated=term, truncated=trunc, life_lost=life_lost, first=first, epsilon=eps)
-        obs, lives, first = obs2, new_lives, term or trunc
+        yield dict(frame=game.obs[0, -1], action=a, reward_raw=r_raw, reward_clip=r_clip,
+                   terminated=term, truncated=trunc, life_lost=life_lost, first=game.first, epsilon=eps)
+        game = nxt
 
 
 # -------------------------------------------------------------------------------------------
@@ -493,7 +514,8 @@ def learn_catch(c: CatchConfig, log=print):
     before = mean_return(agent, Catch(), 200, 1.0, seed=5)
     log(f"random play: mean return {before:+.2f} per game (+1 a catch, -1 a miss)")
     ends = []
-    for t, rec in enumerate(learn(Catch(), agent, c.steps, reset_seed=0), start=1):
+    env = Catch()
+    for t, rec in enumerate(learn(env, agent, c.steps, new_game(env, 0)), start=1):
         if rec["terminated"]:
             ends.append(rec["reward_clip"])
         if t % c.report_every == 0:

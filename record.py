@@ -18,8 +18,13 @@ load_history reads it back into memory for the imitator (imitate.py), stacks_at 
 frame stacks the teacher saw.
 
 Interrupt it (Ctrl-C, kill, power cut) and run the same command again: it resumes from the last
-checkpoint, cutting the history back to that step, so no step is lost or recorded twice.
-(A fresh game starts at the resume point: an emulator's mid-game state is not checkpointed.)
+checkpoint, cutting the history back to that step, so no step is lost or recorded twice, and the
+run goes on exactly as if it had never stopped. An emulator's mid-game state cannot be saved, so
+the resume rebuilds it: it resets the emulator with the seed the run started with and replays
+every recorded move up to the checkpoint (about 1,100 steps/s, 12 minutes at 800k steps),
+checking each frame against the history. If a frame differs (another ale-py version), it says so
+and starts a fresh game there instead; history.json's "segments" lists where fresh games were
+started and with which seed.
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ import json
 import os
 import resource
 import shutil
+import sys
 import zipfile
 from dataclasses import dataclass
 
@@ -38,7 +44,7 @@ import numpy as np
 from numba import njit
 from tqdm import tqdm
 
-from dqn import GAMES, Agent, DQNConfig, check_dqn_config, learn, load_checkpoint, make_env, stack_at
+from dqn import GAMES, Agent, DQNConfig, check_dqn_config, env_step, learn, load_checkpoint, make_env, new_game, stack_at
 import toolbox
 
 
@@ -169,9 +175,19 @@ def stacks_at(frames, first, idx):
     return out
 
 
-def write_history_meta(run_dir, game, chunks):
+def write_history_meta(run_dir, game, chunks, segments):
+    """history.json: the chunks, and the segments [[step, seed]]: where the emulator was reset with
+    which seed (step 0, and a resume whose replay did not match)."""
     toolbox.write_json(os.path.join(run_dir, "history.json"),
-                       dict(game=game, steps=sum(n for _, n in chunks), chunks=chunks, fields=list(FIELDS)))
+                       dict(game=game, steps=sum(n for _, n in chunks), chunks=chunks, fields=list(FIELDS),
+                            segments=segments))
+
+
+def history_segments(run_dir, seed):
+    """The segments of a history (see write_history_meta); a history written before they were kept
+    counts as one segment from step 0 (a resume there fails its frame check and says so)."""
+    meta = toolbox.read_json(os.path.join(run_dir, "history.json")) or {}
+    return meta.get("segments", [[0, seed]])
 
 
 # -------------------------------------------------------------------------------------------
@@ -190,8 +206,10 @@ def list_checkpoints(run_dir):
     return sorted(steps)
 
 
-def cut_history(run_dir, game, step):
-    """Keep exactly the history steps [0, step); drop or shorten chunks after that."""
+def cut_history(run_dir, game, step, seed):
+    """Keep exactly the history steps [0, step); drop or shorten chunks after that, and the segments
+    that start at or after it. Returns (chunks, segments)."""
+    segments = [s for s in history_segments(run_dir, seed) if s[0] < step]
     try:
         index = history_index(run_dir)
     except HistoryError:
@@ -210,8 +228,8 @@ def cut_history(run_dir, game, step):
     if sum(n for _, n in kept) != step:
         raise HistoryError(f"{run_dir}: history holds {sum(n for _, n in kept)} steps "
                            f"but the checkpoint is at step {step}")
-    write_history_meta(run_dir, game, kept)
-    return kept
+    write_history_meta(run_dir, game, kept, segments)
+    return kept, segments
 
 
 def cut_curve(run_dir, step):
@@ -294,7 +312,7 @@ def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
 def resume_agent(rc: RecordConfig, agent, run_dir, resumed, start, base, init_step):
     """Load the agent the run goes on from (its own checkpoint at start if resumed, else the
     --init_from teacher or the frozen one), cut the history and curve back to that checkpoint,
-    refill the replay from the history. Returns the history's chunks and the curve's rows."""
+    refill the replay from the history. Returns the history's chunks and segments, and the curve's rows."""
     if resumed:
         agent.load(checkpoint_name(run_dir, start))
     elif rc.init_from:
@@ -302,30 +320,60 @@ def resume_agent(rc: RecordConfig, agent, run_dir, resumed, start, base, init_st
     elif rc.frozen:
         agent.load(rc.frozen, weights_only=True)              # its weights; a fresh optimizer state,
         agent.steps = base                                     # but its step count: a later learner goes on from it
-    chunks, rows = cut_history(run_dir, rc.game, start), cut_curve(run_dir, start)
+    (chunks, segments), rows = cut_history(run_dir, rc.game, start, agent.cfg.seed), cut_curve(run_dir, start)
     if not rc.frozen:
         refill_replay(agent, ([(rc.init_from, init_step)] if rc.init_from else []) + [(run_dir, start)])
     if not resumed:
         agent.save(checkpoint_name(run_dir, 0))            # the teacher as this run starts
-    return chunks, rows
+    return chunks, segments, rows
 
 
-def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, chunks, rows):
+def fast_forward(env, run_dir, seg_start, stop, seed):
+    """Bring a fresh emulator to where an interrupted run stopped, so that the game in progress goes
+    on as if nothing had happened: reset it as the segment's first game was (seed), then replay the
+    recorded moves of steps [seg_start, stop), checking every frame against the history. Returns
+    (game, score and length so far of the game in progress), or None at the first frame that differs."""
+    game, score, length = new_game(env, seed), 0.0, 0
+    with tqdm(total=stop - seg_start, desc="replaying the recorded moves", unit="step", leave=False) as bar:
+        for lo, cols in read_history(run_dir, seg_start, stop):
+            for j in range(len(cols["action"])):
+                if game.first != cols["first"][j] or not np.array_equal(game.obs[0, -1], cols["frame"][j]):
+                    tqdm.write(f"{run_dir}: replayed step {lo + j} shows another frame than the history's "
+                               f"(another emulator?); a fresh game starts at step {stop}", file=sys.stderr)
+                    return None
+                game, r, term, trunc, _ = env_step(env, game, int(cols["action"][j]))
+                score, length = (0.0, 0) if term or trunc else (score + r, length + 1)
+            bar.update(len(cols["action"]))
+    return game, score, length
+
+
+def resume_game(env, run_dir, segments, start, seed):
+    """The game the run goes on with at step start: the interrupted one, rebuilt by fast_forward, or
+    a fresh one (at step 0, or if the replay does not match: a new segment). Returns (game, score,
+    length); adds a new segment to segments in place."""
+    if segments:
+        seg_start, seg_seed = segments[-1]
+        resumed = fast_forward(env, run_dir, seg_start, start, seg_seed)
+        if resumed is not None:
+            return resumed
+    segments.append([start, seed + start])             # seeded by the step, so a new segment never
+    return new_game(env, seed + start), 0.0, 0         # replays the run's very first game
+
+
+def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, chunks, segments, rows):
     """The recording loop: the agent learns (or only plays) from step start to rc.steps; every
     step goes into the history, in chunks of rc.chunk_steps, every finished game into curve.csv,
     and a checkpoint is written every rc.checkpoint_every steps, after the chunk it needs."""
     env = make_env(rc.game, dc.sticky)
     buf, chunk_start = {k: [] for k in FIELDS}, start
-    scores, score, length = [float(r["score"]) for r in rows], 0.0, 0
+    game, score, length = resume_game(env, run_dir, segments, start, dc.seed)
+    scores = [float(r["score"]) for r in rows]
     curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
     curve = csv.writer(curve_file)
     bar = tqdm(total=rc.steps, initial=start, unit="step", smoothing=0.05,
                desc=f"{'frozen teacher' if rc.frozen else 'DQN'} {rc.game}")
     try:
-        # each resumed segment seeds its first game differently, else after a resume the emulator
-        # would replay the run's very first game
-        for rec in learn(env, agent, rc.steps - start, reset_seed=dc.seed + start,
-                         frozen_eps=rc.frozen_eps if rc.frozen else None):
+        for rec in learn(env, agent, rc.steps - start, game, frozen_eps=rc.frozen_eps if rc.frozen else None):
             for k in FIELDS:
                 buf[k].append(rec[k].copy() if k == "frame" else rec[k])
             score, length, t = score + rec["reward_raw"], length + 1, agent.steps - base
@@ -337,7 +385,7 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
             if t % rc.chunk_steps == 0 or t == rc.steps:
                 write_chunk(run_dir, chunk_start, buf)
                 chunks.append([chunk_start, t - chunk_start])
-                write_history_meta(run_dir, rc.game, chunks)
+                write_history_meta(run_dir, rc.game, chunks, segments)
                 buf, chunk_start = {k: [] for k in FIELDS}, t
             if t % rc.checkpoint_every == 0 or t == rc.steps:   # after the chunk: history >= checkpoint
                 agent.save(checkpoint_name(run_dir, t))
@@ -367,8 +415,8 @@ def record(rc: RecordConfig, dc: DQNConfig):
     if start >= rc.steps:
         print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
     else:
-        chunks, rows = resume_agent(rc, agent, run_dir, bool(done_steps), start, base, init_step)
-        record_steps(rc, dc, run_dir, agent, base, start, chunks, rows)
+        chunks, segments, rows = resume_agent(rc, agent, run_dir, bool(done_steps), start, base, init_step)
+        record_steps(rc, dc, run_dir, agent, base, start, chunks, segments, rows)
         plot_curve(run_dir)
     export_results(rc, run_dir)
     return run_dir

@@ -96,7 +96,7 @@ def bench_dqn(repeats=200, warmup=DQN_WARMUP):
     env, rates = dqn.make_env("breakout"), []                  # the real loop, 1 update per 4 steps
     for rep in range(3):
         t0 = time.perf_counter()
-        for _ in dqn.learn(env, agent, 4000, reset_seed=rep):
+        for _ in dqn.learn(env, agent, 4000, dqn.new_game(env, rep)):
             pass
         rates.append(4000 / (time.perf_counter() - t0))
     print(f"end to end (Breakout, epsilon 0.01, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "

@@ -68,9 +68,33 @@ def test_tiny_run_is_complete_and_consistent(tiny_run):
     assert summary["steps"] == 3000 and summary["games"] == len(scores)
 
 
-def test_kill_and_resume_gives_a_contiguous_history(tmp_path):
+def finish(p):
+    _, err = p.communicate()
+    assert p.returncode == 0, err.decode()[-2000:]
+    return err.decode()
+
+
+def curve_rows(run_dir):
+    with open(os.path.join(run_dir, "curve.csv")) as f:
+        return list(csv.reader(f))
+
+
+def final_weights(run_dir):
+    with np.load(record.checkpoint_name(run_dir, 3000) + ".npz", allow_pickle=False) as z:
+        return z["params"]
+
+
+@pytest.fixture(scope="module")
+def one_thread_run(tmp_path_factory):
+    """The tiny run with one BLAS thread, uninterrupted: what every resumed run must equal."""
+    out = tmp_path_factory.mktemp("one_thread") / "run"
+    finish(run_record(out, threads=1))
+    return str(out)
+
+
+def test_kill_and_resume_goes_on_exactly_as_if_never_stopped(tmp_path, one_thread_run):
     out = tmp_path / "run"
-    p = run_record(out)
+    p = run_record(out, threads=1)
     deadline = time.time() + 120
     while not os.path.exists(record.checkpoint_name(str(out), 1000) + ".json"):
         assert p.poll() is None and time.time() < deadline, "run ended before it could be killed"
@@ -78,33 +102,44 @@ def test_kill_and_resume_gives_a_contiguous_history(tmp_path):
     time.sleep(0.6)                                     # die somewhere after the 1000-step checkpoint
     p.send_signal(signal.SIGKILL)
     p.wait()
-    assert record.list_checkpoints(str(out))[-1] < 3000, "killed too late to test resuming"
     resume_at = record.list_checkpoints(str(out))[-1]
-    before = load_all(str(out))                         # may run past the checkpoint: it will be cut
-    p = run_record(out)
-    _, err = p.communicate()
-    assert p.returncode == 0, err.decode()[-2000:]
+    assert resume_at < 3000, "killed too late to test resuming"
+    finish(run_record(out, threads=1))
+    h, ref = load_all(str(out)), load_all(one_thread_run)
+    assert not ref["first"][resume_at], "the resume point must fall inside a game to test replaying it"
+    for k in record.FIELDS:                             # step for step the uninterrupted run's history ...
+        np.testing.assert_array_equal(h[k], ref[k], err_msg=k)
+    assert curve_rows(str(out)) == curve_rows(one_thread_run)          # ... its games, scores and lengths
+    np.testing.assert_array_equal(final_weights(str(out)), final_weights(one_thread_run))   # ... its teacher
+    assert json.load(open(out / "history.json"))["segments"] == [[0, 0]]
+
+
+def test_a_replay_that_does_not_match_starts_a_fresh_game_and_says_so(tmp_path, one_thread_run):
+    import shutil
+    out = tmp_path / "run"
+    shutil.copytree(one_thread_run, out)
+    for s in (3000, 2000):                              # as if killed just after the 1000-step checkpoint
+        for ext in (".npz", ".json"):
+            os.remove(record.checkpoint_name(str(out), s) + ext)
+    cols = record.read_chunk(record.chunk_path(str(out), 500), 500)
+    cols["frame"][100] ^= 1                             # step 600 no longer shows what the emulator shows
+    record.write_chunk(str(out), 500, cols)
+    err = finish(run_record(out, threads=1))
+    assert "replayed step 600 shows another frame" in err and "a fresh game starts at step 1000" in err
     h = load_all(str(out))
-    assert len(h["action"]) == 3000                     # nothing lost, nothing twice
-    for k in record.FIELDS:                             # everything before the resume point untouched
-        np.testing.assert_array_equal(h[k][:resume_at], before[k][:resume_at])
-    assert h["first"][resume_at], "a fresh game starts at the resume point"
-    scores, steps = curve_scores(str(out))
+    assert len(h["action"]) == 3000 and h["first"][1000]               # nothing lost; a new game at the resume
+    assert json.load(open(out / "history.json"))["segments"] == [[0, 0], [1000, 1000]]
+    scores, _ = curve_scores(str(out))
     assert scores == games_in_history(h)
-    assert record.list_checkpoints(str(out))[-1] == 3000
 
 
-def test_two_runs_with_one_thread_are_identical(tmp_path, tiny_run):
-    runs = [run_record(tmp_path / f"r{i}", threads=1) for i in range(2)]
-    for p in runs:
-        _, err = p.communicate()
-        assert p.returncode == 0, err.decode()[-2000:]
-    a, b = load_all(str(tmp_path / "r0")), load_all(str(tmp_path / "r1"))
+def test_two_runs_with_one_thread_are_identical(tmp_path, one_thread_run):
+    other = tmp_path / "r1"
+    finish(run_record(other, threads=1))
+    a, b = load_all(one_thread_run), load_all(str(other))
     for k in record.FIELDS:
         np.testing.assert_array_equal(a[k], b[k])
-    wa = np.load(record.checkpoint_name(str(tmp_path / "r0"), 3000) + ".npz", allow_pickle=False)["params"]
-    wb = np.load(record.checkpoint_name(str(tmp_path / "r1"), 3000) + ".npz", allow_pickle=False)["params"]
-    np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(final_weights(one_thread_run), final_weights(str(other)))
 
 
 def test_damaged_or_missing_chunk_is_named(tmp_path, tiny_run):
