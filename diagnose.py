@@ -225,7 +225,8 @@ def ladder(c: DiagnoseConfig):
     """Question 1 under the common protocol for every imitator of --rungs, against one teacher:
     <out>/q1_ladder.json (every number), .md (the table), .png (score against optimizer updates).
     Rungs judged by an earlier run against the same teacher games (same checkpoint, protocol and
-    seeds, hence the same scores) stay in the table, so a rung's folder may be deleted once judged."""
+    seeds, hence the same scores) stay in the table, so a rung's folder may be deleted once judged;
+    a table judged against other teacher games is refused, naming the file, never overwritten."""
     ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
     eps = checkpoint_epsilon(ckpt)
     stream = lambda name: toolbox.named_rng(c.seed, name)   # one per player
@@ -240,9 +241,15 @@ def ladder(c: DiagnoseConfig):
                teacher=verdict.mean_ci(teacher, boot),
                clone_pass_rate=verdict.clone_pass_rate(np.mean(teacher), np.std(teacher), len(teacher), boot), rungs=[])
     folders = [f.strip() for f in c.rungs.split(",") if f.strip()]
-    before = toolbox.read_json(os.path.join(c.out, "q1_ladder.json")) or {}
-    same = all(before.get(k) == out[k] for k in ("teacher_checkpoint", "epsilon", "games", "context", "teacher"))
-    out["rungs"] = [r for r in before.get("rungs", []) if same and r["name"] not in
+    saved = os.path.join(c.out, "q1_ladder.json")
+    before = toolbox.read_json(saved) or {}
+    differ = [k for k in ("teacher_checkpoint", "epsilon", "games", "context", "teacher")
+              if before.get("rungs") and before.get(k) != out[k]]
+    if differ:                                             # never drop rungs judged against other games
+        raise SystemExit(f"{saved} holds rungs judged against other teacher games ({differ[0]}: "
+                         f"{before.get(differ[0])} there, {out[differ[0]]} now); judge into another --out, "
+                         f"or delete {saved} to start that table anew")
+    out["rungs"] = [r for r in before.get("rungs", []) if r["name"] not in
                     {os.path.basename(os.path.normpath(f)) for f in folders}]
     for folder in folders:
         name = os.path.basename(os.path.normpath(folder))

@@ -97,8 +97,10 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     shutil.rmtree(tmp_path / "tf_a")
     one = diagnose.run(dataclasses.replace(c, rungs=rungs[1]))["ladder"]
     assert [r["name"] for r in one["rungs"]] == ["tf_a", "bc_a", "tf_late", "tf_b"] and one["rungs"][0] == out["rungs"][0]
-    other = diagnose.run(dataclasses.replace(c, rungs=rungs[1], ladder_games=2, work=str(tmp_path / "w2")))["ladder"]
-    assert [r["name"] for r in other["rungs"]] == ["tf_b"]                       # other teacher games: not kept
+    saved = open(tmp_path / "o" / "q1_ladder.json").read()             # other teacher games: refused, kept
+    with pytest.raises(SystemExit, match=r"q1_ladder.json holds rungs judged against other teacher games \(games: 3 there, 2 now\)"):
+        diagnose.run(dataclasses.replace(c, rungs=rungs[1], ladder_games=2, work=str(tmp_path / "w2")))
+    assert open(tmp_path / "o" / "q1_ladder.json").read() == saved
 
 
 def test_ladder_flags_are_checked_first(tmp_path):
