@@ -231,26 +231,25 @@ def play_moves(game, act, seed, max_game_steps=0, fresh_games=True, prev_reward=
     max_game_steps then resets the emulator from seed + 1000 * (games so far) + (steps so far)."""
     env = dqn.make_env(game)
     try:
-        obs, _ = env.reset(seed=seed)
+        g = dqn.new_game(env, seed)
         steps = 0
         for k in itertools.count():
             if fresh_games and k:                                      # game 0 is the reset above
-                obs, _ = env.reset(seed=seed + k)
+                g = dqn.new_game(env, seed + k)
             if fresh_games:
                 prev_reward = 0.0
             prev = NEW_GAME
             for t in itertools.count():
-                stack = obs[0]
+                stack = g.obs[0]
                 a = act(stack, prev, prev_reward, t)
-                env.send(np.array([a], np.int64))
-                obs, r, term, trunc, _ = env.recv()
+                g, r, term, trunc, _ = dqn.env_step(env, g, a)        # the emulator step learn() takes
                 steps += 1
-                prev, prev_reward = a, float(np.sign(r[0]))
-                cut = t + 1 == max_game_steps and not (term[0] or trunc[0])
+                prev, prev_reward = a, float(np.sign(r))
+                cut = t + 1 == max_game_steps and not (term or trunc)
                 if cut and not fresh_games:                            # the emulator would go on: a new game
-                    obs, _ = env.reset(seed=seed + 1000 * (k + 1) + steps)
-                over = bool(term[0] or trunc[0]) or cut
-                yield stack, a, float(r[0]), over
+                    g = dqn.new_game(env, seed + 1000 * (k + 1) + steps)
+                over = term or trunc or cut
+                yield stack, a, r, over
                 if over:
                     break
     finally:
