@@ -498,13 +498,11 @@ CATCH_DQN = dict(lr=1e-3, learning_starts=500, eps_decay_steps=2500, target_ever
 
 def mean_return(agent, env, games, eps, seed):
     """The agent's mean return over `games` games of env, epsilon-greedy at eps, without learning."""
-    obs, _ = env.reset(seed=seed)
-    total, done = 0.0, 0
+    game, total, done = new_game(env, seed), 0.0, 0
     while done < games:
-        env.send(np.array([agent.act(obs[0], eps)]))
-        obs, r, term, _, _ = env.recv()
-        total += r[0]
-        done += bool(term[0])
+        game, r, term, _, _ = env_step(env, game, agent.act(game.obs[0], eps))
+        total += r
+        done += term
     return total / games
 
 
