@@ -244,7 +244,7 @@ def ladder(c: DiagnoseConfig):
     saved = os.path.join(c.out, "q1_ladder.json")
     before = toolbox.read_json(saved) or {}
     differ = [k for k in ("teacher_checkpoint", "epsilon", "games", "context", "teacher")
-              if before.get("rungs") and before.get(k) != out[k]]
+              if before.get(k) != out[k]] if before.get("rungs") else []
     if differ:                                             # never drop rungs judged against other games
         raise SystemExit(f"{saved} holds rungs judged against other teacher games ({differ[0]}: "
                          f"{before.get(differ[0])} there, {out[differ[0]]} now); judge into another --out, "
