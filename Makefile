@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine (each creates .venv on first use):
-#   make run    the main job: the whole pipeline (record, imitate, evaluate) at the default scale,
-#               its independent arms one per core at once (pipeline.py --jobs)
+#   make run    the main job: the whole pipeline (record, imitate three seeds, evaluate) at the default
+#               scale, its independent jobs one per core at once (pipeline.py --jobs)
 #   make test   the test suite
 # and `make quick` asks the questions at classroom scale from the committed teacher and imitator.
 PY := .venv/bin/python
@@ -10,8 +10,10 @@ PY := .venv/bin/python
 	.venv/bin/pip install -q -r requirements.txt
 	touch $@
 
+# three seeds of the imitator's recipe, each playing its own arms (the table shows their spread)
+SEEDS ?= runs/imitator_seed1,runs/imitator_seed2
 run: .venv/installed
-	$(PY) pipeline.py
+	$(PY) pipeline.py --seeds $(SEEDS)
 
 quick: .venv/installed
 	$(PY) pipeline.py --quick

@@ -6,7 +6,8 @@ and more seeds of its recipe, --seeds), every chosen arm, then the table. Every 
 is done and resumes what is not. The arms are independent jobs, so they run one per core at once
 (--jobs), or as waves of shell commands for another scheduler (--list_jobs; docs/CLUSTER.md).
 
-    python pipeline.py                       # = make run: every arm at the default scale, one per core at once
+    python pipeline.py                       # every arm at the default scale, one job per core at once
+    python pipeline.py --seeds runs/imitator_seed1,runs/imitator_seed2   # = make run: three imitator seeds
     python pipeline.py --jobs 1              # the same in this process, one arm after another
     python pipeline.py --only now            # one group (now, later, elsewhere, controls) or arm
     python pipeline.py --only table          # no arm: rewrite the table and plots from what is on disk
@@ -63,39 +64,56 @@ def check_config(c: EvalConfig):
         raise SystemExit(f"--jobs {c.jobs} must be 0 (one per core) or a positive number of processes")
     if c.max_game_steps < 0:
         raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
-    for folder, _, _ in evaluate.imitator_folders(c)[1:]:
-        if not os.path.exists(os.path.join(folder, "imitator.json")):
-            raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json)")
+    whole = "all" in {w.strip() for w in c.only.split(",")}            # the whole pipeline trains what is missing
+    for k, folder, _ in ([] if whole else missing_imitators(c)):
+        if k:                                                           # (a missing --imitator: see run_pipeline)
+            raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json); train it with "
+                             f"python imitate.py --history {c.teacher} --out {folder} --seed {k}, or run the "
+                             f"whole pipeline (--only all), which does")
+
+
+def missing_imitators(c: EvalConfig):
+    """(k, folder, suffix) of each imitator the pipeline must train first: seed k of imitate.py's
+    default recipe goes into the k-th folder (--imitator, then each of --seeds)."""
+    return [(k, folder, sfx) for k, (folder, _, sfx) in enumerate(evaluate.imitator_folders(c))
+            if not os.path.exists(os.path.join(folder, "imitator.json"))]
 
 
 def job_waves(c: EvalConfig):
-    """The pipeline as waves of shell commands, one job each: the teacher and the imitator if they
-    are missing (and the --seeds imitators, folder k trained with --seed k), then every chosen arm
-    (one process, one BLAS thread), then the arms that need an
-    arm of the wave before (the imitator prompted with the transplanted teacher's start), then the
-    table. Each arm plays in its own folder from its own seeds, so running a wave's jobs at once
-    gives the same games as running them one after another."""
+    """The pipeline as waves of shell commands, one job each (one process, one BLAS thread). Each
+    job goes into the first wave after every job it needs: the teacher (record.py) if it is
+    missing; then the imitators that are missing (seed k of the recipe into the k-th folder) and
+    the teacher's own arms, which need only the teacher; then each imitator's arms; then the
+    arms that need an arm as well (the imitator prompted with the transplanted teacher's start);
+    then the table. Each arm plays in its own folder from its own seeds, so running a wave's jobs
+    at once gives the same games as running them one after another."""
     if c.quick:
         raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
                          "(python evaluate.py --quick)")
     py = f"OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 {shlex.quote(sys.executable)}"
     flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
                     if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
-    waves = []
+    wave = {}                                              # job name -> its wave (0 = the first)
+    jobs = []                                              # (wave, name, command), in the order listed
     if not os.path.exists(os.path.join(c.teacher, "config.json")):
-        waves.append([("teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
-                                  f"--results {shlex.quote(c.out)}")])
-    trainings = [(f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history {shlex.quote(c.teacher)} "
-                  f"--out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""))
-                 for k, (folder, _, sfx) in enumerate(evaluate.imitator_folders(c))          # --seeds: seed k is folder k
-                 if not os.path.exists(os.path.join(folder, "imitator.json"))]
-    if trainings:
-        waves.append(trainings)
-    chosen = evaluate.selected(c, evaluate.arms(c))
-    needs_an_arm = [n for n in chosen if n.startswith("elsewhere_imitator_prompted")]
-    waves += [[(n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}") for n in names]
-              for names in ([n for n in chosen if n not in needs_an_arm], needs_an_arm) if names]
-    return waves + [[("table", f"{py} pipeline.py{flags} --jobs 1 --only table")]]
+        jobs.append((0, "teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
+                                   f"--results {shlex.quote(c.out)}"))
+    after_teacher = 1 if jobs else 0
+    for k, folder, sfx in missing_imitators(c):
+        jobs.append((after_teacher, f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history "
+                     f"{shlex.quote(c.teacher)} --out {shlex.quote(folder)}" + (f" --seed {k}" if k else "")))
+    wave.update({name: w for w, name, _ in jobs})
+    own = set(evaluate.teacher_arms(c))
+    for n in evaluate.selected(c, evaluate.arms(c)):
+        base, _, k = n.partition("@seed")
+        needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
+        if base == "elsewhere_imitator_prompted":          # it is prompted with elsewhere_teacher's start
+            needs.append("elsewhere_teacher")
+        wave[n] = max([after_teacher] + [wave[x] + 1 for x in needs if x in wave])
+        jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}"))
+    n_waves = max([w for w, _, _ in jobs], default=-1) + 1
+    waves = [[(name, cmd) for w, name, cmd in jobs if w == k] for k in range(n_waves)]
+    return [w for w in waves if w] + [[("table", f"{py} pipeline.py{flags} --jobs 1 --only table")]]
 
 
 def print_jobs(c: EvalConfig):
@@ -178,11 +196,13 @@ def run_pipeline(c: EvalConfig):
             return {}
         print(open(os.path.join(c.out, "verdict.md")).read())
         return toolbox.read_json(os.path.join(c.out, "verdict.json"))
-    if work_to_do and missing:
-        print("stage 1: the teacher (record.py)")
-        record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
-        print("stage 2: the imitator (imitate.py)")
-        imitate.train(imitate.ImitateConfig(history=c.teacher, out=c.imitator))
+    if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
+        if not os.path.exists(os.path.join(c.teacher, "config.json")):
+            print("stage 1: the teacher (record.py)")
+            record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
+        for k, folder, _ in missing_imitators(c):
+            print(f"stage 2: the imitator, seed {k} of its recipe (imitate.py)")
+            imitate.train(imitate.ImitateConfig(history=c.teacher, out=folder, seed=k))
     for name in chosen:
         print(f"arm {name}")
         all_arms[name][1]()

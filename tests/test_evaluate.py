@@ -344,7 +344,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
 def test_bad_numbers_stop_before_any_work(tmp_path):
     for kw, message in ((dict(games=0), "--games 0 must be positive"),
                         (dict(max_game_steps=-1), "--max_game_steps -1"),
-                        (dict(seeds=str(tmp_path / "nope")), "holds no trained imitator")):
+                        (dict(seeds=str(tmp_path / "nope"), only="now"), "holds no trained imitator.*--seed 1")):
         with pytest.raises(SystemExit, match=message):
             pipeline.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
     assert not os.path.exists(tmp_path / "w") and not os.path.exists(tmp_path / "o")
@@ -519,12 +519,22 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
     waves = [[cmd for _, cmd in w] for w in pipeline.job_waves(c)]
     assert [name for name, _ in pipeline.job_waves(c)[0]] == ["teacher"]
     seeds = pipeline.job_waves(dataclasses.replace(c, seeds=f"{tmp_path / 's1'},{tmp_path / 's2'}"))[1]
-    assert [n for n, _ in seeds] == ["imitator", "imitator_seed1", "imitator_seed2"]
+    assert [n for n, _ in seeds][:3] == ["imitator", "imitator_seed1", "imitator_seed2"]
     assert seeds[2][1].endswith(f"--out {tmp_path / 's2'} --seed 2") and "--seed" not in seeds[0][1]
     assert " record.py " in waves[0][0] and " imitate.py " in waves[1][0]
-    assert [w[-1].split("--only ")[1] for w in waves[2:]] == ["elsewhere_imitator", "elsewhere_imitator_prompted",
-                                                              "table"]
-    assert all("--table false" in cmd for w in waves[2:-1] for cmd in w) and "--table false" not in waves[-1][0]
+    # each job in the first wave after all it needs: the teacher's own arms beside the imitator's training,
+    # the imitator's arms after it, the table last (the prompted arm needs elsewhere_teacher, one wave before)
+    only = lambda w: [cmd.split("--only ")[1] for cmd in w if "--only " in cmd]
+    assert [only(w) for w in waves[1:]] == [["elsewhere_teacher", "elsewhere_fresh", "elsewhere_random"],
+                                            ["elsewhere_imitator", "elsewhere_imitator_prompted"], ["table"]]
+    assert all("--table false" in cmd for w in waves[1:-1] for cmd in w if "--only" in cmd)
+    assert "--table false" not in waves[-1][0]
+    done = dataclasses.replace(c, imitator=str(tmp_path / "trained"))         # imitator there, elsewhere_teacher not:
+    os.makedirs(done.imitator)
+    open(os.path.join(done.imitator, "imitator.json"), "w").write("{}")
+    assert [only(cmd for _, cmd in w) for w in pipeline.job_waves(done)[1:]] == [
+        ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_random", "elsewhere_imitator"],
+        ["elsewhere_imitator_prompted"], ["table"]]
     with pytest.raises(SystemExit, match="--quick runs in one process"):
         pipeline.job_waves(ev.EvalConfig(quick=True))
     with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
