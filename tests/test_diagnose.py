@@ -63,8 +63,8 @@ def test_ladder_judges_each_rung_by_the_common_protocol_and_resumes(tiny_run, tm
     from test_imitate import tiny_config
     import imitate
     rungs = []
-    for name, kw in (("tf_a", dict(iters=2)), ("tf_b", dict(iters=4)), ("bc_a", dict(model="bc", batch=8, iters=3)),
-                     ("tf_late", dict(iters=2, late_share=0.5))):
+    for name, kw in (("tf_a", dict(iters=2, late_share=0)), ("tf_b", dict(iters=4, late_share=0)),
+                     ("bc_a", dict(model="bc", batch=8, iters=3, late_share=0)), ("tf_late", dict(iters=2, late_share=0.5))):
         imitate.train(tiny_config(tiny_run, tmp_path / name, **kw), log=lambda *a: None)
         rungs.append(str(tmp_path / name))
     c = diagnose.DiagnoseConfig(teacher=tiny_run, only="ladder", rungs=",".join(rungs), ladder_games=3,
