@@ -39,8 +39,9 @@ from evaluate import EvalConfig
 # imitator: question 1 is asked at full strength, in minutes; a few thousand steps of the frozen
 # teacher's play are recorded to prompt the imitator and to seed the learning arms, and every other
 # arm is short, so its rule mostly reads "too short to tell" (it is labelled small-scale). The
-# teacher's learning itself is shown from its committed record (its curve and quarter means).
-QUICK = dict(teacher="results/breakout_rerecord/teacher_final", imitator="results/imitator",
+# teacher's learning itself is shown from its committed record (its curve and quarter means). The
+# imitator is the recipe that passes question 1, trained on this teacher's own history (seed 0).
+QUICK = dict(teacher="results/breakout/teacher_final", imitator="results/q1_recipe_first_s0",
              record=dict(steps=3_000, chunk_steps=1_000, checkpoint_every=3_000),
              evaluate=dict(games=8, steps=10_000, control_steps=4_000, max_game_steps=4_000))
 
