@@ -176,15 +176,20 @@ def arms(c: EvalConfig):
 GROUPS = ("now", "later", "stages", "elsewhere", "controls")
 
 
+def wanted(c: EvalConfig):
+    """The names --only asks for: arms, groups, "all" or "table"."""
+    return {w.strip() for w in c.only.split(",")}
+
+
 def selected(c, table):
-    wanted = {w.strip() for w in c.only.split(",")}
-    unknown = wanted - set(table) - set(GROUPS) - {"all", "table"}
+    asked = wanted(c)
+    unknown = asked - set(table) - set(GROUPS) - {"all", "table"}
     if unknown:
         moved = " (the diagnoses are diagnose.py's: python diagnose.py --only copycat,q1)" \
             if unknown & {"copycat", "q1_diagnosis"} else ""
         raise SystemExit(f"--only: unknown {sorted(unknown)}{moved}; valid: all, table, {', '.join(GROUPS)}, "
                          f"{', '.join(table)}")
-    return [n for n, (g, _) in table.items() if "all" in wanted or n in wanted or g in wanted]
+    return [n for n, (g, _) in table.items() if "all" in asked or n in asked or g in asked]
 
 
 def arm_folder(c, name):

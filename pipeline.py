@@ -65,12 +65,12 @@ def check_config(c: EvalConfig):
         raise SystemExit(f"--jobs {c.jobs} must be 0 (one per core) or a positive number of processes")
     if c.max_game_steps < 0:
         raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
-    whole = "all" in {w.strip() for w in c.only.split(",")}            # the whole pipeline trains what is missing
-    for k, folder, _ in ([] if whole else missing_imitators(c)):
-        if k:                                                           # (a missing --imitator: see run_pipeline)
-            raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json); train it with "
-                             f"python imitate.py --history {c.teacher} --out {folder} --seed {k}, or run the "
-                             f"whole pipeline (--only all), which does")
+    untrained = [(k, folder) for k, folder, _ in missing_imitators(c) if k]   # (a missing --imitator: run_pipeline)
+    if untrained and "all" not in evaluate.wanted(c):                  # the whole pipeline trains them
+        k, folder = untrained[0]
+        raise SystemExit(f"--seeds: {folder} holds no trained imitator (no imitator.json); train it with "
+                         f"python imitate.py --history {c.teacher} --out {folder} --seed {k}, or run the "
+                         f"whole pipeline (--only all), which does")
 
 
 def missing_imitators(c: EvalConfig):
@@ -78,6 +78,11 @@ def missing_imitators(c: EvalConfig):
     default recipe goes into the k-th folder (--imitator, then each of --seeds)."""
     return [(k, folder, sfx) for k, (folder, _, sfx) in enumerate(evaluate.imitator_folders(c))
             if not os.path.exists(os.path.join(folder, "imitator.json"))]
+
+
+def teacher_missing(c: EvalConfig):
+    """True if the pipeline must record the teacher first (no record.py run at --teacher)."""
+    return not os.path.exists(os.path.join(c.teacher, "config.json"))
 
 
 def job_waves(c: EvalConfig):
@@ -96,7 +101,7 @@ def job_waves(c: EvalConfig):
                     if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
     wave = {}                                              # job name -> its wave (0 = the first)
     jobs = []                                              # (wave, name, command), in the order listed
-    if not os.path.exists(os.path.join(c.teacher, "config.json")):
+    if teacher_missing(c):
         jobs.append((0, "teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
                                    f"--results {shlex.quote(c.out)}"))
     after_teacher = 1 if jobs else 0
@@ -112,9 +117,9 @@ def job_waves(c: EvalConfig):
             needs.append("elsewhere_teacher")
         wave[n] = max([after_teacher] + [wave[x] + 1 for x in needs if x in wave])
         jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}"))
-    n_waves = max([w for w, _, _ in jobs], default=-1) + 1
+    n_waves = max([w for w, _, _ in jobs], default=-1) + 1      # every wave below the deepest holds a job
     waves = [[(name, cmd) for w, name, cmd in jobs if w == k] for k in range(n_waves)]
-    return [w for w in waves if w] + [[("table", f"{py} pipeline.py{flags} --jobs 1 --only table")]]
+    return waves + [[("table", f"{py} pipeline.py{flags} --jobs 1 --only table")]]
 
 
 def print_jobs(c: EvalConfig):
@@ -178,7 +183,7 @@ def run_pipeline(c: EvalConfig):
             setattr(c, k, v)
     all_arms = evaluate.arms(c)
     chosen = evaluate.selected(c, all_arms)                         # an unknown --only stops here, before any work
-    wanted = {w.strip() for w in c.only.split(",")}
+    wanted = evaluate.wanted(c)
     work_to_do = bool(chosen)
     missing = [f"--{k} {path}" for k, path, f in (("teacher", c.teacher, "config.json"),
                                                  ("imitator", c.imitator, "imitator.json"))
@@ -198,7 +203,7 @@ def run_pipeline(c: EvalConfig):
         print(open(os.path.join(c.out, "verdict.md")).read())
         return toolbox.read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
-        if not os.path.exists(os.path.join(c.teacher, "config.json")):
+        if teacher_missing(c):
             print("stage 1: the teacher (record.py)")
             record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
         for k, folder, _ in missing_imitators(c):
