@@ -214,7 +214,7 @@ def rung_facts(folder):
     batch = meta.get("batch", ck.get("batch"))
     K = 1 if bc else meta.get("transformer", {}).get("block_size")
     kind, late = "behaviour cloning" if bc else "transformer", meta.get("late_share", ck.get("late_share", 0.0))
-    return dict(kind=kind, late_share=late, updates=meta.get("trained_steps"), batch=batch,
+    return dict(kind=kind, late_share=late, seed=ck.get("seed"), updates=meta.get("trained_steps"), batch=batch,
                 context=K, examples_per_update=batch * K if batch and K else None,
                 train_minutes=meta.get("train_minutes"), heldout_acc=m.get("acc_vs_teacher_actions"),
                 heldout_last_span_acc=m.get("last_span", {}).get("acc_vs_teacher_actions"),
@@ -267,7 +267,7 @@ def ladder(c: DiagnoseConfig):
 def write_ladder(out, out_dir):
     """The ladder's trend lines, then <out_dir>/q1_ladder.json, .md and .png. From a saved
     q1_ladder.json alone, without playing: write_ladder(toolbox.read_json(path), out_dir)."""
-    out["trend"] = ladder_trend(out)
+    out["trend"], out["replications"] = ladder_trend(out), replications(out)
     save(out_dir, "q1_ladder.json", out)
     with open(os.path.join(out_dir, "q1_ladder.md"), "w") as f:
         f.write(ladder_table(out))
@@ -288,6 +288,18 @@ def ladder_trend(out):
     return trends
 
 
+def replications(out):
+    """Rungs of one recipe at the same updates and examples per update (seeds of one run, say), with
+    how many of them pass: [{recipe, updates, examples_per_update, names, yes, of}], groups of 2+ only.
+    A recipe replicates question 1 when yes == of (the rule of results/README.md, fixed beforehand)."""
+    groups = {}
+    for r in out["rungs"]:
+        groups.setdefault((recipe_of(r), r["updates"], r["examples_per_update"]), []).append(r)
+    return [dict(recipe=k[0], updates=k[1], examples_per_update=k[2], names=[r["name"] for r in rs],
+                 yes=sum(r["reading"] == "yes" for r in rs), of=len(rs))
+            for k, rs in groups.items() if len(rs) > 1]
+
+
 def ladder_table(out):
     t = out["teacher"]
     lines = [f"# Question 1 for each imitator: {out['games']} games each, epsilon {out['epsilon']:g} for every player", "",
@@ -303,6 +315,10 @@ def ladder_table(out):
                      f"{r['train_minutes'] if r['train_minutes'] is not None else '-'} | {pct(r['heldout_acc'])} "
                      f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {verdict.fmt(r['score'])} | "
                      f"{r['of_teacher']:.0%} | {r['move_agreement']:.0%} | **{r['reading']}** |")
+    for g in replications(out):
+        lines.append(f"\n{g['recipe']} at {g['updates'] or 0:,} updates of {g['examples_per_update']} examples, "
+                     f"{g['of']} runs ({', '.join(g['names'])}): Q1 **yes in {g['yes']} of {g['of']}**"
+                     + (" (replicates)." if g["yes"] == g["of"] else "."))
     for kind, tr in out.get("trend", {}).items():
         reach = f"{tr['updates_for_75pct']:,.0f} updates" if tr["updates_for_75pct"] else "never (it does not rise)"
         lines.append(f"\n{kind}: {tr['per_tenfold']:+.1f} points per tenfold updates; the line reaches 75% of the "
@@ -315,12 +331,18 @@ def ladder_plot(out, path):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for kind, rs in rungs_by_recipe(out).items():
         marker = "s" if kind.startswith("behaviour") else "o"
-        toolbox.errorbars(ax, [r["updates"] for r in rs], [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
-                          fmt=marker + "-", label=kind)
+        xs = [r["updates"] for r in rs]                      # seeds at the same updates side by side,
+        line = "-" if len(set(xs)) == len(xs) else ""       # and no line through them
+        xs = [x * 1.06 ** xs[:j].count(x) for j, x in enumerate(xs)]
+        toolbox.errorbars(ax, xs, [[r["score"][k] for k in ("mean", "lo", "hi")] for r in rs],
+                          fmt=marker + line, label=kind)
     t = out["teacher"]["mean"]
     ax.axhline(t, color="gray", ls="--", label=f"final teacher ({t:.1f})")
     ax.axhline(0.75 * t, color="gray", ls=":", label="75% of the teacher")
     ax.set_xscale("log")
+    lo, hi = ax.get_xlim()
+    if hi < 4 * lo:                                          # one rung, or seeds of one: a decade around them
+        ax.set_xlim(lo / 3, hi * 3)
     toolbox.save_figure(fig, ax, path, "optimizer updates (log scale)", f"mean score over {out['games']} games (95% CI)",
                         f"Question 1, compute ladder: all players epsilon-greedy at {out['epsilon']:g}")
     plt.close(fig)

@@ -408,8 +408,9 @@ def across_seeds(Rs, names):
         got = [value_and_reading(r, key) for r in Rs if key in r]
         if len(got) == len(Rs):                             # every seed has played this question
             v = np.array([x for x, _ in got], float)
+            readings = [rd for _, rd in got]
             out[key] = dict(values=v.tolist(), mean=float(np.mean(v)), min=float(np.min(v)), max=float(np.max(v)),
-                            readings=[rd for _, rd in got])
+                            readings=readings, yes=readings.count("yes"))   # how many seeds pass (a bare "yes")
     return out
 
 
@@ -553,7 +554,8 @@ def table(R):
             if key in R["seeds"]:
                 d, f2 = R["seeds"][key], lambda x: num(x, 2)
                 lines.append(f"| {question} | {what[key]}: {' / '.join(f2(x) for x in d['values'])} | "
-                             f"{f2(d['mean'])} ({f2(d['min'])} to {f2(d['max'])}) | {' / '.join(d['readings'])} |")
+                             f"{f2(d['mean'])} ({f2(d['min'])} to {f2(d['max'])}) | {' / '.join(d['readings'])}: "
+                             f"yes in {d['readings'].count('yes')} of {len(d['readings'])} |")
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
               "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
               "quarter of the arm. The rules, fixed before the results:",

@@ -123,3 +123,17 @@ def test_held_out_states_come_from_the_imitators_held_out_span(tiny_run, tmp_pat
     h, stacks, pa, pr, y = diagnose.held_out(tiny_run, 200, 8, span)
     full = record.load_history(tiny_run)
     assert len(y) == 200 and np.array_equal(y, full["action"][1600:1800])      # the span's last 200 steps
+
+
+def test_replications_count_the_seeds_of_one_recipe_that_pass():
+    """Three seeds of one recipe (same kind, lever, updates and examples per update), one of them
+    failing, and a rung of another recipe: one group, yes in 2 of 3; all three passing replicates."""
+    rung = lambda name, reading, late=0.5, updates=24_000: dict(
+        name=name, kind="transformer", late_share=late, updates=updates, examples_per_update=512, reading=reading)
+    out = dict(rungs=[rung("s0", "yes"), rung("s1", "no"), rung("s2", "yes"), rung("plain", "yes", late=0),
+                      rung("short", "yes", updates=6_000)])
+    assert diagnose.replications(out) == [dict(recipe="transformer, late_share 0.5", updates=24_000,
+                                               examples_per_update=512, names=["s0", "s1", "s2"], yes=2, of=3)]
+    out["rungs"][1]["reading"] = "yes"
+    assert diagnose.replications(out)[0]["yes"] == 3
+    assert diagnose.replications(dict(rungs=out["rungs"][3:])) == []       # single rungs: nothing to replicate

@@ -288,6 +288,10 @@ def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_quest
     S = verdict.across_seeds([alike, unlike], ["a", "b"])
     assert S["now"]["readings"] == ["yes", "no"]
     assert S["noreward"]["readings"] == ["yes", "not testable, fails Q1 (yes)"]   # never a bare answer for seed b
+    assert S["now"]["yes"] == 1 and S["noreward"]["yes"] == 1                      # seed b's "(yes)" is no pass
+    R = dict(alike, seeds=S)
+    row = [line for line in verdict.table(R).splitlines() if line.startswith("| 1. **Now**")][-1]
+    assert row.endswith("| yes / no: yes in 1 of 2 |")
 
 
 def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
