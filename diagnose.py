@@ -315,7 +315,7 @@ def ladder_table(out):
                      f"{r['train_minutes'] if r['train_minutes'] is not None else '-'} | {pct(r['heldout_acc'])} "
                      f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {verdict.fmt(r['score'])} | "
                      f"{r['of_teacher']:.0%} | {r['move_agreement']:.0%} | **{r['reading']}** |")
-    for g in replications(out):
+    for g in out.get("replications", []):
         lines.append(f"\n{g['recipe']} at {g['updates'] or 0:,} updates of {g['examples_per_update']} examples, "
                      f"{g['of']} runs ({', '.join(g['names'])}): Q1 **yes in {g['yes']} of {g['of']}**"
                      + (" (replicates)." if g["yes"] == g["of"] else "."))

@@ -185,9 +185,8 @@ def run_pipeline(c: EvalConfig):
     chosen = evaluate.selected(c, all_arms)                         # an unknown --only stops here, before any work
     wanted = evaluate.wanted(c)
     work_to_do = bool(chosen)
-    missing = [f"--{k} {path}" for k, path, f in (("teacher", c.teacher, "config.json"),
-                                                 ("imitator", c.imitator, "imitator.json"))
-               if not os.path.exists(os.path.join(path, f))]
+    missing = ([f"--teacher {c.teacher}"] if teacher_missing(c) else []) + \
+        ([f"--imitator {c.imitator}"] if not os.path.exists(os.path.join(c.imitator, "imitator.json")) else [])
     if c.quick and work_to_do:
         run_quick_stage1(c)
         missing = []

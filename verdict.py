@@ -555,7 +555,7 @@ def table(R):
                 d, f2 = R["seeds"][key], lambda x: num(x, 2)
                 lines.append(f"| {question} | {what[key]}: {' / '.join(f2(x) for x in d['values'])} | "
                              f"{f2(d['mean'])} ({f2(d['min'])} to {f2(d['max'])}) | {' / '.join(d['readings'])}: "
-                             f"yes in {d['readings'].count('yes')} of {len(d['readings'])} |")
+                             f"yes in {d['yes']} of {len(d['readings'])} |")
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
               "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
               "quarter of the arm. The rules, fixed before the results:",

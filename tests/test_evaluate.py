@@ -268,7 +268,7 @@ def test_across_seeds_table_prints_no_minus_zero():
     g = {"now_teacher": [[100, 1.0, 100, -1]] * 3, "now_imitator": [[100, 0.0, 100, 0.5]] * 3}
     R = verdict.judge(g, dict(steps=1000, control_steps=500, games=3, quick=False), np.random.default_rng(0))
     R["seeds"] = dict(imitators=["a", "b"], swap=dict(values=[0.001, -0.002], mean=-0.0005, min=-0.002, max=0.001,
-                                                     readings=["no", "no"]))
+                                                     readings=["no", "no"], yes=0))
     row = [line for line in verdict.table(R).splitlines() if line.startswith("| control: LEFT/RIGHT")][-1]
     assert "slope: 0.00 / 0.00 | 0.00 (0.00 to 0.00)" in row and "-0.00" not in row
     assert verdict.fmt(dict(mean=-0.001, lo=-0.04, hi=0.02)) == "0.00 [-0.04, 0.02]"   # narrow: more digits
