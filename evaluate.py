@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,9 @@ def learn_arm(c, name, game, steps, init_from):
 # Question 2's sharp form: an imitator with a stage input is told these stages (multiples of the
 # history's length: 1 = the end of the history it was trained on; past 1 = stages it never saw).
 STAGE_PROBES = (0.25, 0.5, 1.0, 1.5, 2.0)
+
+# An imitator arm prompted with another arm's first steps (its history's start), and that arm.
+PROMPTED_BY = {"elsewhere_imitator_prompted": "elsewhere_teacher"}
 
 
 def imitator_folders(c: EvalConfig):
@@ -152,7 +156,7 @@ def imitator_arms(c: EvalConfig, folder, work, sfx):
         "later_imitator": ("later", arm("later_imitator", "breakout", T, stage_advances=True, n_steps=c.steps)),
         "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", n_steps=c.steps)),
         "elsewhere_imitator_prompted": ("elsewhere", arm("elsewhere_imitator_prompted", "space_invaders",
-                                                         os.path.join(c.work, "elsewhere_teacher"),
+                                                         arm_folder(c, PROMPTED_BY["elsewhere_imitator_prompted"]),
                                                          prompt_from="start", n_steps=c.steps)),
         "swap_imitator": ("controls", arm("swap_imitator", "breakout_swapped", T, n_steps=c.control_steps)),
         "noreward_imitator": ("controls", arm("noreward_imitator", "breakout", T, zero_rewards=True,  # the stage
@@ -198,8 +202,8 @@ def arm_folder(c, name):
     return os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
 
 
-def load_arm(c, name):
-    """The games of a finished or partly finished arm, or None if it never ran."""
+def work_games(c, name):
+    """The games an arm has played in its work folder (finished or not), or None if it has none."""
     folder = arm_folder(c, name)
     state = os.path.join(folder, "state.json")
     if os.path.exists(state):
@@ -211,17 +215,88 @@ def load_arm(c, name):
     return None
 
 
-def arm_progress(c, name, group, games):
-    """(done, target, unit) of an arm, from its games (load_arm): games for question 1 and the stage
-    probes, agent steps for the rest (a played arm's steps end with its last saved game; a teacher
-    arm's are those recorded in its history, which runs past its last finished game)."""
-    folder = arm_folder(c, name)
+def load_arm(c, name):
+    """The games of a finished or partly finished arm: its kept copy if it has one (kept_games),
+    else its work folder's, or None if it never ran."""
+    games = kept_games(c, name)
+    return games if games is not None else work_games(c, name)
+
+
+def arm_target(c, group):
+    """(target, unit) of an arm of this group: games for question 1 and the stage probes, agent
+    steps for the rest."""
     if group in ("now", "stages"):
-        return len(games or []), c.games, "games"
-    target = c.control_steps if group == "controls" else c.steps
+        return c.games, "games"
+    return (c.control_steps if group == "controls" else c.steps), "steps"
+
+
+def arm_progress(c, name, group, games):
+    """(done, target, unit) of an arm, from its games (load_arm): a played arm's steps end with its
+    last saved game; a teacher arm's are those recorded in its history, which runs past its last
+    finished game; a kept arm is finished."""
+    folder = arm_folder(c, name)
+    target, unit = arm_target(c, group)
+    if kept_games(c, name) is not None:
+        return target, target, unit
+    if unit == "games":
+        return len(games or []), target, unit
     if os.path.exists(os.path.join(folder, "history.json")):
-        return record.history_length(folder), target, "steps"
-    return (games[-1][0] if games else 0), target, "steps"
+        return record.history_length(folder), target, unit
+    return (games[-1][0] if games else 0), target, unit
+
+
+# -------------------------------------------------------------------------------------------
+# Finished arms, kept: the games outlive the work folder
+# -------------------------------------------------------------------------------------------
+# An arm's work folder holds what it needs to resume (a learning arm's history and replay, gigabytes);
+# its games are a few kilobytes. When an arm finishes, its games are copied to <out>/arms/<name>.json
+# with what they depend on, so that a lost work folder costs only the arms still running: a finished
+# arm is then neither played again nor missing from the table. The copy is used only while every
+# setting it names is the run's own (another --games, --steps, seed, teacher or imitator: played anew).
+# --quick keeps nothing: its arms take minutes, and a class should see them played.
+def kept_path(c, name):
+    return os.path.join(c.out, "arms", f"{name}.json")
+
+
+def arm_identity(c, name):
+    """What an arm's games depend on besides the code: its name, the teacher and imitator folders
+    (as given), the seed, its length and the game cap."""
+    k = name.partition("@seed")[2]
+    imitator = "" if name in teacher_arms(c) else os.path.normpath(imitator_folders(c)[int(k or 0)][0])
+    group = arms(c)[name][0]
+    target, unit = arm_target(c, group)
+    return dict(arm=name, teacher=os.path.normpath(c.teacher), imitator=imitator, seed=c.seed,
+                target=target, unit=unit, max_game_steps=c.max_game_steps)
+
+
+def kept_games(c, name):
+    """The games of the arm's kept copy, if it has one made with the run's own settings, else None."""
+    kept = None if c.quick else toolbox.read_json(kept_path(c, name))
+    if kept is None or kept.get("identity") != arm_identity(c, name):
+        return None
+    return kept["games"]
+
+
+def must_play(c, name):
+    """Does the arm still have to be played (or its work folder kept)? Not if it is kept, unless an
+    arm still to be played is prompted from its history and its work folder is gone."""
+    if kept_games(c, name) is None:
+        return True
+    waiting = [n for n in arms(c) if PROMPTED_BY.get(n.partition("@seed")[0]) == name and kept_games(c, n) is None]
+    return bool(waiting) and not os.path.exists(os.path.join(arm_folder(c, name), "history.json"))
+
+
+def keep_arm(c, name):
+    """Copy a finished arm's games from its work folder to <out>/arms/<name>.json (once)."""
+    if c.quick or kept_games(c, name) is not None:
+        return
+    games = work_games(c, name)
+    done, target, _ = arm_progress(c, name, arms(c)[name][0], games)
+    if games is None or done < target:
+        return
+    os.makedirs(os.path.dirname(kept_path(c, name)), exist_ok=True)
+    toolbox.write_json(kept_path(c, name), dict(identity=arm_identity(c, name), games=games, cpu=toolbox.cpu_name(),
+                                                kept=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
 
 
 # -------------------------------------------------------------------------------------------
@@ -240,6 +315,7 @@ def write_verdict(c: EvalConfig, teacher_record=None):
         done, target, unit = arm_progress(c, name, group, games)
         if done >= target:
             g_all[name] = games
+            keep_arm(c, name)                    # finished by a job that kept nothing (e.g. before 5 Dec 2026)
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"
 

@@ -81,8 +81,16 @@ def missing_imitators(c: EvalConfig):
 
 
 def teacher_missing(c: EvalConfig):
-    """True if the pipeline must record the teacher first (no record.py run at --teacher)."""
-    return not os.path.exists(os.path.join(c.teacher, "config.json"))
+    """True if the pipeline must record the teacher first: no record.py run at --teacher, or one
+    stopped before the steps it was started for (its last checkpoint is not the final teacher)."""
+    return not record.finished(c.teacher)
+
+
+def teacher_record_config(c: EvalConfig):
+    """The teacher's record.py run: the default one, or the unfinished run at --teacher resumed to
+    the steps it was started for."""
+    target = record.progress(c.teacher)[1] or record.RecordConfig.steps
+    return record.RecordConfig(game="breakout", out=c.teacher, results=c.out, steps=target)
 
 
 def job_waves(c: EvalConfig):
@@ -102,8 +110,9 @@ def job_waves(c: EvalConfig):
     wave = {}                                              # job name -> its wave (0 = the first)
     jobs = []                                              # (wave, name, command), in the order listed
     if teacher_missing(c):
+        rc = teacher_record_config(c)
         jobs.append((0, "teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
-                                   f"--results {shlex.quote(c.out)}"))
+                                   f"--results {shlex.quote(c.out)} --steps {rc.steps}"))
     after_teacher = 1 if jobs else 0
     for k, folder, sfx in missing_imitators(c):
         jobs.append((after_teacher, f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history "
@@ -113,8 +122,8 @@ def job_waves(c: EvalConfig):
     for n in evaluate.selected(c, evaluate.arms(c)):
         base, _, k = n.partition("@seed")
         needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
-        if base == "elsewhere_imitator_prompted":          # it is prompted with elsewhere_teacher's start
-            needs.append("elsewhere_teacher")
+        if base in evaluate.PROMPTED_BY:                   # it is prompted with that arm's first steps
+            needs.append(evaluate.PROMPTED_BY[base])
         wave[n] = max([after_teacher] + [wave[x] + 1 for x in needs if x in wave])
         jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}"))
     n_waves = max([w for w, _, _ in jobs], default=-1) + 1      # every wave below the deepest holds a job
@@ -185,15 +194,18 @@ def run_pipeline(c: EvalConfig):
     chosen = evaluate.selected(c, all_arms)                         # an unknown --only stops here, before any work
     wanted = evaluate.wanted(c)
     work_to_do = bool(chosen)
-    missing = ([f"--teacher {c.teacher}"] if teacher_missing(c) else []) + \
+    done, target = record.progress(c.teacher)
+    missing = ([f"--teacher {c.teacher}" + (f" (recorded {done:,} of {target:,} steps)" if target else "")]
+               if teacher_missing(c) else []) + \
         ([f"--imitator {c.imitator}"] if not os.path.exists(os.path.join(c.imitator, "imitator.json")) else [])
     if c.quick and work_to_do:
         run_quick_stage1(c)
         missing = []
     if work_to_do and missing and "all" not in wanted:        # a chosen arm needs them: never start hours of work
-        raise SystemExit(f"{' and '.join(missing)}: not found. Make them with `python evaluate.py` (the whole "
-                         f"pipeline), or python record.py --out {c.teacher} and python imitate.py --history "
-                         f"{c.teacher} --out {c.imitator}, then run --only {c.only} again")
+        raise SystemExit(f"{' and '.join(missing)}: not found or unfinished. Make them with `python evaluate.py` "
+                         f"(the whole pipeline), or python record.py --out {c.teacher} (the same command resumes "
+                         f"it) and python imitate.py --history {c.teacher} --out {c.imitator}, then run --only "
+                         f"{c.only} again")
     n_jobs = c.jobs or os.cpu_count() or 1
     if work_to_do and n_jobs > 1 and not c.quick:             # the same stages and arms, n_jobs at once
         run_jobs(c, n_jobs)
@@ -204,13 +216,17 @@ def run_pipeline(c: EvalConfig):
     if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
         if teacher_missing(c):
             print("stage 1: the teacher (record.py)")
-            record.record(record.RecordConfig(game="breakout", out=c.teacher, results=c.out), dqn.DQNConfig())
+            record.record(teacher_record_config(c), dqn.DQNConfig())
         for k, folder, _ in missing_imitators(c):
             print(f"stage 2: the imitator, seed {k} of its recipe (imitate.py)")
             imitate.train(imitate.ImitateConfig(history=c.teacher, out=folder, seed=k))
     for name in chosen:
+        if not evaluate.must_play(c, name):
+            print(f"arm {name}: finished, its games kept in {evaluate.kept_path(c, name)}")
+            continue
         print(f"arm {name}")
         all_arms[name][1]()
+        evaluate.keep_arm(c, name)
     if not c.table:
         return {}
     if not any(evaluate.load_arm(c, name) for name in all_arms):           # finished or running

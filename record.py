@@ -206,6 +206,24 @@ def list_checkpoints(run_dir):
     return sorted(steps)
 
 
+def progress(run_dir):
+    """(steps recorded, steps the run is to reach) of a run folder: its last checkpoint, and the
+    --steps of its last command (config.json; a run from before 5 Dec 2026 did not write it, so the
+    default). (0, 0) if no run was ever started there. An unfinished run is not yet a teacher: its
+    last checkpoint is a teacher part way through its training."""
+    cfg = toolbox.read_json(os.path.join(run_dir, "config.json"))
+    if cfg is None:
+        return 0, 0
+    done = list_checkpoints(run_dir)
+    return (done[-1] if done else 0), cfg.get("steps", RecordConfig.steps)
+
+
+def finished(run_dir):
+    """Has the run in this folder recorded every step it was started for?"""
+    done, target = progress(run_dir)
+    return target > 0 and done >= target
+
+
 def cut_history(run_dir, game, step, seed):
     """Keep exactly the history steps [0, step); drop or shorten chunks after that, and the segments
     that start at or after it. Returns (chunks, segments)."""
@@ -274,10 +292,10 @@ def check_config(rc: RecordConfig, dc: DQNConfig | None = None):
 
 def same_run(old, new):
     """Do two run identities (config.json) describe the same run? A frozen teacher never learns, so
-    its replay size is not part of what it is."""
+    its replay size is not part of what it is; a run may be asked for more steps (learning on)."""
     if new.get("frozen"):
         old, new = ({**d, "dqn": {**d.get("dqn", {}), "replay_capacity": 0}} for d in (old, new))
-    return old == new
+    return {k: v for k, v in old.items() if k != "steps"} == {k: v for k, v in new.items() if k != "steps"}
 
 
 def starting_point(rc: RecordConfig):
@@ -296,8 +314,9 @@ def starting_point(rc: RecordConfig):
 
 
 def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
-    """Write the run's identity (config.json); resuming with another game or other learning
-    settings is refused."""
+    """Write the run's identity (config.json) and the steps it is to reach (the largest --steps
+    asked of it: progress() reads whether it is finished); resuming with another game or other
+    learning settings is refused."""
     cfg_path = os.path.join(run_dir, "config.json")
     identity = dict(game=rc.game, chunk_steps=rc.chunk_steps, dqn=dataclasses.asdict(dc),
                     init_from=os.path.abspath(rc.init_from) if rc.init_from else "", init_step=init_step)
@@ -306,6 +325,7 @@ def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
     old = toolbox.read_json(cfg_path)
     if old is not None and not same_run(old, identity):
         raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); use another --out or the same flags")
+    identity["steps"] = max(rc.steps, old.get("steps", 0) if old else 0)
     toolbox.write_json(cfg_path, identity)
 
 
