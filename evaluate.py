@@ -215,10 +215,10 @@ def work_games(c, name):
     return None
 
 
-def load_arm(c, name):
+def load_arm(c, name, group=None):
     """The games of a finished or partly finished arm: its kept copy if it has one (kept_games),
     else its work folder's, or None if it never ran."""
-    games = kept_games(c, name)
+    games = kept_games(c, name, group)
     return games if games is not None else work_games(c, name)
 
 
@@ -230,13 +230,15 @@ def arm_target(c, group):
     return (c.control_steps if group == "controls" else c.steps), "steps"
 
 
-def arm_progress(c, name, group, games):
+def arm_progress(c, name, group, games, kept=None):
     """(done, target, unit) of an arm, from its games (load_arm): a played arm's steps end with its
     last saved game; a teacher arm's are those recorded in its history, which runs past its last
-    finished game; a kept arm is finished."""
+    finished game; a kept arm is finished (kept: whether games are its kept copy; None: look)."""
     folder = arm_folder(c, name)
     target, unit = arm_target(c, group)
-    if kept_games(c, name) is not None:
+    if kept is None:
+        kept = kept_games(c, name, group) is not None
+    if kept:
         return target, target, unit
     if unit == "games":
         return len(games or []), target, unit
@@ -258,44 +260,49 @@ def kept_path(c, name):
     return os.path.join(c.out, "arms", f"{name}.json")
 
 
-def arm_identity(c, name):
+def arm_identity(c, name, group):
     """What an arm's games depend on besides the code: its name, the teacher and imitator folders
     (as given), the seed, its length and the game cap."""
     k = name.partition("@seed")[2]
     imitator = "" if name in teacher_arms(c) else os.path.normpath(imitator_folders(c)[int(k or 0)][0])
-    group = arms(c)[name][0]
     target, unit = arm_target(c, group)
     return dict(arm=name, teacher=os.path.normpath(c.teacher), imitator=imitator, seed=c.seed,
                 target=target, unit=unit, max_game_steps=c.max_game_steps)
 
 
-def kept_games(c, name):
-    """The games of the arm's kept copy, if it has one made with the run's own settings, else None."""
+def kept_games(c, name, group=None):
+    """The games of the arm's kept copy, if it has one made with the run's own settings, else None.
+    group: the arm's group (None: looked up in the arm table)."""
     kept = None if c.quick else toolbox.read_json(kept_path(c, name))
-    if kept is None or kept.get("identity") != arm_identity(c, name):
+    if kept is None:
         return None
-    return kept["games"]
+    group = group or arms(c)[name][0]
+    return kept["games"] if kept.get("identity") == arm_identity(c, name, group) else None
 
 
 def must_play(c, name):
     """Does the arm still have to be played (or its work folder kept)? Not if it is kept, unless an
     arm still to be played is prompted from its history and its work folder is gone."""
-    if kept_games(c, name) is None:
+    table = arms(c)
+    if kept_games(c, name, table[name][0]) is None:
         return True
-    waiting = [n for n in arms(c) if PROMPTED_BY.get(n.partition("@seed")[0]) == name and kept_games(c, n) is None]
+    waiting = [n for n, (g, _) in table.items()
+               if PROMPTED_BY.get(n.partition("@seed")[0]) == name and kept_games(c, n, g) is None]
     return bool(waiting) and not os.path.exists(os.path.join(arm_folder(c, name), "history.json"))
 
 
-def keep_arm(c, name):
+def keep_arm(c, name, group=None):
     """Copy a finished arm's games from its work folder to <out>/arms/<name>.json (once)."""
-    if c.quick or kept_games(c, name) is not None:
+    group = group or arms(c)[name][0]
+    if c.quick or kept_games(c, name, group) is not None:
         return
     games = work_games(c, name)
-    done, target, _ = arm_progress(c, name, arms(c)[name][0], games)
+    done, target, _ = arm_progress(c, name, group, games, kept=False)
     if games is None or done < target:
         return
     os.makedirs(os.path.dirname(kept_path(c, name)), exist_ok=True)
-    toolbox.write_json(kept_path(c, name), dict(identity=arm_identity(c, name), games=games, cpu=toolbox.cpu_name(),
+    toolbox.write_json(kept_path(c, name), dict(identity=arm_identity(c, name, group), games=games,
+                                                cpu=toolbox.cpu_name(),
                                                 kept=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
 
 
@@ -311,11 +318,13 @@ def write_verdict(c: EvalConfig, teacher_record=None):
     teacher_record: a folder with the teacher's teacher_summary.json, whose learning the table then shows."""
     g_all, running, table = {}, {}, arms(c)
     for name, (group, _) in table.items():
-        games = load_arm(c, name)
-        done, target, unit = arm_progress(c, name, group, games)
+        kept = kept_games(c, name, group)                     # read once per arm
+        games = kept if kept is not None else work_games(c, name)
+        done, target, unit = arm_progress(c, name, group, games, kept=kept is not None)
         if done >= target:
             g_all[name] = games
-            keep_arm(c, name)                    # finished by a job that kept nothing (e.g. before 5 Dec 2026)
+            if kept is None:                     # finished by a job that kept nothing (e.g. before 5 Dec 2026)
+                keep_arm(c, name, group)
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"
 

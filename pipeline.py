@@ -81,9 +81,13 @@ def missing_imitators(c: EvalConfig):
 
 
 def teacher_missing(c: EvalConfig):
-    """True if the pipeline must record the teacher first: no record.py run at --teacher, or one
-    stopped before the steps it was started for (its last checkpoint is not the final teacher)."""
-    return not record.finished(c.teacher)
+    """What is missing of the teacher, "" if nothing: the pipeline must record it first if there is
+    no record.py run at --teacher, or one stopped before the steps it was started for (its last
+    checkpoint is not the final teacher)."""
+    if record.finished(c.teacher):
+        return ""
+    done, target = record.progress(c.teacher)
+    return f"--teacher {c.teacher}" + (f" (recorded {done:,} of {target:,} steps)" if target else "")
 
 
 def teacher_record_config(c: EvalConfig):
@@ -120,6 +124,8 @@ def job_waves(c: EvalConfig):
     wave.update({name: w for w, name, _ in jobs})
     own = set(evaluate.teacher_arms(c))
     for n in evaluate.selected(c, evaluate.arms(c)):
+        if not evaluate.must_play(c, n):                   # finished and kept: no job
+            continue
         base, _, k = n.partition("@seed")
         needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
         if base in evaluate.PROMPTED_BY:                   # it is prompted with that arm's first steps
@@ -194,9 +200,7 @@ def run_pipeline(c: EvalConfig):
     chosen = evaluate.selected(c, all_arms)                         # an unknown --only stops here, before any work
     wanted = evaluate.wanted(c)
     work_to_do = bool(chosen)
-    done, target = record.progress(c.teacher)
-    missing = ([f"--teacher {c.teacher}" + (f" (recorded {done:,} of {target:,} steps)" if target else "")]
-               if teacher_missing(c) else []) + \
+    missing = [m for m in [teacher_missing(c)] if m] + \
         ([f"--imitator {c.imitator}"] if not os.path.exists(os.path.join(c.imitator, "imitator.json")) else [])
     if c.quick and work_to_do:
         run_quick_stage1(c)
@@ -226,7 +230,7 @@ def run_pipeline(c: EvalConfig):
             continue
         print(f"arm {name}")
         all_arms[name][1]()
-        evaluate.keep_arm(c, name)
+        evaluate.keep_arm(c, name, all_arms[name][0])
     if not c.table:
         return {}
     if not any(evaluate.load_arm(c, name) for name in all_arms):           # finished or running

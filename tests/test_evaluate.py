@@ -369,17 +369,23 @@ def test_play_moves_caps_games_and_counts_their_steps():
     assert seen[50] == (play.NEW_GAME, 0) and seen[51] == (0, 1)
 
 
+def fake_arms(work, seed=0):
+    """arm(name, n_games, every, folder=""): write an arm's work folder as play_arm leaves it, with
+    n_games games of random scores, one every `every` steps."""
+    rng = np.random.default_rng(seed)
+
+    def arm(name, n_games, every, folder=""):
+        games = [[every * (k + 1), float(rng.integers(0, 20)), every, -1.0] for k in range(n_games)]
+        os.makedirs(work / folder / name, exist_ok=True)
+        toolbox.write_json(str(work / folder / name / "state.json"), dict(steps=every * n_games, games=games))
+    return arm
+
+
 def test_an_arm_still_running_is_listed_not_judged(tmp_path):
     """A half-played arm's reading could flip as it goes on: the table names it and waits."""
     c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), games=3, steps=1_000, control_steps=500)
-    rng = np.random.default_rng(0)
-
-    def arm(name, n_games, every, folder=""):
-        games = [[every * (k + 1), float(rng.integers(0, 20)), every, -1.0] for k in range(n_games)]
-        os.makedirs(tmp_path / "w" / folder / name, exist_ok=True)
-        toolbox.write_json(str(tmp_path / "w" / folder / name / "state.json"), dict(steps=every * n_games, games=games))
-
+    arm = fake_arms(tmp_path / "w")
     arm("now_teacher", 3, 100)
     arm("now_imitator", 3, 100)
     arm("now_imitator_empty", 2, 100)                        # 2 of 3 games
@@ -544,3 +550,69 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
     with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
         pipeline.run_pipeline(dataclasses.replace(c, jobs=-1))
     assert not os.path.exists(tmp_path / "t")                               # listing starts nothing
+
+
+# --- finished arms are kept; an unfinished teacher is no teacher ---------------------------------
+def test_finished_arms_are_kept_and_outlive_their_work_folder(tiny_run, tiny_imitator, tmp_path, capsys):
+    """A finished arm's games are copied to <out>/arms/<name>.json: with its work folder lost, the
+    table still judges it and the pipeline does not play it again; other settings play it anew."""
+    c = ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+                      games=3, steps=1_000, control_steps=500, jobs=1)
+    arm = fake_arms(tmp_path / "w")
+    arm("now_teacher", 3, 100)
+    arm("now_imitator", 3, 100)
+    arm("now_imitator_empty", 2, 100)                                  # 2 of 3 games: running, not kept
+    R1, _ = ev.write_verdict(c)
+    assert os.path.exists(ev.kept_path(c, "now_teacher")) and not os.path.exists(ev.kept_path(c, "now_imitator_empty"))
+    shutil.rmtree(tmp_path / "w")                                      # runs/ lost
+    R2, _ = ev.write_verdict(c)
+    assert R2["now"]["teacher"] == R1["now"]["teacher"] and R2["now"]["imitator"] == R1["now"]["imitator"]
+    assert "in_progress" not in R2                                     # the running arm's games went with the folder
+    assert not ev.must_play(c, "now_teacher") and ev.must_play(c, "now_imitator_empty")
+    pipeline.run_pipeline(dataclasses.replace(c, only="now_teacher,now_imitator", table=False))
+    assert "now_teacher: finished, its games kept in" in capsys.readouterr().out
+    assert not os.path.exists(tmp_path / "w" / "now_teacher")        # nothing played again
+    names = [n for w in pipeline.job_waves(dataclasses.replace(c, only="now")) for n, _ in w]
+    assert "now_teacher" not in names and "now_imitator_empty" in names   # a kept arm is no job
+    for other in (dict(games=4), dict(seed=1), dict(max_game_steps=500), dict(quick=True)):
+        assert ev.kept_games(dataclasses.replace(c, **other), "now_teacher") is None, other   # played anew
+        assert ev.must_play(dataclasses.replace(c, **other), "now_teacher"), other
+
+
+def test_an_arm_that_prompts_a_waiting_arm_is_kept_with_its_history(tmp_path):
+    """elsewhere_imitator_prompted is prompted with elsewhere_teacher's first steps: a kept
+    elsewhere_teacher whose history is gone is played again while the prompted arm still waits."""
+    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+                      out=str(tmp_path / "o"), steps=1_000)
+
+    os.makedirs(tmp_path / "o" / "arms")
+
+    def keep(name):
+        toolbox.write_json(ev.kept_path(c, name), dict(identity=ev.arm_identity(c, name, "elsewhere"),
+                                                       games=[[1_000, 5.0, 1_000, -1.0]]))
+    keep("elsewhere_teacher")
+    assert ev.kept_games(c, "elsewhere_teacher") == [[1_000, 5.0, 1_000, -1.0]]
+    assert ev.must_play(c, "elsewhere_teacher")                        # its history is needed and gone
+    os.makedirs(tmp_path / "w" / "elsewhere_teacher")
+    open(tmp_path / "w" / "elsewhere_teacher" / "history.json", "w").write("{}")
+    assert not ev.must_play(c, "elsewhere_teacher")                    # its history is there
+    shutil.rmtree(tmp_path / "w")
+    keep("elsewhere_imitator_prompted")
+    assert not ev.must_play(c, "elsewhere_teacher")                    # nothing waits for it any more
+
+
+def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imitator, tmp_path):
+    """A record.py run stopped part way is not the final teacher: --only refuses (saying how far it
+    got) and the pipeline's first job resumes it to the steps it was started for."""
+    t = tmp_path / "t"
+    shutil.copytree(tiny_run, t)
+    cfg = json.load(open(t / "config.json"))
+    json.dump(cfg | {"steps": 6_000}, open(t / "config.json", "w"))
+    assert record.progress(str(t)) == (3_000, 6_000) and not record.finished(str(t)) and record.finished(tiny_run)
+    c = ev.EvalConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+                      only="now_teacher", jobs=1)
+    with pytest.raises(SystemExit, match=r"recorded 3,000 of 6,000 steps\): not found or unfinished"):
+        pipeline.run_pipeline(c)
+    assert not os.path.exists(tmp_path / "w")                          # refused before any work
+    (name, cmd), = pipeline.job_waves(c)[0]
+    assert name == "teacher" and cmd.endswith("--steps 6000") and pipeline.teacher_record_config(c).steps == 6_000
