@@ -89,6 +89,17 @@ STAGE_PROBES = (0.25, 0.5, 1.0, 1.5, 2.0)
 # An imitator arm prompted with another arm's first steps (its history's start), and that arm.
 PROMPTED_BY = {"elsewhere_imitator_prompted": "elsewhere_teacher"}
 
+# The arms that need only the teacher's settings (its config.json: the final epsilon, the DQN's
+# settings), neither its final weights nor its history: they may play while it is still recorded.
+SETTINGS_ONLY = ("elsewhere_fresh", "elsewhere_random", "elsewhere_imitator") + tuple(f"stage_x{f:g}"
+                                                                                     for f in STAGE_PROBES)
+
+
+def needs_final_teacher(name):
+    """Does the arm play, prompt from or judge by the finished teacher (its last checkpoint, its
+    history)?"""
+    return name.partition("@seed")[0] not in SETTINGS_ONLY
+
 
 def imitator_folders(c: EvalConfig):
     """The imitator, then the other seeds of its recipe (--seeds), each with its arms' folder and

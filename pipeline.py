@@ -124,15 +124,15 @@ def job_waves(c: EvalConfig):
     wave.update({name: w for w, name, _ in jobs})
     own = set(evaluate.teacher_arms(c))
     for n in evaluate.selected(c, evaluate.arms(c)):
-        if not evaluate.must_play(c, n):                   # finished and kept: no job
-            continue
         base, _, k = n.partition("@seed")
         needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
         if base in evaluate.PROMPTED_BY:                   # it is prompted with that arm's first steps
             needs.append(evaluate.PROMPTED_BY[base])
         wave[n] = max([after_teacher] + [wave[x] + 1 for x in needs if x in wave])
-        jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}"))
-    n_waves = max([w for w, _, _ in jobs], default=-1) + 1      # every wave below the deepest holds a job
+        if evaluate.must_play(c, n):                       # finished and kept: no job, but its wave stays,
+            jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}"))
+    # so that wave k names the same jobs while arms finish (--list_jobs 1, run, --list_jobs 2, ...)
+    n_waves = max([after_teacher - 1] + list(wave.values())) + 1
     waves = [[(name, cmd) for w, name, cmd in jobs if w == k] for k in range(n_waves)]
     return waves + [[("table", f"{py} pipeline.py{flags} --jobs 1 --only table")]]
 
@@ -200,7 +200,10 @@ def run_pipeline(c: EvalConfig):
     chosen = evaluate.selected(c, all_arms)                         # an unknown --only stops here, before any work
     wanted = evaluate.wanted(c)
     work_to_do = bool(chosen)
-    missing = [m for m in [teacher_missing(c)] if m] + \
+    # the teacher is missing for the chosen arms if one of them needs it finished, or if it was
+    # never started (no settings yet); a teacher still being recorded elsewhere is never recorded here
+    needs_teacher = any(map(evaluate.needs_final_teacher, chosen)) or not record.progress(c.teacher)[1]
+    missing = [m for m in [needs_teacher and teacher_missing(c)] if m] + \
         ([f"--imitator {c.imitator}"] if not os.path.exists(os.path.join(c.imitator, "imitator.json")) else [])
     if c.quick and work_to_do:
         run_quick_stage1(c)
@@ -218,7 +221,7 @@ def run_pipeline(c: EvalConfig):
         print(open(os.path.join(c.out, "verdict.md")).read())
         return toolbox.read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
-        if teacher_missing(c):
+        if needs_teacher and teacher_missing(c):
             print("stage 1: the teacher (record.py)")
             record.record(teacher_record_config(c), dqn.DQNConfig())
         for k, folder, _ in missing_imitators(c):

@@ -501,6 +501,7 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
     seq = pipeline.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
     c = ev.EvalConfig(work=str(tmp_path / "w2"), out=str(tmp_path / "o2"), **kw)
     waves = [[cmd for _, cmd in w] for w in pipeline.job_waves(c)]
+    names = sorted(f"{n}.log" for w in pipeline.job_waves(c) for n, _ in w)     # listed before any has run
     assert [len(w) for w in waves] == [4, 1] and waves[-1][0].endswith("--only table")
     for k in range(1, len(waves) + 1):
         listed = subprocess.run([sys.executable, "evaluate.py", "--list_jobs", str(k), "--teacher", tiny_run,
@@ -512,7 +513,7 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
                        cwd=ROOT, capture_output=True)
     # --jobs 2: the same waves, run and watched by evaluate.py itself
     jobs = pipeline.run_pipeline(dataclasses.replace(c, jobs=2, work=str(tmp_path / "w3"), out=str(tmp_path / "o3")))
-    assert sorted(os.listdir(tmp_path / "w3" / "logs")) == sorted(f"{n}.log" for w in pipeline.job_waves(c) for n, _ in w)
+    assert sorted(os.listdir(tmp_path / "w3" / "logs")) == names
     for k in (2, 3):
         par = json.load(open(tmp_path / f"o{k}" / "verdict.json"))
         for name in ("now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax"):
@@ -616,3 +617,10 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
     assert not os.path.exists(tmp_path / "w")                          # refused before any work
     (name, cmd), = pipeline.job_waves(c)[0]
     assert name == "teacher" and cmd.endswith("--steps 6000") and pipeline.teacher_record_config(c).steps == 6_000
+    # an arm that needs only the teacher's settings plays meanwhile, and the teacher is left as it is
+    free = dataclasses.replace(c, only="elsewhere_random,stage_x1", steps=300, games=1, max_game_steps=100, table=False)
+    pipeline.run_pipeline(free)
+    assert os.path.exists(ev.kept_path(free, "elsewhere_random")) and os.path.exists(ev.kept_path(free, "stage_x1"))
+    assert record.progress(str(t)) == (3_000, 6_000)
+    assert [ev.needs_final_teacher(n) for n in ("now_imitator_empty", "elsewhere_imitator@seed2", "stage_x2")] == \
+        [True, False, False]
