@@ -24,6 +24,8 @@ writes results/ (or results/quick/): verdict.md (the table), verdict.json (every
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import time
@@ -271,14 +273,32 @@ def kept_path(c, name):
     return os.path.join(c.out, "arms", f"{name}.json")
 
 
+def teacher_fingerprint(c):
+    """The finished teacher's final weights, by content (the first 16 hex digits of their SHA-256;
+    "" while it is unfinished): a run recorded again at the same folder on another kind of CPU can
+    be another teacher (OpenBLAS and Numba choose their kernels, so the order of float sums, by CPU)."""
+    if not record.finished(c.teacher):
+        return ""
+    path = final_teacher(c) + ".npz"
+    return _weights_sha(path, os.path.getmtime(path), os.path.getsize(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _weights_sha(path, mtime, size):               # read once per file version
+    with np.load(path, allow_pickle=False) as z:
+        return hashlib.sha256(np.ascontiguousarray(z["params"]).tobytes()).hexdigest()[:16]
+
+
 def arm_identity(c, name, group):
     """What an arm's games depend on besides the code: its name, the teacher and imitator folders
-    (as given), the seed, its length and the game cap."""
+    (as given), the finished teacher's weights (for an arm that needs them), the seed, its length
+    and the game cap."""
     k = name.partition("@seed")[2]
     imitator = "" if name in teacher_arms(c) else os.path.normpath(imitator_folders(c)[int(k or 0)][0])
     target, unit = arm_target(c, group)
+    teacher = dict(teacher_weights=teacher_fingerprint(c)) if needs_final_teacher(name) else {}
     return dict(arm=name, teacher=os.path.normpath(c.teacher), imitator=imitator, seed=c.seed,
-                target=target, unit=unit, max_game_steps=c.max_game_steps)
+                target=target, unit=unit, max_game_steps=c.max_game_steps) | teacher
 
 
 def kept_games(c, name, group=None):

@@ -295,7 +295,8 @@ def same_run(old, new):
     its replay size is not part of what it is; a run may be asked for more steps (learning on)."""
     if new.get("frozen"):
         old, new = ({**d, "dqn": {**d.get("dqn", {}), "replay_capacity": 0}} for d in (old, new))
-    return {k: v for k, v in old.items() if k != "steps"} == {k: v for k, v in new.items() if k != "steps"}
+    what = lambda d: {k: v for k, v in d.items() if k not in ("steps", "cpu_vectors")}
+    return what(old) == what(new)
 
 
 def starting_point(rc: RecordConfig):
@@ -326,6 +327,13 @@ def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
     if old is not None and not same_run(old, identity):
         raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); use another --out or the same flags")
     identity["steps"] = max(rc.steps, old.get("steps", 0) if old else 0)
+    # the CPU's vector width picks OpenBLAS's and Numba's kernels: the same run is bit for bit the
+    # same on CPUs of one width (AVX-512: an AMD EPYC Zen 4 and an Intel Xeon gave one teacher), not
+    # across widths (an AVX2 Zen 1 parts from it after 28k steps)
+    identity["cpu_vectors"] = (old or {}).get("cpu_vectors") or toolbox.cpu_flags()
+    if identity["cpu_vectors"] != toolbox.cpu_flags():
+        print(f"{run_dir}: started on a CPU with {identity['cpu_vectors']}, resumed on one with "
+              f"{toolbox.cpu_flags()}: from here on, not bit for bit the run one machine would record")
     toolbox.write_json(cfg_path, identity)
 
 

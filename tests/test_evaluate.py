@@ -580,6 +580,27 @@ def test_finished_arms_are_kept_and_outlive_their_work_folder(tiny_run, tiny_imi
         assert ev.must_play(dataclasses.replace(c, **other), "now_teacher"), other
 
 
+def test_a_kept_arm_that_needs_the_teacher_is_played_anew_for_another_teacher_at_its_folder(tiny_run, tiny_imitator,
+                                                                                            tmp_path):
+    """A teacher recorded again at the same folder can be another teacher (another kind of CPU):
+    the arms that need its final weights know them by content; the others do not care."""
+    t = tmp_path / "t"
+    shutil.copytree(tiny_run, t)
+    c = ev.EvalConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"))
+    os.makedirs(tmp_path / "o" / "arms")
+    for name, group in (("now_teacher", "now"), ("elsewhere_random", "elsewhere"), ("stage_x1", "stages")):
+        toolbox.write_json(ev.kept_path(c, name), dict(identity=ev.arm_identity(c, name, group), games=[[9, 1.0]]))
+        assert ev.kept_games(c, name) == [[9, 1.0]]
+    assert len(ev.teacher_fingerprint(c)) == 16
+    final = ev.final_teacher(c) + ".npz"
+    with np.load(final, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["params"] = arrays["params"] * np.float32(1.0001)          # the same folder, another teacher
+    np.savez(final, **arrays)
+    assert ev.kept_games(c, "now_teacher") is None and ev.must_play(c, "now_teacher")
+    assert ev.kept_games(c, "elsewhere_random") == [[9, 1.0]] and ev.kept_games(c, "stage_x1") == [[9, 1.0]]
+
+
 def test_an_arm_that_prompts_a_waiting_arm_is_kept_with_its_history(tmp_path):
     """elsewhere_imitator_prompted is prompted with elsewhere_teacher's first steps: a kept
     elsewhere_teacher whose history is gone is played again while the prompted arm still waits."""
@@ -618,9 +639,9 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
     (name, cmd), = pipeline.job_waves(c)[0]
     assert name == "teacher" and cmd.endswith("--steps 6000") and pipeline.teacher_record_config(c).steps == 6_000
     # an arm that needs only the teacher's settings plays meanwhile, and the teacher is left as it is
-    free = dataclasses.replace(c, only="elsewhere_random,stage_x1", steps=300, games=1, max_game_steps=100, table=False)
+    free = dataclasses.replace(c, only="elsewhere_random,elsewhere_imitator", steps=300, games=1, max_game_steps=100, table=False)
     pipeline.run_pipeline(free)
-    assert os.path.exists(ev.kept_path(free, "elsewhere_random")) and os.path.exists(ev.kept_path(free, "stage_x1"))
+    assert os.path.exists(ev.kept_path(free, "elsewhere_random")) and os.path.exists(ev.kept_path(free, "elsewhere_imitator"))
     assert record.progress(str(t)) == (3_000, 6_000)
     assert [ev.needs_final_teacher(n) for n in ("now_imitator_empty", "elsewhere_imitator@seed2", "stage_x2")] == \
         [True, False, False]

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from conftest import run_record
 
+import dqn
 import record
+import toolbox
 
 
 def load_all(run_dir):
@@ -235,3 +237,17 @@ def test_chunk_shorter_than_its_index_entry_is_a_history_error(tmp_path, tiny_ru
     record.write_chunk(str(run), 500, {k: v[:100] for k, v in cols.items()})
     with pytest.raises(record.HistoryError, match="holds 100 steps, index says 500"):
         load_all(str(run))
+
+
+def test_a_run_resumed_on_a_cpu_of_another_vector_width_says_so(tmp_path, monkeypatch, capsys):
+    """The CPU's vector width picks the kernels, so the order of float sums: config.json keeps the
+    width the run started on, and a resume on another says the run is no longer bit for bit one."""
+    rc, dc = record.RecordConfig(game="breakout", out=str(tmp_path), steps=1_000), dqn.DQNConfig()
+    monkeypatch.setattr(toolbox, "cpu_flags", lambda: "AVX-512")
+    record.claim_run(rc, dc, str(tmp_path), 0)
+    record.claim_run(rc, dc, str(tmp_path), 0)                       # resumed on the same kind: silent
+    assert "resumed" not in capsys.readouterr().out
+    monkeypatch.setattr(toolbox, "cpu_flags", lambda: "AVX2")
+    record.claim_run(rc, dc, str(tmp_path), 0)                       # the same run, still accepted
+    assert "started on a CPU with AVX-512, resumed on one with AVX2" in capsys.readouterr().out
+    assert json.load(open(tmp_path / "config.json"))["cpu_vectors"] == "AVX-512"
