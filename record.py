@@ -62,6 +62,9 @@ class RecordConfig:
                                     # without .npz/.json, e.g. results/breakout/teacher_final): the record
                                     # of a fixed policy, in the same format (imitate.py's positive control)
     frozen_eps: float = 0.01        # the frozen teacher's exploration rate (the teacher's final epsilon)
+    same_as: str = ""               # a curve.csv this run must repeat game for game (the same settings,
+                                    # recorded before: e.g. results/breakout/curve.csv); it stops at the
+                                    # first game that differs (another kind of CPU can record another teacher)
 
 
 # -------------------------------------------------------------------------------------------
@@ -288,6 +291,8 @@ def check_config(rc: RecordConfig, dc: DQNConfig | None = None):
         raise SystemExit(f"--init_from {rc.init_from}: no such run folder")
     if not 0.0 <= rc.frozen_eps <= 1.0:
         raise SystemExit(f"--frozen_eps {rc.frozen_eps} must be in [0, 1]")
+    if rc.same_as and not os.path.isfile(rc.same_as):
+        raise SystemExit(f"--same_as {rc.same_as}: no such curve.csv (e.g. results/breakout/curve.csv)")
 
 
 def same_run(old, new):
@@ -388,6 +393,21 @@ def resume_game(env, run_dir, segments, start, seed):
     return new_game(env, seed + start), 0.0, 0         # replays the run's very first game
 
 
+def curve_game(row):
+    """A curve.csv row (a dict) as (step, game, score, length)."""
+    return int(row["step"]), int(row["episode"]), float(row["score"]), int(row["length"])
+
+
+def check_same_game(rc: RecordConfig, reference, game):
+    """--same_as: stop at the first game that is not the reference curve's game of that number."""
+    k = game[1]
+    if reference is not None and k < len(reference) and reference[k] != game:
+        raise SystemExit(f"--same_as {rc.same_as}: game {k} differs (step, game, score, length: {game} here, "
+                         f"{reference[k]} there), so this machine ({toolbox.cpu_name()}, {toolbox.cpu_flags()}) "
+                         f"records another run; stopped. The same run is bit for bit the same only on CPUs "
+                         f"of one vector width (results/README.md)")
+
+
 def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, chunks, segments, rows):
     """The recording loop: the agent learns (or only plays) from step start to rc.steps; every
     step goes into the history, in chunks of rc.chunk_steps, every finished game into curve.csv,
@@ -396,6 +416,12 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
     buf, chunk_start = {k: [] for k in FIELDS}, start
     game, score, length = resume_game(env, run_dir, segments, start, dc.seed)
     scores = [float(r["score"]) for r in rows]
+    reference = None
+    if rc.same_as:
+        with open(rc.same_as) as f:
+            reference = [curve_game(r) for r in csv.DictReader(f)]
+        for r in rows:                                     # the games recorded before a resume, too
+            check_same_game(rc, reference, curve_game(r))
     curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
     curve = csv.writer(curve_file)
     bar = tqdm(total=rc.steps, initial=start, unit="step", smoothing=0.05,
@@ -409,6 +435,7 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
                 scores.append(score)
                 curve.writerow([t, len(scores) - 1, score, length])
                 curve_file.flush()
+                check_same_game(rc, reference, (t, len(scores) - 1, float(score), length))
                 score, length = 0.0, 0
             if t % rc.chunk_steps == 0 or t == rc.steps:
                 write_chunk(run_dir, chunk_start, buf)

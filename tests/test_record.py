@@ -251,3 +251,23 @@ def test_a_run_resumed_on_a_cpu_of_another_vector_width_says_so(tmp_path, monkey
     record.claim_run(rc, dc, str(tmp_path), 0)                       # the same run, still accepted
     assert "started on a CPU with AVX-512, resumed on one with AVX2" in capsys.readouterr().out
     assert json.load(open(tmp_path / "config.json"))["cpu_vectors"] == "AVX-512"
+
+
+def test_same_as_stops_at_the_first_game_that_differs(tmp_path, one_thread_run):
+    """--same_as: a run must repeat a reference curve game for game; the same run does, and a
+    reference whose game 3 scored one point more stops it right after that game."""
+    curve = os.path.join(one_thread_run, "curve.csv")
+    finish(run_record(tmp_path / "same", "--same_as", curve, threads=1))
+    assert curve_rows(str(tmp_path / "same")) == curve_rows(one_thread_run)
+    rows = curve_rows(one_thread_run)
+    assert len(rows) > 5, "the tiny run has too few games for this test"
+    rows[4][2] = str(float(rows[4][2]) + 1)                          # rows[0] is the header
+    ref = tmp_path / "other_curve.csv"
+    ref.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    p = run_record(tmp_path / "other", "--same_as", str(ref), threads=1)
+    _, err = p.communicate()
+    assert p.returncode != 0 and "--same_as" in err.decode() and "game 3 differs" in err.decode()
+    assert [r[1] for r in curve_rows(str(tmp_path / "other"))[1:]] == ["0", "1", "2", "3"]   # stopped there
+    p = run_record(tmp_path / "none", "--same_as", str(tmp_path / "nope.csv"))
+    _, err = p.communicate()
+    assert p.returncode != 0 and "no such curve.csv" in err.decode() and not os.path.exists(tmp_path / "none")
