@@ -203,7 +203,8 @@ def run_pipeline(c: EvalConfig):
     # the teacher is missing for the chosen arms if one of them needs it finished, or if it was
     # never started (no settings yet); a teacher still being recorded elsewhere is never recorded here
     needs_teacher = any(map(evaluate.needs_final_teacher, chosen)) or not record.progress(c.teacher)[1]
-    missing = [m for m in [needs_teacher and teacher_missing(c)] if m] + \
+    teacher_gap = teacher_missing(c) if needs_teacher else ""
+    missing = [m for m in [teacher_gap] if m] + \
         ([f"--imitator {c.imitator}"] if not os.path.exists(os.path.join(c.imitator, "imitator.json")) else [])
     if c.quick and work_to_do:
         run_quick_stage1(c)
@@ -221,7 +222,7 @@ def run_pipeline(c: EvalConfig):
         print(open(os.path.join(c.out, "verdict.md")).read())
         return toolbox.read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
-        if needs_teacher and teacher_missing(c):
+        if teacher_gap:
             print("stage 1: the teacher (record.py)")
             record.record(teacher_record_config(c), dqn.DQNConfig())
         for k, folder, _ in missing_imitators(c):

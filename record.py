@@ -335,10 +335,11 @@ def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
     # the CPU's vector width picks OpenBLAS's and Numba's kernels: the same run is bit for bit the
     # same on CPUs of one width (AVX-512: an AMD EPYC Zen 4 and an Intel Xeon gave one teacher), not
     # across widths (an AVX2 Zen 1 parts from it after 28k steps)
-    identity["cpu_vectors"] = (old or {}).get("cpu_vectors") or toolbox.cpu_flags()
-    if identity["cpu_vectors"] != toolbox.cpu_flags():
+    here = toolbox.cpu_flags()
+    identity["cpu_vectors"] = (old or {}).get("cpu_vectors") or here
+    if identity["cpu_vectors"] != here:
         print(f"{run_dir}: started on a CPU with {identity['cpu_vectors']}, resumed on one with "
-              f"{toolbox.cpu_flags()}: from here on, not bit for bit the run one machine would record")
+              f"{here}: from here on, not bit for bit the run one machine would record")
     toolbox.write_json(cfg_path, identity)
 
 
@@ -433,9 +434,10 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
             score, length, t = score + rec["reward_raw"], length + 1, agent.steps - base
             if rec["terminated"] or rec["truncated"]:      # a whole game: log its raw score
                 scores.append(score)
-                curve.writerow([t, len(scores) - 1, score, length])
+                game_row = (t, len(scores) - 1, float(score), length)
+                curve.writerow(game_row)
                 curve_file.flush()
-                check_same_game(rc, reference, (t, len(scores) - 1, float(score), length))
+                check_same_game(rc, reference, game_row)
                 score, length = 0.0, 0
             if t % rc.chunk_steps == 0 or t == rc.steps:
                 write_chunk(run_dir, chunk_start, buf)
