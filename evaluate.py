@@ -24,6 +24,7 @@ writes results/ (or results/quick/): verdict.md (the table), verdict.json (every
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -290,15 +291,17 @@ def _weights_sha(path, mtime, size):               # read once per file version
 
 
 def arm_identity(c, name, group):
-    """What an arm's games depend on besides the code: its name, the teacher and imitator folders
-    (as given), the finished teacher's weights (for an arm that needs them), the seed, its length
-    and the game cap."""
+    """What an arm's games depend on besides the code: its name, the teacher (its folder, as given,
+    and its final weights; for an arm that needs only its settings, those: any teacher recorded with
+    them will do), the imitator's folder, the seed, its length and the game cap."""
     k = name.partition("@seed")[2]
     imitator = "" if name in teacher_arms(c) else os.path.normpath(imitator_folders(c)[int(k or 0)][0])
     target, unit = arm_target(c, group)
-    teacher = dict(teacher_weights=teacher_fingerprint(c)) if needs_final_teacher(name) else {}
-    return dict(arm=name, teacher=os.path.normpath(c.teacher), imitator=imitator, seed=c.seed,
-                target=target, unit=unit, max_game_steps=c.max_game_steps) | teacher
+    teacher = (dict(teacher=os.path.normpath(c.teacher), teacher_weights=teacher_fingerprint(c))
+               if needs_final_teacher(name) else
+               dict(teacher_settings=dataclasses.asdict(play.teacher_dqn_config(c.teacher))))
+    return dict(arm=name, imitator=imitator, seed=c.seed, target=target, unit=unit,
+                max_game_steps=c.max_game_steps) | teacher
 
 
 def kept_games(c, name, group=None):

@@ -23,7 +23,9 @@ import argparse
 import dataclasses
 import os
 import shlex
+import subprocess
 import sys
+import time
 
 from tqdm import tqdm
 
@@ -97,6 +99,18 @@ def teacher_record_config(c: EvalConfig):
     return record.RecordConfig(game="breakout", out=c.teacher, results=c.out, steps=target)
 
 
+def one_thread_python():
+    return f"OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 {shlex.quote(sys.executable)}"
+
+
+def teacher_command(c: EvalConfig):
+    """The teacher's record.py command (one BLAS thread; its default --numerics portable, so that any
+    AVX2 CPU can record the same teacher again), as a job or run from here."""
+    rc = teacher_record_config(c)
+    return (f"{one_thread_python()} record.py --game breakout --out {shlex.quote(rc.out)} "
+            f"--results {shlex.quote(rc.results)} --steps {rc.steps}")
+
+
 def job_waves(c: EvalConfig):
     """The pipeline as waves of shell commands, one job each (one process, one BLAS thread). Each
     job goes into the first wave after every job it needs: the teacher (record.py) if it is
@@ -108,15 +122,13 @@ def job_waves(c: EvalConfig):
     if c.quick:
         raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
                          "(python evaluate.py --quick)")
-    py = f"OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 {shlex.quote(sys.executable)}"
+    py = one_thread_python()
     flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
                     if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
     wave = {}                                              # job name -> its wave (0 = the first)
     jobs = []                                              # (wave, name, command), in the order listed
     if teacher_missing(c):
-        rc = teacher_record_config(c)
-        jobs.append((0, "teacher", f"{py} record.py --game breakout --out {shlex.quote(c.teacher)} "
-                                   f"--results {shlex.quote(c.out)} --steps {rc.steps}"))
+        jobs.append((0, "teacher", teacher_command(c)))
     after_teacher = 1 if jobs else 0
     for k, folder, sfx in missing_imitators(c):
         jobs.append((after_teacher, f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history "
@@ -160,8 +172,6 @@ def run_jobs(c: EvalConfig, n_jobs, poll=2.0):
     """The waves of job_waves run here, at most n_jobs processes at once, each wave after the one
     before has finished; every job writes its output to <work>/logs/<name>.log, and one line per
     running job shows its newest progress. A failed job stops the pipeline after its wave."""
-    import subprocess
-    import time
     logs = os.path.join(c.work, "logs")
     os.makedirs(logs, exist_ok=True)
     waves = job_waves(c) if c.table else job_waves(c)[:-1]
@@ -223,8 +233,9 @@ def run_pipeline(c: EvalConfig):
         return toolbox.read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
         if teacher_gap:
-            print("stage 1: the teacher (record.py)")
-            record.record(teacher_record_config(c), dqn.DQNConfig())
+            print(f"stage 1: the teacher: {teacher_command(c)}")
+            if subprocess.run(teacher_command(c), shell=True).returncode:
+                raise SystemExit("the teacher's record.py stopped; run the same command again to resume it")
         for k, folder, _ in missing_imitators(c):
             print(f"stage 2: the imitator, seed {k} of its recipe (imitate.py)")
             imitate.train(imitate.ImitateConfig(history=c.teacher, out=folder, seed=k))

@@ -25,6 +25,12 @@ every recorded move up to the checkpoint (about 1,100 steps/s on a 2-core Intel 
 checking each frame against the history. If a frame differs (another ale-py version), it says so
 and starts a fresh game there instead; history.json's "segments" lists where fresh games were
 started and with which seed.
+
+The run is bit for bit the same on another machine only if its float sums are added in the same
+order, and OpenBLAS, Numba and NumPy each pick their kernels by CPU. So the command pins them
+(--numerics portable, the default: it starts itself again with toolbox.PORTABLE_NUMERICS in its
+environment) to AVX2 kernels that any CPU with AVX2 runs alike; config.json keeps what a run
+started with, and --same_as <curve.csv> stops a run at its first game that differs from a reference.
 """
 from __future__ import annotations
 
@@ -65,6 +71,10 @@ class RecordConfig:
     same_as: str = ""               # a curve.csv this run must repeat game for game (the same settings,
                                     # recorded before: e.g. results/breakout/curve.csv); it stops at the
                                     # first game that differs (another kind of CPU can record another teacher)
+    numerics: str = "portable"      # portable: the command starts itself again with OpenBLAS, Numba and
+                                    # NumPy pinned to AVX2 kernels, so that any AVX2 or AVX-512 CPU records
+                                    # this same run, bit for bit (toolbox.use_numerics); native: each CPU's
+                                    # own kernels (faster on AVX-512, but only that kind of CPU repeats it)
 
 
 # -------------------------------------------------------------------------------------------
@@ -295,12 +305,17 @@ def check_config(rc: RecordConfig, dc: DQNConfig | None = None):
         raise SystemExit(f"--same_as {rc.same_as}: no such curve.csv (e.g. results/breakout/curve.csv)")
 
 
+# What a run's config.json says of the machine that started it: not part of what the run is, but
+# a resume elsewhere that changes one of them goes on as another run would (claim_run says so).
+MACHINE = ("cpu_vectors", "numerics", "libraries")
+
+
 def same_run(old, new):
     """Do two run identities (config.json) describe the same run? A frozen teacher never learns, so
     its replay size is not part of what it is; a run may be asked for more steps (learning on)."""
     if new.get("frozen"):
         old, new = ({**d, "dqn": {**d.get("dqn", {}), "replay_capacity": 0}} for d in (old, new))
-    what = lambda d: {k: v for k, v in d.items() if k not in ("steps", "cpu_vectors")}
+    what = lambda d: {k: v for k, v in d.items() if k not in ("steps",) + MACHINE}
     return what(old) == what(new)
 
 
@@ -332,14 +347,16 @@ def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
     if old is not None and not same_run(old, identity):
         raise SystemExit(f"{run_dir} holds a run with other settings ({cfg_path}); use another --out or the same flags")
     identity["steps"] = max(rc.steps, old.get("steps", 0) if old else 0)
-    # the CPU's vector width picks OpenBLAS's and Numba's kernels: the same run is bit for bit the
-    # same on CPUs of one width (AVX-512: an AMD EPYC Zen 4 and an Intel Xeon gave one teacher), not
-    # across widths (an AVX2 Zen 1 parts from it after 28k steps)
-    here = toolbox.cpu_flags()
-    identity["cpu_vectors"] = (old or {}).get("cpu_vectors") or here
-    if identity["cpu_vectors"] != here:
-        print(f"{run_dir}: started on a CPU with {identity['cpu_vectors']}, resumed on one with "
-              f"{here}: from here on, not bit for bit the run one machine would record")
+    # the kernels' vector width, whether they were pinned, and the libraries' versions decide the
+    # order of float sums: with native kernels the same run is bit for bit the same on CPUs of one
+    # width (AVX-512: an AMD EPYC Zen 4 and an Intel Xeon gave one teacher), not across widths (an
+    # AVX2 Zen 1 parts from it after 28k steps); pinned (--numerics portable), on any AVX2 CPU
+    here = dict(cpu_vectors=toolbox.kernel_width(), numerics=toolbox.numerics(), libraries=toolbox.library_versions())
+    for k, v in here.items():
+        identity[k] = (old or {}).get(k) or v              # what the run started with (an older run: now)
+        if identity[k] != v:
+            print(f"{run_dir}: started with {k} {identity[k]}, resumed with {v}: from here on, not bit for "
+                  f"bit the run one machine would record")
     toolbox.write_json(cfg_path, identity)
 
 
@@ -405,8 +422,9 @@ def check_same_game(rc: RecordConfig, reference, game):
     if reference is not None and k < len(reference) and reference[k] != game:
         raise SystemExit(f"--same_as {rc.same_as}: game {k} differs (step, game, score, length: {game} here, "
                          f"{reference[k]} there), so this machine ({toolbox.cpu_name()}, {toolbox.cpu_flags()}) "
-                         f"records another run; stopped. The same run is bit for bit the same only on CPUs "
-                         f"of one vector width (results/README.md)")
+                         f"records another run; stopped. The same run is bit for bit the same only with the same "
+                         f"kernels: --numerics portable on any AVX2 CPU, native on CPUs of one vector width "
+                         f"(results/README.md)")
 
 
 def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, chunks, segments, rows):
@@ -549,4 +567,6 @@ if __name__ == "__main__":
     toolbox.add_config_flags(ap, RecordConfig)
     toolbox.add_config_flags(ap, DQNConfig)
     a = ap.parse_args()
-    record(toolbox.config_from_args(RecordConfig, a), toolbox.config_from_args(DQNConfig, a))
+    rc = toolbox.config_from_args(RecordConfig, a)
+    toolbox.use_numerics(rc.numerics)                     # (portable: this script starts again, pinned)
+    record(rc, toolbox.config_from_args(DQNConfig, a))

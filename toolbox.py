@@ -7,7 +7,8 @@ plumbing they share lives here, once:
   - the checks that stop a run at once on a bad number, naming the flag
   - files written atomically (a crash never leaves half a file) and read back without pickle
   - flat parameter vectors: one float array per model, each weight a view into it
-  - the C allocator setting that keeps freed memory for the next training step, and the CPU's name
+  - the C allocator setting that keeps freed memory for the next training step, the CPU's name,
+    and the pinned kernels that let any AVX2 CPU record the same run (use_numerics)
   - a bootstrap interval, a moving average, and matplotlib set up to write files
 
 Nothing here imports a lesson page, so any page may import it.
@@ -21,6 +22,7 @@ import json
 import os
 import platform
 import re
+import sys
 import zlib
 
 import numpy as np
@@ -170,6 +172,51 @@ def cpu_flags():
         return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     except (OSError, StopIteration):
         return "?"
+
+
+# The same run is bit for bit the same only where the same kernels add its floats in the same order:
+# OpenBLAS picks its matrix kernels by CPU, Numba compiles for the CPU it runs on, NumPy dispatches
+# some loops to AVX-512. Pinned to one kernel family every x86-64 CPU with AVX2 has (Haswell's: AVX2
+# and FMA), a run can be recorded again on any such CPU, an AVX-512 one included. These variables are
+# read when the libraries load, so a process is started with them (use_numerics).
+PORTABLE_NUMERICS = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell",
+                     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+
+
+def numerics(environ=None):
+    """ "portable" if this process was started with PORTABLE_NUMERICS in its environment, else
+    "native" (each library picks the kernels of the CPU at hand)."""
+    environ = os.environ if environ is None else environ
+    return "portable" if all(environ.get(k) == v for k, v in PORTABLE_NUMERICS.items()) else "native"
+
+
+def kernel_width(environ=None):
+    """The vector width of the kernels this process computes with: "AVX2" when pinned, else the CPU's."""
+    return "AVX2" if numerics(environ) == "portable" else cpu_flags()
+
+
+def use_numerics(kind):
+    """Run the rest of this script with the kernels `kind` asks for: "native" changes nothing;
+    "portable" starts the script again (os.execve, same arguments) with PORTABLE_NUMERICS in its
+    environment, unless it already runs so. Call it first thing in a script's main."""
+    if kind not in ("portable", "native"):
+        raise SystemExit(f"--numerics {kind!r}: choose portable (any AVX2 CPU records the same run) or native")
+    if kind == "native" or numerics() == "portable":
+        return
+    if cpu_flags() not in ("AVX2", "AVX-512"):
+        raise SystemExit(f"--numerics portable needs a CPU with AVX2; this one ({cpu_name()}) has "
+                         f"{cpu_flags()}: use --numerics native")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **PORTABLE_NUMERICS})
+
+
+def library_versions():
+    """The versions of the libraries whose code does the arithmetic (another version may add in
+    another order): NumPy, Numba, and the OpenBLAS NumPy calls."""
+    import numba
+    blas = next((v.get("version", "") for k, v in np.show_config(mode="dicts").get("Build Dependencies", {}).items()
+                 if k == "blas"), "")
+    return dict(numpy=np.__version__, numba=numba.__version__, blas=blas)
 
 
 # -------------------------------------------------------------------------------------------

@@ -643,5 +643,11 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
     pipeline.run_pipeline(free)
     assert os.path.exists(ev.kept_path(free, "elsewhere_random")) and os.path.exists(ev.kept_path(free, "elsewhere_imitator"))
     assert record.progress(str(t)) == (3_000, 6_000)
+    # such an arm is kept for any teacher recorded with those settings (here the finished one), an
+    # arm that needs the final teacher only for that teacher
+    for other in (dataclasses.replace(free, teacher=tiny_run), dataclasses.replace(free, teacher=str(tmp_path / "t/"))):
+        assert ev.kept_games(other, "elsewhere_random") and ev.kept_games(other, "elsewhere_imitator")
+    assert ev.arm_identity(c, "now_teacher", "now") != ev.arm_identity(dataclasses.replace(c, teacher=tiny_run),
+                                                                        "now_teacher", "now")
     assert [ev.needs_final_teacher(n) for n in ("now_imitator_empty", "elsewhere_imitator@seed2", "stage_x2")] == \
         [True, False, False]

@@ -239,18 +239,42 @@ def test_chunk_shorter_than_its_index_entry_is_a_history_error(tmp_path, tiny_ru
         load_all(str(run))
 
 
-def test_a_run_resumed_on_a_cpu_of_another_vector_width_says_so(tmp_path, monkeypatch, capsys):
-    """The CPU's vector width picks the kernels, so the order of float sums: config.json keeps the
-    width the run started on, and a resume on another says the run is no longer bit for bit one."""
+def test_a_run_resumed_with_other_kernels_says_so(tmp_path, monkeypatch, capsys):
+    """The kernels (their vector width, pinned or not, the libraries' versions) set the order of
+    float sums: config.json keeps what the run started with, and a resume with other kernels is
+    accepted (the same settings) but says the run is no longer bit for bit one."""
     rc, dc = record.RecordConfig(game="breakout", out=str(tmp_path), steps=1_000), dqn.DQNConfig()
-    monkeypatch.setattr(toolbox, "cpu_flags", lambda: "AVX-512")
+    monkeypatch.setattr(toolbox, "kernel_width", lambda: "AVX-512")
+    monkeypatch.setattr(toolbox, "numerics", lambda: "native")
     record.claim_run(rc, dc, str(tmp_path), 0)
-    record.claim_run(rc, dc, str(tmp_path), 0)                       # resumed on the same kind: silent
+    record.claim_run(rc, dc, str(tmp_path), 0)                       # resumed with the same: silent
     assert "resumed" not in capsys.readouterr().out
-    monkeypatch.setattr(toolbox, "cpu_flags", lambda: "AVX2")
+    monkeypatch.setattr(toolbox, "kernel_width", lambda: "AVX2")
+    monkeypatch.setattr(toolbox, "numerics", lambda: "portable")
     record.claim_run(rc, dc, str(tmp_path), 0)                       # the same run, still accepted
-    assert "started on a CPU with AVX-512, resumed on one with AVX2" in capsys.readouterr().out
-    assert json.load(open(tmp_path / "config.json"))["cpu_vectors"] == "AVX-512"
+    out = capsys.readouterr().out
+    assert "started with cpu_vectors AVX-512, resumed with AVX2" in out
+    assert "started with numerics native, resumed with portable" in out
+    cfg = json.load(open(tmp_path / "config.json"))
+    assert cfg["cpu_vectors"] == "AVX-512" and cfg["numerics"] == "native"
+    assert cfg["libraries"] == toolbox.library_versions() and set(cfg["libraries"]) == {"numpy", "numba", "blas"}
+
+
+def test_the_command_pins_its_kernels_unless_asked_for_native_ones(tiny_run, tmp_path):
+    """record.py starts itself again with OpenBLAS, Numba and NumPy pinned to AVX2 kernels (so that
+    any AVX2 CPU records the same run); --numerics native leaves each CPU its own; a bad value is
+    refused, naming the flag."""
+    cfg = json.load(open(os.path.join(tiny_run, "config.json")))
+    assert cfg["numerics"] == "portable" and cfg["cpu_vectors"] == "AVX2"
+    finish(run_record(tmp_path / "native", "--numerics", "native", "--steps", "600", "--checkpoint_every", "500"))
+    cfg = json.load(open(tmp_path / "native" / "config.json"))
+    assert cfg["numerics"] == "native" and cfg["cpu_vectors"] == toolbox.cpu_flags()
+    p = run_record(tmp_path / "bad", "--numerics", "fast")
+    _, err = p.communicate()
+    assert p.returncode != 0 and "--numerics 'fast'" in err.decode() and not os.path.exists(tmp_path / "bad")
+    pinned = dict(toolbox.PORTABLE_NUMERICS)
+    assert toolbox.numerics(pinned) == "portable" and toolbox.kernel_width(pinned) == "AVX2"
+    assert toolbox.numerics({**pinned, "NUMBA_CPU_NAME": "host"}) == "native" and toolbox.numerics({}) == "native"
 
 
 def test_same_as_stops_at_the_first_game_that_differs(tmp_path, one_thread_run):
