@@ -3,6 +3,7 @@ tiny runs, and clear errors for missing or mismatched inputs."""
 import dataclasses
 import json
 import os
+import types
 import shutil
 import sys
 
@@ -651,3 +652,16 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
                                                                         "now_teacher", "now")
     assert [ev.needs_final_teacher(n) for n in ("now_imitator_empty", "elsewhere_imitator@seed2", "stage_x2")] == \
         [True, False, False]
+
+
+def test_the_pipeline_in_one_process_records_the_teacher_by_its_job_command(tmp_path, monkeypatch):
+    """Run here (--jobs 1) or as a job, the teacher is recorded by one command, record.py's (so
+    with its pinned kernels); if it stops, the pipeline stops, saying how to resume."""
+    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+                      out=str(tmp_path / "o"), only="all", jobs=1)
+    ran = []
+    monkeypatch.setattr(pipeline.subprocess, "run", lambda cmd, **kw: ran.append(cmd) or types.SimpleNamespace(returncode=1))
+    with pytest.raises(SystemExit, match="record.py stopped; run the same command again"):
+        pipeline.run_pipeline(c)
+    assert ran == [pipeline.teacher_command(c)] == [cmd for name, cmd in pipeline.job_waves(c)[0] if name == "teacher"]
+    assert " record.py --game breakout " in ran[0] and "--numerics" not in ran[0]      # its default: portable
