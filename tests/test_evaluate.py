@@ -3,9 +3,9 @@ tiny runs, and clear errors for missing or mismatched inputs."""
 import dataclasses
 import json
 import os
-import types
 import shutil
 import sys
+import types
 
 import numpy as np
 import pytest
