@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import glob
 import inspect
 import json
 import os
@@ -175,11 +176,12 @@ def cpu_flags():
 
 
 # The same run is bit for bit the same only where the same kernels add its floats in the same order:
-# OpenBLAS picks its matrix kernels by CPU, Numba compiles for the CPU it runs on, NumPy dispatches
-# some loops to AVX-512. Pinned to one kernel family every x86-64 CPU with AVX2 has (Haswell's: AVX2
-# and FMA), a run can be recorded again on any such CPU, an AVX-512 one included. These variables are
-# read when the libraries load, so a process is started with them (use_numerics).
-PORTABLE_NUMERICS = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell",
+# OpenBLAS picks its matrix kernels by CPU, Numba compiles for the CPU it runs on (its name and its
+# features: both are given, or Numba reads the host's features and may use AVX-512), NumPy
+# dispatches some loops to AVX-512. Pinned to one kernel family every x86-64 CPU with AVX2 has
+# (Haswell's: AVX2 and FMA), a run can be recorded again on any such CPU, an AVX-512 one included.
+# These variables are read when the libraries load, so a process is started with them (use_numerics).
+PORTABLE_NUMERICS = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+avx2,+fma",
                      "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
 
 
@@ -210,13 +212,25 @@ def use_numerics(kind):
     os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **PORTABLE_NUMERICS})
 
 
+def blas_core():
+    """The OpenBLAS kernel family NumPy's matrix products run on in this process ("Haswell",
+    "SkylakeX", "Zen", ...; "" if NumPy's BLAS is not a bundled OpenBLAS)."""
+    for path in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*")):
+        lib = ctypes.CDLL(path)                            # the copy NumPy loaded: the same kernels
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            if hasattr(lib, name):
+                getattr(lib, name).restype = ctypes.c_char_p
+                return getattr(lib, name)().decode()
+    return ""
+
+
 def library_versions():
-    """The versions of the libraries whose code does the arithmetic (another version may add in
-    another order): NumPy, Numba, and the OpenBLAS NumPy calls."""
+    """What does the arithmetic, by version (another version may add in another order): NumPy,
+    Numba, the OpenBLAS NumPy calls, and the OpenBLAS kernels in use."""
     import numba
     blas = next((v.get("version", "") for k, v in np.show_config(mode="dicts").get("Build Dependencies", {}).items()
                  if k == "blas"), "")
-    return dict(numpy=np.__version__, numba=numba.__version__, blas=blas)
+    return dict(numpy=np.__version__, numba=numba.__version__, blas=blas, blas_core=blas_core())
 
 
 # -------------------------------------------------------------------------------------------

@@ -257,7 +257,7 @@ def test_a_run_resumed_with_other_kernels_says_so(tmp_path, monkeypatch, capsys)
     assert "started with numerics native, resumed with portable" in out
     cfg = json.load(open(tmp_path / "config.json"))
     assert cfg["cpu_vectors"] == "AVX-512" and cfg["numerics"] == "native"
-    assert cfg["libraries"] == toolbox.library_versions() and set(cfg["libraries"]) == {"numpy", "numba", "blas"}
+    assert cfg["libraries"] == toolbox.library_versions() and set(cfg["libraries"]) == {"numpy", "numba", "blas", "blas_core"}
 
 
 def test_the_command_pins_its_kernels_unless_asked_for_native_ones(tiny_run, tmp_path):
@@ -265,7 +265,7 @@ def test_the_command_pins_its_kernels_unless_asked_for_native_ones(tiny_run, tmp
     any AVX2 CPU records the same run); --numerics native leaves each CPU its own; a bad value is
     refused, naming the flag."""
     cfg = json.load(open(os.path.join(tiny_run, "config.json")))
-    assert cfg["numerics"] == "portable" and cfg["cpu_vectors"] == "AVX2"
+    assert cfg["numerics"] == "portable" and cfg["cpu_vectors"] == "AVX2" and cfg["libraries"]["blas_core"] == "Haswell"
     finish(run_record(tmp_path / "native", "--numerics", "native", "--steps", "600", "--checkpoint_every", "500"))
     cfg = json.load(open(tmp_path / "native" / "config.json"))
     assert cfg["numerics"] == "native" and cfg["cpu_vectors"] == toolbox.cpu_flags()
