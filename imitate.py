@@ -567,6 +567,12 @@ def train(c: ImitateConfig, log=print):
     if done is not None:
         log(f"{c.out}: imitator already trained ({c.out}/metrics.json); nothing to do")
         return done
+    with toolbox.one_writer(c.out, "trained"):                     # the same command twice: the second stops
+        return train_steps(c, log)
+
+
+def train_steps(c: ImitateConfig, log=print):
+    """train()'s loop, in a folder no other process writes: resume or start, step, checkpoint, freeze."""
     r = RECIPES[c.model]
     toolbox.keep_freed_memory()                                    # faster steps; see toolbox.py
     h, spans, starts = training_data(c, r.window(c))

@@ -284,44 +284,45 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
 
     Resuming: finished games are kept; the game in progress when the job stopped is dropped and its
     steps are not counted; the imitator's context is restored as it was after the last saved game."""
-    state, state_path, ctx_path, player = resume_arm(arm_dir, policy, prompt)
-    done = lambda: (n_steps is not None and state["steps"] >= n_steps) or \
-                   (n_games is not None and len(state["games"]) >= n_games)
-    if done():
+    with toolbox.one_writer(arm_dir, "played"):              # one process per arm folder
+        state, state_path, ctx_path, player = resume_arm(arm_dir, policy, prompt)
+        done = lambda: (n_steps is not None and state["steps"] >= n_steps) or \
+                       (n_games is not None and len(state["games"]) >= n_games)
+        if done():
+            return state["games"]
+
+        def act(stack, prev, prev_r, t):
+            if t == 0 and hasattr(policy, "at_arm_step"):
+                policy.at_arm_step(state["steps"])                      # e.g. the stage told moves on
+            return policy.act(stack, prev, prev_r)
+
+        # A fresh emulator seed at every (re)start, different for each restart point and reproducible.
+        moves = play_moves(game, act, seed + 1000 * len(state["games"]) + state["steps"], max_game_steps,
+                           fresh_games=False, prev_reward=state["prev_reward"])
+        score, length, agree = 0.0, 0, 0
+        bar = tqdm(total=n_steps or n_games, initial=state["steps"] if n_steps else len(state["games"]),
+                   desc=desc, unit="step" if n_steps else "game")
+        try:
+            for stack, a, r, over in moves:
+                agree += judge is not None and a == judge.greedy(stack)
+                score, length = score + r, length + 1
+                if n_steps:
+                    bar.update(1)
+                if not over:
+                    continue
+                state["steps"] += length
+                state["games"].append([state["steps"], score, length, agree / length if judge else -1.0])
+                state["prev_action"], state["prev_reward"] = a, float(np.sign(r))
+                if player is not None:
+                    toolbox.save_npy(ctx_path, player.context())
+                toolbox.write_json(state_path, state)
+                score, length, agree = 0.0, 0, 0
+                if not n_steps:
+                    bar.update(1)
+                bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}")
+                if done():
+                    break
+        finally:
+            moves.close()
+            bar.close()
         return state["games"]
-
-    def act(stack, prev, prev_r, t):
-        if t == 0 and hasattr(policy, "at_arm_step"):
-            policy.at_arm_step(state["steps"])                      # e.g. the stage told moves on
-        return policy.act(stack, prev, prev_r)
-
-    # A fresh emulator seed at every (re)start, different for each restart point and reproducible.
-    moves = play_moves(game, act, seed + 1000 * len(state["games"]) + state["steps"], max_game_steps,
-                       fresh_games=False, prev_reward=state["prev_reward"])
-    score, length, agree = 0.0, 0, 0
-    bar = tqdm(total=n_steps or n_games, initial=state["steps"] if n_steps else len(state["games"]),
-               desc=desc, unit="step" if n_steps else "game")
-    try:
-        for stack, a, r, over in moves:
-            agree += judge is not None and a == judge.greedy(stack)
-            score, length = score + r, length + 1
-            if n_steps:
-                bar.update(1)
-            if not over:
-                continue
-            state["steps"] += length
-            state["games"].append([state["steps"], score, length, agree / length if judge else -1.0])
-            state["prev_action"], state["prev_reward"] = a, float(np.sign(r))
-            if player is not None:
-                toolbox.save_npy(ctx_path, player.context())
-            toolbox.write_json(state_path, state)
-            score, length, agree = 0.0, 0, 0
-            if not n_steps:
-                bar.update(1)
-            bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}")
-            if done():
-                break
-    finally:
-        moves.close()
-        bar.close()
-    return state["games"]

@@ -478,22 +478,23 @@ def record(rc: RecordConfig, dc: DQNConfig):
     """Record a run (see the page's docstring), resuming it if it was interrupted: runs/<game>/."""
     check_config(rc, dc)
     run_dir = rc.out or os.path.join("runs", rc.game)
-    os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
-    os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
-    base, init_step = starting_point(rc)
-    claim_run(rc, dc, run_dir, init_step)
-    # A frozen teacher never learns: its agent keeps a token replay memory (the run's config, above,
-    # keeps the teacher's own settings, which a learner started from this run inherits).
-    agent = Agent(dataclasses.replace(dc, replay_capacity=1_000) if rc.frozen else dc)
-    done_steps = list_checkpoints(run_dir)
-    start = done_steps[-1] if done_steps else 0
-    if start >= rc.steps:
-        print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
-    else:
-        chunks, segments, rows = resume_agent(rc, agent, run_dir, bool(done_steps), start, base, init_step)
-        record_steps(rc, dc, run_dir, agent, base, start, chunks, segments, rows)
-        plot_curve(run_dir)
-    export_results(rc, run_dir)
+    with toolbox.one_writer(run_dir, "recorded"):         # the same command twice: the second stops
+        os.makedirs(os.path.join(run_dir, "history"), exist_ok=True)
+        os.makedirs(os.path.join(run_dir, "checkpoints"), exist_ok=True)
+        base, init_step = starting_point(rc)
+        claim_run(rc, dc, run_dir, init_step)
+        # A frozen teacher never learns: its agent keeps a token replay memory (the run's config, above,
+        # keeps the teacher's own settings, which a learner started from this run inherits).
+        agent = Agent(dataclasses.replace(dc, replay_capacity=1_000) if rc.frozen else dc)
+        done_steps = list_checkpoints(run_dir)
+        start = done_steps[-1] if done_steps else 0
+        if start >= rc.steps:
+            print(f"{run_dir}: already recorded {start} steps (asked for {rc.steps}); nothing to do")
+        else:
+            chunks, segments, rows = resume_agent(rc, agent, run_dir, bool(done_steps), start, base, init_step)
+            record_steps(rc, dc, run_dir, agent, base, start, chunks, segments, rows)
+            plot_curve(run_dir)
+        export_results(rc, run_dir)
     return run_dir
 
 

@@ -5,7 +5,8 @@ plumbing they share lives here, once:
 
   - a config dataclass as a command line: every field a --flag, its comment the flag's --help
   - the checks that stop a run at once on a bad number, naming the flag
-  - files written atomically (a crash never leaves half a file) and read back without pickle
+  - files written atomically (a crash never leaves half a file) and read back without pickle, and
+    one writer at a time in a run's folder
   - flat parameter vectors: one float array per model, each weight a view into it
   - the C allocator setting that keeps freed memory for the next training step, the CPU's name,
     and the pinned kernels that let any AVX2 CPU record the same run (use_numerics)
@@ -15,8 +16,10 @@ Nothing here imports a lesson page, so any page may import it.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
+import fcntl
 import glob
 import inspect
 import json
@@ -94,6 +97,29 @@ def read_json(path):
         return None
     with open(path) as f:
         return json.load(f)
+
+
+@contextlib.contextmanager
+def one_writer(folder, doing="written"):
+    """Let one process at a time write into `folder` (a long run's: a record, a training, an arm):
+    an advisory lock on folder/.lock, held while the block runs and freed by the system the moment
+    the process ends, however it ends. A second process (the same command started again while the
+    first still runs) stops at once, naming the holder, instead of interleaving its files."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, ".lock"), "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise SystemExit(f"{folder} is being {doing} by another process (pid {f.read().strip() or '?'}): "
+                             f"wait for it to end, or stop it, then run this again (it resumes)") from None
+        f.truncate(0)
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def save_npz(path, **arrays):

@@ -660,7 +660,8 @@ def test_the_pipeline_in_one_process_records_the_teacher_by_its_job_command(tmp_
     c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="all", jobs=1)
     ran = []
-    monkeypatch.setattr(pipeline.subprocess, "run", lambda cmd, **kw: ran.append(cmd) or types.SimpleNamespace(returncode=1))
+    monkeypatch.setattr(pipeline.subprocess, "run",
+                        lambda cmd, **kw: ran.append(cmd) or types.SimpleNamespace(returncode=1))
     with pytest.raises(SystemExit, match="record.py stopped; run the same command again"):
         pipeline.run_pipeline(c)
     assert ran == [pipeline.teacher_command(c)] == [cmd for name, cmd in pipeline.job_waves(c)[0] if name == "teacher"]

@@ -257,7 +257,8 @@ def test_a_run_resumed_with_other_kernels_says_so(tmp_path, monkeypatch, capsys)
     assert "started with numerics native, resumed with portable" in out
     cfg = json.load(open(tmp_path / "config.json"))
     assert cfg["cpu_vectors"] == "AVX-512" and cfg["numerics"] == "native"
-    assert cfg["libraries"] == toolbox.library_versions() and set(cfg["libraries"]) == {"numpy", "numba", "blas", "blas_core"}
+    assert cfg["libraries"] == toolbox.library_versions()
+    assert set(cfg["libraries"]) == {"numpy", "numba", "blas", "blas_core"}
 
 
 def test_the_command_pins_its_kernels_unless_asked_for_native_ones(tiny_run, tmp_path):
@@ -295,3 +296,22 @@ def test_same_as_stops_at_the_first_game_that_differs(tmp_path, one_thread_run):
     p = run_record(tmp_path / "none", "--same_as", str(tmp_path / "nope.csv"))
     _, err = p.communicate()
     assert p.returncode != 0 and "no such curve.csv" in err.decode() and not os.path.exists(tmp_path / "none")
+
+
+def test_a_folder_has_one_writer_at_a_time(tiny_run, tmp_path):
+    """The same command started twice on one folder (run again while the first still runs): the
+    second stops at once, naming the holder, and writes nothing; once the first ends, it is free."""
+    import imitate
+    import play
+    held = str(tmp_path / "held")
+    with toolbox.one_writer(held, "recorded"):
+        with pytest.raises(SystemExit, match=rf"held is being recorded by another process \(pid {os.getpid()}\)"):
+            record.record(record.RecordConfig(game="breakout", out=held, steps=1_000, chunk_steps=500,
+                                              checkpoint_every=1_000), dqn.DQNConfig())
+        with pytest.raises(SystemExit, match="held is being played by another process"):
+            play.play_arm(held, "breakout", policy=None, n_games=1)
+        with pytest.raises(SystemExit, match="held is being trained by another process"):
+            imitate.train(imitate.ImitateConfig(history=tiny_run, out=held, iters=2))
+        assert os.listdir(held) == [".lock"]                          # nothing written
+    with toolbox.one_writer(held):                                    # freed when the first one ended
+        pass
