@@ -109,17 +109,23 @@ def one_writer(folder, doing="written"):
     with open(os.path.join(folder, ".lock"), "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = True
         except BlockingIOError:
             f.seek(0)
             raise SystemExit(f"{folder} is being {doing} by another process (pid {f.read().strip() or '?'}): "
                              f"wait for it to end, or stop it, then run this again (it resumes)") from None
-        f.truncate(0)
-        f.write(str(os.getpid()))
-        f.flush()
+        except OSError as e:                               # a file system without locks (an old NFS)
+            print(f"{folder}: cannot be locked ({e.strerror}); nothing stops a second process writing here")
+            locked = False
+        if locked:
+            f.truncate(0)
+            f.write(str(os.getpid()))
+            f.flush()
         try:
             yield
         finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def save_npz(path, **arrays):

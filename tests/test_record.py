@@ -1,5 +1,6 @@
 """record.py: the history round-trips, survives a kill, is deterministic, and fails loudly."""
 import csv
+import errno
 import json
 import os
 import signal
@@ -315,3 +316,13 @@ def test_a_folder_has_one_writer_at_a_time(tiny_run, tmp_path):
         assert os.listdir(held) == [".lock"]                          # nothing written
     with toolbox.one_writer(held):                                    # freed when the first one ended
         pass
+
+
+def test_a_file_system_without_locks_is_written_unguarded_and_says_so(tmp_path, monkeypatch, capsys):
+    def no_locks(f, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(toolbox.fcntl, "flock", no_locks)
+    ran = []
+    with toolbox.one_writer(str(tmp_path / "nfs")):
+        ran.append(True)
+    assert ran and "cannot be locked (No locks available)" in capsys.readouterr().out
