@@ -233,8 +233,9 @@ def run_pipeline(c: EvalConfig):
         return toolbox.read_json(os.path.join(c.out, "verdict.json"))
     if work_to_do and not c.quick:                          # what is missing, as job_waves lists it
         if teacher_gap:
-            print(f"stage 1: the teacher: {teacher_command(c)}")
-            if subprocess.run(teacher_command(c), shell=True).returncode:
+            cmd = teacher_command(c)
+            print(f"stage 1: the teacher: {cmd}")
+            if subprocess.run(cmd, shell=True).returncode:
                 raise SystemExit("the teacher's record.py stopped; run the same command again to resume it")
         for k, folder, _ in missing_imitators(c):
             print(f"stage 2: the imitator, seed {k} of its recipe (imitate.py)")

@@ -17,6 +17,7 @@ Nothing here learns: the weights are read-only from the moment they are loaded.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -300,9 +301,8 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
         moves = play_moves(game, act, seed + 1000 * len(state["games"]) + state["steps"], max_game_steps,
                            fresh_games=False, prev_reward=state["prev_reward"])
         score, length, agree = 0.0, 0, 0
-        bar = tqdm(total=n_steps or n_games, initial=state["steps"] if n_steps else len(state["games"]),
-                   desc=desc, unit="step" if n_steps else "game")
-        try:
+        with contextlib.closing(moves), tqdm(total=n_steps or n_games, desc=desc, unit="step" if n_steps else "game",
+                                             initial=state["steps"] if n_steps else len(state["games"])) as bar:
             for stack, a, r, over in moves:
                 agree += judge is not None and a == judge.greedy(stack)
                 score, length = score + r, length + 1
@@ -322,7 +322,4 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
                 bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}")
                 if done():
                     break
-        finally:
-            moves.close()
-            bar.close()
         return state["games"]

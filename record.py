@@ -351,7 +351,8 @@ def claim_run(rc: RecordConfig, dc: DQNConfig, run_dir, init_step):
     # order of float sums: with native kernels the same run is bit for bit the same on CPUs of one
     # width (AVX-512: an AMD EPYC Zen 4 and an Intel Xeon gave one teacher), not across widths (an
     # AVX2 Zen 1 parts from it after 28k steps); pinned (--numerics portable), on any AVX2 CPU
-    here = dict(cpu_vectors=toolbox.kernel_width(), numerics=toolbox.numerics(), libraries=toolbox.library_versions())
+    here = dict(cpu_vectors=toolbox.kernel_width(), numerics=toolbox.numerics(),
+                libraries=toolbox.library_versions())
     for k, v in here.items():
         identity[k] = (old or {}).get(k) or v              # what the run started with (an older run: now)
         if identity[k] != v:

@@ -260,8 +260,7 @@ def library_versions():
     """What does the arithmetic, by version (another version may add in another order): NumPy,
     Numba, the OpenBLAS NumPy calls, and the OpenBLAS kernels in use."""
     import numba
-    blas = next((v.get("version", "") for k, v in np.show_config(mode="dicts").get("Build Dependencies", {}).items()
-                 if k == "blas"), "")
+    blas = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {}).get("version", "")
     return dict(numpy=np.__version__, numba=numba.__version__, blas=blas, blas_core=blas_core())
 
 

@@ -646,7 +646,8 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
     assert record.progress(str(t)) == (3_000, 6_000)
     # such an arm is kept for any teacher recorded with those settings (here the finished one), an
     # arm that needs the final teacher only for that teacher
-    for other in (dataclasses.replace(free, teacher=tiny_run), dataclasses.replace(free, teacher=str(tmp_path / "t/"))):
+    for teacher in (tiny_run, str(tmp_path / "t/")):
+        other = dataclasses.replace(free, teacher=teacher)
         assert ev.kept_games(other, "elsewhere_random") and ev.kept_games(other, "elsewhere_imitator")
     assert ev.arm_identity(c, "now_teacher", "now") != ev.arm_identity(dataclasses.replace(c, teacher=tiny_run),
                                                                         "now_teacher", "now")
