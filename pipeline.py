@@ -3,8 +3,9 @@
 Page five's driver. evaluate.py defines the arms and plays them, verdict.py reads their games;
 this page puts them in order: the teacher (record.py) if it is missing, the imitator (imitate.py,
 and more seeds of its recipe, --seeds), every chosen arm, then the table. Every stage skips what
-is done and resumes what is not. The arms are independent jobs, so they run one per core at once
-(--jobs), or as waves of shell commands for another scheduler (--list_jobs; docs/CLUSTER.md).
+is done and resumes what is not. The arms are independent jobs, so they run one per core at once,
+each as soon as the jobs it needs are done (--jobs), or as waves of shell commands for another
+scheduler (--list_jobs; docs/CLUSTER.md).
 
     python pipeline.py                       # every arm at the default scale, one job per core at once
     python pipeline.py --seeds runs/imitator_seed1,runs/imitator_seed2   # = make run: three imitator seeds
@@ -111,14 +112,15 @@ def teacher_command(c: EvalConfig):
             f"--results {shlex.quote(rc.results)} --steps {rc.steps}")
 
 
-def job_waves(c: EvalConfig):
-    """The pipeline as waves of shell commands, one job each (one process, one BLAS thread). Each
-    job goes into the first wave after every job it needs: the teacher (record.py) if it is
-    missing; then the imitators that are missing (seed k of the recipe into the k-th folder) and
-    the teacher's own arms, which need only the teacher; then each imitator's arms; then the
-    arms that need an arm as well (the imitator prompted with the transplanted teacher's start);
-    then the table. Each arm plays in its own folder from its own seeds, so running a wave's jobs
-    at once gives the same games as running them one after another."""
+def job_graph(c: EvalConfig):
+    """The pipeline as shell commands, one job each (one process, one BLAS thread), in the order
+    listed: (wave, name, command, needs). `needs` names the listed jobs it must wait for: the
+    teacher (record.py) if it is missing; then the imitators that are missing (seed k of the
+    recipe into the k-th folder) and the teacher's own arms, which need only the teacher; then
+    each imitator's arms, which need their imitator; then the arms that need an arm as well (the
+    imitator prompted with the transplanted teacher's start); the table needs every job. Its wave
+    is the first after every job it needs. Each arm plays in its own folder from its own seeds, so
+    running jobs at once gives the same games as running them one after another."""
     if c.quick:
         raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
                          "(python evaluate.py --quick)")
@@ -126,27 +128,36 @@ def job_waves(c: EvalConfig):
     flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
                     if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
     wave = {}                                              # job name -> its wave (0 = the first)
-    jobs = []                                              # (wave, name, command), in the order listed
+    jobs = []                                              # (wave, name, command, needs), in the order listed
     if teacher_missing(c):
-        jobs.append((0, "teacher", teacher_command(c)))
-    after_teacher = 1 if jobs else 0
+        jobs.append((0, "teacher", teacher_command(c), []))
+    first = [name for _, name, _, _ in jobs]               # ["teacher"] or []
     for k, folder, sfx in missing_imitators(c):
-        jobs.append((after_teacher, f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history "
-                     f"{shlex.quote(c.teacher)} --out {shlex.quote(folder)}" + (f" --seed {k}" if k else "")))
-    wave.update({name: w for w, name, _ in jobs})
+        jobs.append((len(first), f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history "
+                     f"{shlex.quote(c.teacher)} --out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""), first))
+    wave.update({name: w for w, name, _, _ in jobs})
     own = set(evaluate.teacher_arms(c))
     for n in evaluate.selected(c, evaluate.arms(c)):
         base, _, k = n.partition("@seed")
         needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
         if base in evaluate.PROMPTED_BY:                   # it is prompted with that arm's first steps
             needs.append(evaluate.PROMPTED_BY[base])
-        wave[n] = max([after_teacher] + [wave[x] + 1 for x in needs if x in wave])
+        wave[n] = max([len(first)] + [wave[x] + 1 for x in needs if x in wave])
         if evaluate.must_play(c, n):                       # finished and kept: no job, but its wave stays,
-            jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}"))
-    # so that wave k names the same jobs while arms finish (--list_jobs 1, run, --list_jobs 2, ...)
-    n_waves = max([after_teacher - 1] + list(wave.values())) + 1
-    waves = [[(name, cmd) for w, name, cmd in jobs if w == k] for k in range(n_waves)]
-    return waves + [[("table", f"{py} pipeline.py{flags} --jobs 1 --only table")]]
+            listed = {name for _, name, _, _ in jobs}      # so that wave k names the same jobs while arms
+            jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}",   # finish
+                         first + [x for x in needs if x in listed]))
+    n_waves = max([len(first) - 1] + list(wave.values())) + 1
+    return jobs + [(n_waves, "table", f"{py} pipeline.py{flags} --jobs 1 --only table",
+                    [name for _, name, _, _ in jobs])]
+
+
+def job_waves(c: EvalConfig):
+    """job_graph as waves of (name, command), for a scheduler that runs a wave's jobs at once and
+    each wave after the one before (--list_jobs; docs/CLUSTER.md): each job is in the first wave
+    after every job it needs; the table is the last."""
+    jobs = job_graph(c)
+    return [[(name, cmd) for w, name, cmd, _ in jobs if w == k] for k in range(jobs[-1][0] + 1)]
 
 
 def print_jobs(c: EvalConfig):
@@ -169,34 +180,47 @@ def last_line(path):
 
 
 def run_jobs(c: EvalConfig, n_jobs, poll=2.0):
-    """The waves of job_waves run here, at most n_jobs processes at once, each wave after the one
-    before has finished; every job writes its output to <work>/logs/<name>.log, and one line per
-    running job shows its newest progress. A failed job stops the pipeline after its wave."""
+    """The jobs of job_graph run here, at most n_jobs processes at once. Each starts, first listed
+    first, as soon as every job it needs has finished: an imitator's arms start while the teacher's
+    long arms still learn, where waiting for the whole wave would leave a core idle for hours. Every
+    job writes its output to <work>/logs/<name>.log, and one line per running job shows its newest
+    progress. A failed job stops the jobs that need it; the others run on, and the pipeline then
+    stops, naming them all."""
     logs = os.path.join(c.work, "logs")
     os.makedirs(logs, exist_ok=True)
-    waves = job_waves(c) if c.table else job_waves(c)[:-1]
-    for k, wave in enumerate(waves, start=1):
-        print(f"wave {k} of {len(waves)}: {', '.join(name for name, _ in wave)} ({min(n_jobs, len(wave))} at once)")
-        waiting, running, failed = list(wave), {}, []
-        bars = {}
-        while waiting or running:
-            while waiting and len(running) < n_jobs:
-                name, cmd = waiting.pop(0)
-                log = open(os.path.join(logs, f"{name}.log"), "w")
-                running[name] = (subprocess.Popen(cmd, shell=True, stdout=log, stderr=subprocess.STDOUT), log)
-                bars[name] = tqdm(total=0, bar_format="{desc}", position=len(bars), leave=False)
-            time.sleep(poll)
-            for name, (proc, log) in list(running.items()):
-                bars[name].set_description_str(f"  {name}: {last_line(log.name)}")
-                if proc.poll() is not None:
-                    log.close()
-                    bars[name].close()
-                    del running[name]
-                    print(f"  {name}: {'done' if proc.returncode == 0 else f'FAILED (exit {proc.returncode})'}")
-                    if proc.returncode:
-                        failed.append(f"{name} (see {log.name})")
-        if failed:
-            raise SystemExit(f"wave {k}: {', '.join(failed)} failed; fix it and run again (finished arms are kept)")
+    waiting = [(name, cmd, needs) for _, name, cmd, needs in job_graph(c) if c.table or name != "table"]
+    print(f"{len(waiting)} jobs, at most {n_jobs} at once, each as soon as the jobs it needs are done: "
+          f"{', '.join(name for name, _, _ in waiting)}")
+    running = {}                                           # name -> (process, log, progress line, its slot)
+    done, stopped, failed = set(), set(), []
+    while waiting or running:
+        for job in [j for j in waiting if stopped.intersection(j[2])]:
+            waiting.remove(job)                            # a job it needs failed: it never starts
+            stopped.add(job[0])
+            failed.append(f"{job[0]} (not started: it needs {', '.join(sorted(stopped.intersection(job[2])))})")
+        for name, cmd, needs in [j for j in waiting if done.issuperset(j[2])][:n_jobs - len(running)]:
+            waiting.remove((name, cmd, needs))
+            log = open(os.path.join(logs, f"{name}.log"), "w")
+            slot = min(set(range(n_jobs)) - {r[3] for r in running.values()})
+            running[name] = (subprocess.Popen(cmd, shell=True, stdout=log, stderr=subprocess.STDOUT), log,
+                             tqdm(total=0, bar_format="{desc}", position=slot, leave=False), slot)
+            tqdm.write(f"  {name}: started")
+        time.sleep(poll)
+        for name, (proc, log, bar, _) in list(running.items()):
+            bar.set_description_str(f"  {name}: {last_line(log.name)}")
+            if proc.poll() is None:
+                continue
+            log.close()
+            bar.close()
+            del running[name]
+            tqdm.write(f"  {name}: {'done' if proc.returncode == 0 else f'FAILED (exit {proc.returncode})'}")
+            if proc.returncode:
+                stopped.add(name)
+                failed.append(f"{name} failed (see {log.name})")
+            else:
+                done.add(name)
+    if failed:
+        raise SystemExit(f"{'; '.join(failed)}. Fix it and run again: finished arms are kept")
 
 
 def run_pipeline(c: EvalConfig):

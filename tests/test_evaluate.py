@@ -554,6 +554,32 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
     assert not os.path.exists(tmp_path / "t")                               # listing starts nothing
 
 
+def test_jobs_start_as_soon_as_the_jobs_they_need_are_done_and_a_failure_stops_only_its_own(tmp_path, monkeypatch,
+                                                                                              capsys):
+    """--jobs runs job_graph by its needs, not wave by wave: a job of the second wave starts while
+    a long job of the first still runs, once its own need is done; a failed job stops the jobs
+    that need it, the others still run, and the pipeline then stops naming both."""
+    m = lambda name: tmp_path / name                               # each job leaves a marker when it ends
+    graph = [(0, "quick", f"touch {m('quick')}", []),
+             (0, "long", f"sleep 3 && touch {m('long')}", []),
+             (1, "after_quick", f"test ! -e {m('long')} && touch {m('after_quick')}", ["quick"]),   # long still runs
+             (0, "broken", "exit 3", []),
+             (1, "after_broken", f"touch {m('after_broken')}", ["broken"]),
+             (2, "after_that", f"touch {m('after_that')}", ["after_broken"]),
+             (1, "last", f"touch {m('last')}", ["after_quick"])]
+    monkeypatch.setattr(pipeline, "job_graph", lambda c: graph)
+    c = ev.EvalConfig(work=str(tmp_path / "w"), table=False)
+    with pytest.raises(SystemExit) as stop:
+        pipeline.run_jobs(c, 2, poll=0.05)
+    assert [os.path.exists(m(n)) for n in ("quick", "long", "after_quick", "last")] == [True] * 4
+    assert not os.path.exists(m("after_broken")) and not os.path.exists(m("after_that"))
+    message = str(stop.value)
+    assert "broken failed (see" in message and "after_broken (not started: it needs broken)" in message
+    assert "after_that (not started: it needs after_broken)" in message and "after_quick" not in message
+    assert sorted(os.listdir(tmp_path / "w" / "logs")) == sorted(f"{n}.log" for n in ("quick", "long", "after_quick",
+                                                                                      "broken", "last"))
+
+
 # --- finished arms are kept; an unfinished teacher is no teacher ---------------------------------
 def test_finished_arms_are_kept_and_outlive_their_work_folder(tiny_run, tiny_imitator, tmp_path, capsys):
     """A finished arm's games are copied to <out>/arms/<name>.json: with its work folder lost, the
