@@ -290,6 +290,14 @@ def _weights_sha(path, mtime, size):               # read once per file version
         return hashlib.sha256(np.ascontiguousarray(z["params"]).tobytes()).hexdigest()[:16]
 
 
+def teacher_settings(c):
+    """The teacher's learning settings: its run's, or, before it is recorded (a fresh machine's
+    --list_jobs), the defaults the pipeline's teacher job records with."""
+    if os.path.exists(os.path.join(c.teacher, "config.json")):
+        return play.teacher_dqn_config(c.teacher)
+    return record.DQNConfig()
+
+
 def arm_identity(c, name, group):
     """What an arm's games depend on besides the code: its name, the teacher (its folder, as given,
     and its final weights; for an arm that needs only its settings, those: any teacher recorded with
@@ -299,7 +307,7 @@ def arm_identity(c, name, group):
     target, unit = arm_target(c, group)
     teacher = (dict(teacher=os.path.normpath(c.teacher), teacher_weights=teacher_fingerprint(c))
                if needs_final_teacher(name) else
-               dict(teacher_settings=dataclasses.asdict(play.teacher_dqn_config(c.teacher))))
+               dict(teacher_settings=dataclasses.asdict(teacher_settings(c))))
     return dict(arm=name, imitator=imitator, seed=c.seed, target=target, unit=unit,
                 max_game_steps=c.max_game_steps) | teacher
 

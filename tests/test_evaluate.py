@@ -547,6 +547,14 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
     assert [only(cmd for _, cmd in w) for w in pipeline.job_waves(done)[1:]] == [
         ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_random", "elsewhere_imitator"],
         ["elsewhere_imitator_prompted"], ["table"]]
+    # a kept arm that needs only the teacher's settings (elsewhere_fresh) counts on a fresh machine too:
+    # before the teacher is recorded, its settings are the defaults its job will record with
+    group = ev.arms(c)["elsewhere_fresh"][0]
+    os.makedirs(os.path.join(c.out, "arms"))
+    toolbox.write_json(ev.kept_path(c, "elsewhere_fresh"), dict(identity=ev.arm_identity(c, "elsewhere_fresh", group),
+                                                               games=[]))
+    assert ev.arm_identity(c, "elsewhere_fresh", group)["teacher_settings"] == dataclasses.asdict(dqn.DQNConfig())
+    assert only(cmd for _, cmd in pipeline.job_waves(c)[1]) == ["elsewhere_teacher", "elsewhere_random"]
     with pytest.raises(SystemExit, match="--quick runs in one process"):
         pipeline.job_waves(ev.EvalConfig(quick=True))
     with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
