@@ -118,9 +118,12 @@ def job_graph(c: EvalConfig):
     teacher (record.py) if it is missing; then the imitators that are missing (seed k of the
     recipe into the k-th folder) and the teacher's own arms, which need only the teacher; then
     each imitator's arms, which need their imitator; then the arms that need an arm as well (the
-    imitator prompted with the transplanted teacher's start); the table needs every job. Its wave
-    is the first after every job it needs. Each arm plays in its own folder from its own seeds, so
-    running jobs at once gives the same games as running them one after another."""
+    imitator prompted with the transplanted teacher's start); the table needs every job. An arm
+    that needs only the teacher's settings (SETTINGS_ONLY in evaluate.py) waits for a missing
+    teacher only until it has started: its settings are then on disk, and the arm plays while the
+    teacher is recorded. Its wave is the first after every job it needs. Each arm plays in its own
+    folder from its own seeds, so running jobs at once gives the same games as running them one
+    after another."""
     if c.quick:
         raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
                          "(python evaluate.py --quick)")
@@ -137,16 +140,19 @@ def job_graph(c: EvalConfig):
                      f"{shlex.quote(c.teacher)} --out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""), first))
     wave.update({name: w for w, name, _, _ in jobs})
     own = set(evaluate.teacher_arms(c))
+    started = record.progress(c.teacher)[1] > 0            # its config.json is on disk: its settings are known
     for n in evaluate.selected(c, evaluate.arms(c)):
         base, _, k = n.partition("@seed")
         needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
         if base in evaluate.PROMPTED_BY:                   # it is prompted with that arm's first steps
             needs.append(evaluate.PROMPTED_BY[base])
-        wave[n] = max([len(first)] + [wave[x] + 1 for x in needs if x in wave])
+        # an arm that needs only the teacher's settings plays while a started teacher is still recorded
+        after = [] if started and not evaluate.needs_final_teacher(n) else first
+        wave[n] = max([len(after)] + [wave[x] + 1 for x in needs if x in wave])
         if evaluate.must_play(c, n):                       # finished and kept: no job, but its wave stays,
             listed = {name for _, name, _, _ in jobs}      # so that wave k names the same jobs while arms
             jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}",   # finish
-                         first + [x for x in needs if x in listed]))
+                         after + [x for x in needs if x in listed]))
     n_waves = max([len(first) - 1] + list(wave.values())) + 1
     return jobs + [(n_waves, "table", f"{py} pipeline.py{flags} --jobs 1 --only table",
                     [name for _, name, _, _ in jobs])]

@@ -555,11 +555,21 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
                                                                games=[]))
     assert ev.arm_identity(c, "elsewhere_fresh", group)["teacher_settings"] == dataclasses.asdict(dqn.DQNConfig())
     assert only(cmd for _, cmd in pipeline.job_waves(c)[1]) == ["elsewhere_teacher", "elsewhere_random"]
+    # once the teacher has started (its config.json on disk), an arm that needs only its settings plays
+    # beside it, needing nothing; the arms that need the finished teacher still wait for it
+    os.makedirs(c.teacher)
+    toolbox.write_json(os.path.join(c.teacher, "config.json"), dict(steps=1_000, dqn=dataclasses.asdict(dqn.DQNConfig())))
+    graph = {name: (w, needs) for w, name, _, needs in pipeline.job_graph(c)}
+    assert graph["teacher"] == graph["elsewhere_random"] == (0, [])
+    assert graph["elsewhere_teacher"] == (1, ["teacher"]) and graph["elsewhere_imitator"] == (2, ["imitator"])
+    assert graph["elsewhere_imitator_prompted"] == (2, ["teacher", "imitator", "elsewhere_teacher"])
+    assert "elsewhere_fresh" not in graph                                  # still kept: the same settings
+    os.remove(os.path.join(c.teacher, "config.json"))
     with pytest.raises(SystemExit, match="--quick runs in one process"):
         pipeline.job_waves(ev.EvalConfig(quick=True))
     with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
         pipeline.run_pipeline(dataclasses.replace(c, jobs=-1))
-    assert not os.path.exists(tmp_path / "t")                               # listing starts nothing
+    assert os.listdir(tmp_path / "t") == []                                 # listing starts nothing
 
 
 def test_jobs_start_as_soon_as_the_jobs_they_need_are_done_and_a_failure_stops_only_its_own(tmp_path, monkeypatch,
