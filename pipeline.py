@@ -140,7 +140,7 @@ def job_graph(c: EvalConfig):
                      f"{shlex.quote(c.teacher)} --out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""), first))
     wave.update({name: w for w, name, _, _ in jobs})
     own = set(evaluate.teacher_arms(c))
-    started = record.progress(c.teacher)[1] > 0            # its config.json is on disk: its settings are known
+    started = record.started(c.teacher)                    # its settings are on disk
     for n in evaluate.selected(c, evaluate.arms(c)):
         base, _, k = n.partition("@seed")
         needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
@@ -242,7 +242,7 @@ def run_pipeline(c: EvalConfig):
     work_to_do = bool(chosen)
     # the teacher is missing for the chosen arms if one of them needs it finished, or if it was
     # never started (no settings yet); a teacher still being recorded elsewhere is never recorded here
-    needs_teacher = any(map(evaluate.needs_final_teacher, chosen)) or not record.progress(c.teacher)[1]
+    needs_teacher = any(map(evaluate.needs_final_teacher, chosen)) or not record.started(c.teacher)
     teacher_gap = teacher_missing(c) if needs_teacher else ""
     missing = [m for m in [teacher_gap] if m] + \
         ([f"--imitator {c.imitator}"] if not os.path.exists(os.path.join(c.imitator, "imitator.json")) else [])

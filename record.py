@@ -231,6 +231,11 @@ def progress(run_dir):
     return (done[-1] if done else 0), cfg.get("steps", RecordConfig.steps)
 
 
+def started(run_dir):
+    """Was a run ever started in this folder (its config.json, with its settings, on disk)?"""
+    return progress(run_dir)[1] > 0
+
+
 def finished(run_dir):
     """Has the run in this folder recorded every step it was started for?"""
     done, target = progress(run_dir)
