@@ -27,9 +27,10 @@ and starts a fresh game there instead; history.json's "segments" lists where fre
 started and with which seed.
 
 The run is bit for bit the same on another machine only if its float sums are added in the same
-order, and OpenBLAS, Numba and NumPy each pick their kernels by CPU. So the command pins them
-(--numerics portable, the default: it starts itself again with toolbox.PORTABLE_NUMERICS in its
-environment) to AVX2 kernels that any CPU with AVX2 runs alike; config.json keeps what a run
+order, and OpenBLAS, Numba and NumPy each pick their kernels by CPU (and OpenBLAS its threads by
+core count). So the command pins them (--numerics portable, the default: it starts itself again
+with toolbox.PORTABLE_NUMERICS in its environment) to AVX2 kernels that any CPU with AVX2 runs
+alike, and to one BLAS thread; config.json keeps what a run
 started with, and --same_as <curve.csv> stops a run at its first game that differs from a reference.
 """
 from __future__ import annotations
@@ -72,9 +73,10 @@ class RecordConfig:
                                     # recorded before: e.g. results/breakout/curve.csv); it stops at the
                                     # first game that differs (another kind of CPU can record another teacher)
     numerics: str = "portable"      # portable: the command starts itself again with OpenBLAS, Numba and
-                                    # NumPy pinned to AVX2 kernels, so that any AVX2 or AVX-512 CPU records
-                                    # this same run, bit for bit (toolbox.use_numerics); native: each CPU's
-                                    # own kernels (faster on AVX-512, but only that kind of CPU repeats it)
+                                    # NumPy pinned to AVX2 kernels and one BLAS thread, so that any AVX2 or
+                                    # AVX-512 CPU records this same run, bit for bit (toolbox.use_numerics);
+                                    # native: each CPU's own kernels and OpenBLAS's threads (faster, but
+                                    # only that kind of CPU with that many threads repeats it)
 
 
 # -------------------------------------------------------------------------------------------

@@ -212,9 +212,13 @@ def cpu_flags():
 # features: both are given, or Numba reads the host's features and may use AVX-512), NumPy
 # dispatches some loops to AVX-512. Pinned to one kernel family every x86-64 CPU with AVX2 has
 # (Haswell's: AVX2 and FMA), a run can be recorded again on any such CPU, an AVX-512 one included.
+# And with one BLAS thread: OpenBLAS's default is one thread per core, and two threads add some
+# products' floats in another order (a 3000-step run's final weights differ; the teacher's record,
+# resumed at 50k steps with two threads, parted from itself at game 301), so without it a 2-core and
+# a 4-core machine would record two teachers.
 # These variables are read when the libraries load, so a process is started with them (use_numerics).
 PORTABLE_NUMERICS = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+avx2,+fma",
-                     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+                     "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def numerics(environ=None):

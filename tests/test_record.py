@@ -277,6 +277,16 @@ def test_the_command_pins_its_kernels_unless_asked_for_native_ones(tiny_run, tmp
     pinned = dict(toolbox.PORTABLE_NUMERICS)
     assert toolbox.numerics(pinned) == "portable" and toolbox.kernel_width(pinned) == "AVX2"
     assert toolbox.numerics({**pinned, "NUMBA_CPU_NAME": "host"}) == "native" and toolbox.numerics({}) == "native"
+    assert toolbox.numerics({**pinned, "OPENBLAS_NUM_THREADS": "2"}) == "native"
+
+
+def test_the_pinned_command_records_the_one_thread_run_whatever_threads_it_is_given(tmp_path, one_thread_run):
+    """Two BLAS threads add some products' floats in another order (this tiny run's final weights
+    differed with two threads before the thread count was pinned); pinned, the command starts
+    itself again with one thread, so a process given two records the one-thread run bit for bit."""
+    finish(run_record(tmp_path / "two", threads=2))
+    assert curve_rows(str(tmp_path / "two")) == curve_rows(one_thread_run)
+    np.testing.assert_array_equal(final_weights(str(tmp_path / "two")), final_weights(one_thread_run))
 
 
 def test_same_as_stops_at_the_first_game_that_differs(tmp_path, one_thread_run):
