@@ -32,8 +32,8 @@ import toolbox
 
 @dataclass
 class WatchConfig:
-    teacher: str = "results/breakout_rerecord/teacher_final"   # the teacher whose history the imitator learned (no extension)
-    imitator: str = "results/imitator/imitator"        # the frozen imitator (or behaviour-cloning network), no extension
+    teacher: str = "results/breakout_portable/teacher_final"  # the teacher whose history the imitator learned (no extension)
+    imitator: str = "results/q1_recipe_portable_s0/imitator"  # the frozen imitator (or behaviour-cloning network), no extension
     transplant: str = ""           # the transplanted teacher's run folder (evaluate.py's elsewhere_teacher), or ""
     steps: int = 600               # agent steps shown per panel (games restart when they end)
     every: int = 2                 # keep one agent step in `every` as a GIF frame (smaller files)
