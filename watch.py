@@ -5,6 +5,7 @@ what the player sees (the newest 84x84 gray frame of its input), one agent step 
 the running score of its game. Made from committed weights in a few minutes on 2 cores:
 
     python watch.py                     # results/watch_breakout.gif: final teacher | frozen imitator
+                                        # (and results/watch.json: the players and the scores shown last)
     python watch.py --transplant runs/quick/eval/elsewhere_teacher
                                         # and results/watch_space_invaders.gif: the Breakout teacher
                                         # as it arrives in Space Invaders, after its last checkpoint
@@ -114,6 +115,8 @@ def watch(c: WatchConfig):
         made.append(dict(path=path, megabytes=round(size / 2 ** 20, 2),
                          final_scores={lab: float(s[-1]) for lab, _, s in panels}))
         print(f"wrote {path} ({size / 2 ** 20:.1f} MB)")
+    toolbox.write_json(os.path.join(c.out, "watch.json"),          # the scores the GIFs end on, kept beside them
+                       dict(teacher=c.teacher, imitator=c.imitator, transplant=c.transplant, steps=c.steps, gifs=made))
     return made
 
 

@@ -5,6 +5,7 @@ import pytest
 
 import imitate
 import record
+import toolbox
 import watch
 from test_imitate import tiny_config
 
@@ -20,6 +21,8 @@ def test_gifs_of_teacher_imitator_and_transplant(tiny_run, tmp_path):
     gif = Image.open(made[0]["path"])
     assert gif.n_frames == 4                                 # 12 steps, one frame in 3
     assert len(made[1]["final_scores"]) == 3                 # teacher early, teacher late, imitator
+    kept = toolbox.read_json(str(tmp_path / "out" / "watch.json"))
+    assert kept["gifs"] == made and kept["imitator"] == c.imitator and kept["steps"] == 12
 
 
 def test_missing_weights_name_the_flag(tmp_path):
