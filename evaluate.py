@@ -94,8 +94,8 @@ PROMPTED_BY = {"elsewhere_imitator_prompted": "elsewhere_teacher"}
 
 # The arms that need only the teacher's settings (its config.json: the final epsilon, the DQN's
 # settings), neither its final weights nor its history: they may play while it is still recorded.
-SETTINGS_ONLY = ("elsewhere_fresh", "elsewhere_random", "elsewhere_imitator") + tuple(f"stage_x{f:g}"
-                                                                                     for f in STAGE_PROBES)
+SETTINGS_ONLY = ("elsewhere_fresh", "elsewhere_random", "elsewhere_imitator", "later_imitator_held") + tuple(
+    f"stage_x{f:g}" for f in STAGE_PROBES)
 
 
 def needs_final_teacher(name):
@@ -168,6 +168,9 @@ def imitator_arms(c: EvalConfig, folder, work, sfx):
         "now_imitator": ("now", arm("now_imitator", "breakout", T, judge=True, n_games=c.games)),
         "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", judge=True, n_games=c.games)),
         "later_imitator": ("later", arm("later_imitator", "breakout", T, stage_advances=True, n_steps=c.steps)),
+        # question 2 asked plainly: the frozen imitator plays on for N steps, its stage (if it has one)
+        # held at the end of its history, from an empty context (at K = 32 a prompt is gone in 32 steps)
+        "later_imitator_held": ("later", arm("later_imitator_held", "breakout", n_steps=c.steps)),
         "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", n_steps=c.steps)),
         "elsewhere_imitator_prompted": ("elsewhere", arm("elsewhere_imitator_prompted", "space_invaders",
                                                          arm_folder(c, PROMPTED_BY["elsewhere_imitator_prompted"]),
