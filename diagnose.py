@@ -11,6 +11,10 @@ teacher the imitator never trained on (the end of its last held-out span) and in
            Q-gap), how often the prediction changes when the ball is erased from the frames,
            argmax against sampled play, and a hand-over curve (the imitator plays the first k steps
            of each game, then the final teacher).
+  actions  The moves each player makes (--rungs, beside the final teacher) in Breakout and in Space
+           Invaders, by the common protocol from an empty context: the share of NOOP, FIRE, RIGHT and
+           LEFT, and the score. "Plays as well as" is not "plays like"; and in Space Invaders, where
+           nothing is learned, what an imitator does with its Breakout habits (FIRE is what scores).
   ladder   Question 1 itself, for many imitators at once (--rungs): each plays 100 games by the
            common protocol (epsilon-greedy at the teacher's final epsilon), against the same 100
            games of the final teacher, judged by verdict.py's equivalence rule. Given imitators
@@ -19,10 +23,13 @@ teacher the imitator never trained on (the end of its last held-out span) and in
 
     python diagnose.py --teacher runs/breakout --imitator runs/imitator --out results            # both, ~7 min
     python diagnose.py --teacher runs/breakout --imitator runs/imitator --out results --only copycat
+    python diagnose.py --only actions --teacher_final results/breakout_portable/teacher_final \
+        --rungs results/q1_recipe_portable_s0,results/q1_recipe_first_s0 --out results   # ~1 min a player
     python diagnose.py --only ladder --teacher runs/breakout --rungs runs/bc_x1,runs/tf_x1,runs/tf_x4 --out results
 
 writes <out>/copycat.json and <out>/q1_diagnosis.json (evaluate.py's verdict.json carries copycat.json's
-numbers when it finds one in its own --out); the ladder <out>/q1_ladder.json, .md (its table), .png.
+numbers when it finds one in its own --out); <out>/action_mix.json; the ladder <out>/q1_ladder.json,
+.md (its table), .png.
 """
 from __future__ import annotations
 
@@ -51,7 +58,8 @@ class DiagnoseConfig:
     states: int = 3_000                # held-out teacher steps read (and, for copycat, agent steps played)
     games: int = 10                    # games per way of playing in q1 (argmax, sampled, each hand-over point)
     seed: int = 0                      # seeds the emulator and the sampled moves
-    rungs: str = ""                    # ladder: comma-separated imitator folders (imitate.py --out), each judged on Q1
+    rungs: str = ""                    # ladder, actions: comma-separated imitator folders (imitate.py --out), each
+                                       # judged on Q1 (ladder) or watched in both games (actions)
     teacher_final: str = ""            # ladder: the teacher checkpoint they are judged against (a path without
                                        # .npz/.json); "" = the last checkpoint of --teacher
     ladder_games: int = 100            # ladder: games per player (the verdict's Q1 protocol)
@@ -59,7 +67,7 @@ class DiagnoseConfig:
     work: str = "runs/ladder"          # ladder: one resumable folder of games per player
 
 
-DIAGNOSES = ("copycat", "q1", "ladder")
+DIAGNOSES = ("copycat", "q1", "ladder", "actions")
 
 
 def imitator_heldout_end(imitator, teacher):
@@ -221,6 +229,39 @@ def rung_facts(folder):
                 heldout_layout="interleaved blocks" if meta.get("heldout") else "the last 5% (tail)")
 
 
+ACTION_GAMES = ("breakout", "space_invaders")
+
+
+def action_mix(c: DiagnoseConfig):
+    """Each player's moves by share (dqn.ACTIONS) and its mean score over c.games games of each of
+    ACTION_GAMES, epsilon-greedy at the teacher's final epsilon, the imitators from an empty context
+    (their stage, if they have one, the end of their history): <out>/action_mix.json."""
+    ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
+    eps = checkpoint_epsilon(ckpt)
+    players = [("teacher", lambda rng: play.TeacherPolicy(ckpt, eps, rng))] + [
+        (f, lambda rng, f=f: play.ImitatorPolicy(os.path.join(f, "imitator"), eps=eps, rng=rng))
+        for f in (x.strip() for x in c.rungs.split(",")) if f]
+    out = dict(teacher_checkpoint=ckpt, epsilon=eps, games=c.games, actions=list(dqn.ACTIONS), players={})
+    for name, make in players:
+        out["players"][name] = {}
+        for game in ACTION_GAMES:
+            policy, counts = make(toolbox.named_rng(c.seed, f"actions {name} {game}")), np.zeros(dqn.N_ACTIONS)
+            act = lambda stack, prev, prev_r, t: policy.act(stack, prev, prev_r)
+            scores, score = [], 0.0
+            for _, a, r, over in play.play_moves(game, act, c.seed, max_game_steps=5_000, fresh_games=False):
+                counts[a] += 1
+                score += r
+                if over:
+                    scores, score = scores + [score], 0.0
+                    if len(scores) == c.games:
+                        break
+            out["players"][name][game] = dict(share={k: float(v) for k, v in zip(dqn.ACTIONS, counts / counts.sum())},
+                                              mean_score=float(np.mean(scores)), steps=int(counts.sum()))
+            print(f"{name:40s} {game:15s} score {np.mean(scores):6.1f}  " +
+                  "  ".join(f"{k} {v:.0%}" for k, v in out["players"][name][game]["share"].items()), flush=True)
+    return save(c.out, "action_mix.json", out)
+
+
 def ladder(c: DiagnoseConfig):
     """Question 1 under the common protocol for every imitator of --rungs, against one teacher:
     <out>/q1_ladder.json (every number), .md (the table), .png (score against optimizer updates).
@@ -367,13 +408,14 @@ def check_config(c: DiagnoseConfig):
     toolbox.check_positive(c, ("states", "games", "ladder_games"))
     if c.max_game_steps < 0:
         raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or positive")
-    needs = [("teacher", c.teacher, "config.json")] if chosen(c) - {"ladder"} or not c.teacher_final else []
-    if chosen(c) - {"ladder"}:
+    needs = [("teacher", c.teacher, "config.json")] if chosen(c) - {"ladder", "actions"} or not c.teacher_final else []
+    if chosen(c) - {"ladder", "actions"}:
         needs.append(("imitator", c.imitator, "imitator.json"))
-    if "ladder" in chosen(c):
+    if chosen(c) & {"ladder", "actions"}:
         rungs = [f.strip() for f in c.rungs.split(",") if f.strip()]
         if not rungs:
-            raise SystemExit("--only ladder needs --rungs: comma-separated imitator folders")
+            raise SystemExit(f"--only {' and '.join(sorted(chosen(c) & {'ladder', 'actions'}))} needs --rungs: "
+                             f"comma-separated imitator folders")
         needs += [("rungs", f, "imitator.json") for f in rungs]
         if c.teacher_final and not os.path.exists(c.teacher_final + ".json"):
             raise SystemExit(f"--teacher_final {c.teacher_final}: no {c.teacher_final}.json there")
@@ -384,7 +426,8 @@ def check_config(c: DiagnoseConfig):
 
 def run(c: DiagnoseConfig):
     check_config(c)
-    return {name: fn(c) for name, fn in (("copycat", copycat), ("q1", q1), ("ladder", ladder)) if name in chosen(c)}
+    return {name: fn(c) for name, fn in (("copycat", copycat), ("q1", q1), ("ladder", ladder), ("actions", action_mix))
+            if name in chosen(c)}
 
 
 if __name__ == "__main__":

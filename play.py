@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import json
 import os
+import time
 
 import numpy as np
 from tqdm import tqdm
@@ -266,7 +267,8 @@ def resume_arm(arm_dir, policy, prompt):
     Returns (state, state path, context path, the player with a context or None)."""
     os.makedirs(arm_dir, exist_ok=True)
     state_path, ctx_path = os.path.join(arm_dir, "state.json"), os.path.join(arm_dir, "context.npy")
-    state = toolbox.read_json(state_path) or (dict(steps=0, games=[], prev_action=NEW_GAME, prev_reward=0.0)
+    state = toolbox.read_json(state_path) or (dict(steps=0, games=[], prev_action=NEW_GAME, prev_reward=0.0,
+                                                   started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
                                               | (dict(prompt=prompt[0], prompt_from=prompt[1]) if prompt else {}))
     player = getattr(policy, "player", None)
     if player is not None and os.path.exists(ctx_path):

@@ -197,6 +197,22 @@ def cpu_name():
         return platform.processor() or "unknown CPU"
 
 
+def cpu_info():
+    """The CPU as a record names it: model name, family and model numbers (Linux's /proc/cpuinfo; a
+    model name alone, "AMD EPYC", can be Zen 1, 3 or 4) and the widest vector instructions."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("cpu family", "model") and key.strip() not in fields:
+                    fields[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return dict(name=cpu_name(), family=fields.get("cpu family", "?"), model=fields.get("model", "?"),
+                vector=cpu_flags())
+
+
 def cpu_flags():
     """The widest vector instructions the CPU has: "AVX-512", "AVX2" or "no AVX2" ("?" if unknown)."""
     try:

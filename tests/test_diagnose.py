@@ -137,3 +137,17 @@ def test_replications_count_the_seeds_of_one_recipe_that_pass():
     out["rungs"][1]["reading"] = "yes"
     assert diagnose.replications(out)[0]["yes"] == 3
     assert diagnose.replications(dict(rungs=out["rungs"][3:])) == []       # single rungs: nothing to replicate
+
+
+def test_action_mix_counts_every_move_of_every_player(tiny_run, tiny_imitator, tmp_path, short_games):
+    c = diagnose.DiagnoseConfig(teacher=tiny_run, only="actions", rungs=tiny_imitator, games=2, out=str(tmp_path))
+    out = diagnose.run(c)["actions"]
+    assert set(out["players"]) == {"teacher", tiny_imitator} and out["epsilon"] == play.final_epsilon(tiny_run)
+    for name in out["players"]:
+        for game in diagnose.ACTION_GAMES:
+            d = out["players"][name][game]
+            assert abs(sum(d["share"].values()) - 1) < 1e-9 and d["steps"] >= 2 and list(d["share"]) == list(
+                diagnose.dqn.ACTIONS)
+    assert json.load(open(tmp_path / "action_mix.json")) == out
+    with pytest.raises(SystemExit, match="--only actions needs --rungs"):
+        diagnose.check_config(dataclasses.replace(c, rungs=""))

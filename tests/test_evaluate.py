@@ -144,7 +144,7 @@ def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tm
         ev.selected(ev.EvalConfig(only="copycat"), ev.arms(ev.EvalConfig()))
     assert ev.selected(ev.EvalConfig(only="table"), ev.arms(ev.EvalConfig())) == []   # the table alone
     assert ev.selected(ev.EvalConfig(only="later,swap_teacher"), ev.arms(ev.EvalConfig())) == [
-        "later_teacher", "swap_teacher", "later_imitator"]                       # the teacher's arms first
+        "later_teacher", "swap_teacher", "later_imitator", "later_imitator_held"]   # the teacher's arms first
 
 
 # --- the verdict rules on synthetic data with known answers ---------------------------------------

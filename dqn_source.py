@@ -1,0 +1,340 @@
+"""dqn_source.py: the learner is a DQN. Where imitating its learning works, and where it stops.
+
+Page eight. Pages 6 and 7 imitate learners whose whole knowledge is a belief their own recent
+moves re-express (Thompson sampling, a posterior-sampling explorer). The argument is about a
+learner like the Atari teacher: a DQN, whose knowledge sits in weights learned by gradient steps
+over far more experience than a context holds. Here the source of the histories is such a learner,
+at a size that runs in minutes: page 1's algorithm (replay, a target network, n-step returns,
+Adam, a linear epsilon schedule; page 0's layers) with a small Q-network, an MLP on the one-hot
+cell, learning page 6's dark room (a hidden goal, 20-step episodes from the centre) from random
+weights, one new goal per run. Its histories have page 6's schema (cell, move, reward per step),
+so page 6's imitator trains on them unchanged, and page 7's dial cell (horizon.dial_cell) measures
+it: the frozen imitator's score over the DQN's own, on goals it never saw, against
+x = (episodes the DQN needs to learn) / (episodes the context holds).
+
+Many DQNs learn at once, one per goal, each with its own weights, replay and exploration: the
+network's layers are batched over runs (a leading axis R), so a thousand learning runs cost a few
+Python loops, not a thousand.
+
+Predictions, written before the runs (page 7's, for this source). The ideal imitator has learned
+the learner: in every cell it matches the DQN, ratio near 1, however short its context. The
+argument predicts a fall once x passes 1: no window then shows a whole search, and what the DQN
+knows about the goal is in its weights, not its recent moves. Page 7's tabular explorer kept
+0.89-0.98 of its source in every cell, because its knowledge was visible in its last steps; a DQN
+that has learned the goal also walks there every episode, so it is visible here too, once learned.
+The test is the stretch before that: the DQN needs far more episodes than any context holds, and
+its search is slow and noisy. If the imitator still reaches the DQN's level within its context's
+span, imitating this learner works where its *result* is visible; if it stalls at random's level,
+it stops where the learning outlasts the context.
+
+    python dqn_source.py --quick        # a classroom run: the DQN learning, one dial cell (~5 min, one core)
+    python dqn_source.py                # the DQN's histories and the dial for the 9 x 9 room (resumable cell by cell)
+
+writes results/dqn_source/: source.json (the DQN's learning: curve, episodes to learn, time),
+dial.json (one entry per context), dial.png (beside page 7's tabular dial), source.png.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+import distill
+import horizon
+import layers
+import toolbox
+
+
+@dataclass
+class DQNSourceConfig(horizon.HorizonConfig):
+    """Page 7's config (page 6's model and training, the dial's settings) and the DQN source's."""
+    side: int = 9                 # the room's side (page 7's room_of_side: episodes of 2 (side - 1) + 4 steps)
+    source_runs: int = 1000       # DQN learning runs recorded for training, one goal each (training goals)
+    source_episodes: int = 300    # episodes of every DQN run, from random weights
+    hidden: int = 64              # units in each of the Q-network's two hidden layers
+    dqn_lr: float = 1e-3          # Adam step size
+    gamma: float = 0.9            # discount
+    n_step: int = 3               # n-step returns (page 1's)
+    batch_size: int = 32          # replayed transitions per update, per run
+    train_every: int = 2          # agent steps per update
+    learning_starts: int = 200    # steps of random play before the first update
+    target_every: int = 200       # agent steps between target-network copies
+    replay_capacity: int = 10_000 # transitions each run keeps
+    eps_end: float = 0.05         # epsilon decays linearly from 1 to this ...
+    eps_decay_share: float = 0.3  # ... over this share of the run
+    dial_contexts: str = "1,2,5,10,20"   # the dial's contexts, in episodes
+    expert_episodes: int = 20     # AD's control: trained on each run's last this-many episodes only
+    histories: str = "runs/dqn_source"   # where the DQN's histories are kept between runs (not committed)
+    out: str = "results/dqn_source"
+
+
+QUICK = dict(source_runs=200, source_episodes=150, horizon_iters=300, horizon_runs=16, dial_contexts="5",
+             expert_episodes=10)
+
+
+# -------------------------------------------------------------------------------------------
+# The Q-network, batched over runs: one-hot cell -> 64 -> 64 -> 5 moves, R networks at once
+# -------------------------------------------------------------------------------------------
+def q_shapes(c: DQNSourceConfig, runs):
+    n_in, H, A = c.side * c.side, c.hidden, distill.N_MOVES
+    return [("w1", (runs, n_in, H)), ("b1", (runs, 1, H)), ("w2", (runs, H, H)), ("b2", (runs, 1, H)),
+            ("w3", (runs, H, A)), ("b3", (runs, 1, A))]
+
+
+def init_q(p, rng):
+    """Each run's layers uniform in +-1/sqrt(fan_in), as page 0's init_uniform_fan_in."""
+    for k in ("1", "2", "3"):
+        bound = 1.0 / np.sqrt(p["w" + k].shape[1])
+        p["w" + k][...] = rng.uniform(-bound, bound, p["w" + k].shape)
+        p["b" + k][...] = rng.uniform(-bound, bound, p["b" + k].shape)
+
+
+def batched_linear_forward(x, w, b):
+    """Page 0's linear layer for R networks at once: x (R, B, in) @ w (R, in, out) + b (R, 1, out)."""
+    return x @ w + b, (x, w)                                           # (R, B, out)
+
+
+def batched_linear_backward(dout, cache):
+    """Forward was: out = x @ w + b, one product per run, so each run's gradients are its own."""
+    x, w = cache
+    return dout @ w.transpose(0, 2, 1), x.transpose(0, 2, 1) @ dout, dout.sum(axis=1, keepdims=True)
+
+
+def q_forward(p, x):
+    """Q-values (R, B, A) of the inputs x (R, B, cells), and the cache for q_backward."""
+    h1, c1 = batched_linear_forward(x, p["w1"], p["b1"])
+    a1, r1 = layers.relu_forward(h1)
+    h2, c2 = batched_linear_forward(a1, p["w2"], p["b2"])
+    a2, r2 = layers.relu_forward(h2)
+    q, c3 = batched_linear_forward(a2, p["w3"], p["b3"])
+    return q, (c1, r1, c2, r2, c3)
+
+
+def q_backward(dq, cache, g):
+    c1, r1, c2, r2, c3 = cache
+    da2, g["w3"][...], g["b3"][...] = batched_linear_backward(dq, c3)
+    da1, g["w2"][...], g["b2"][...] = batched_linear_backward(layers.relu_backward(da2, r2), c2)
+    _, g["w1"][...], g["b1"][...] = batched_linear_backward(layers.relu_backward(da1, r1), c1)
+
+
+# -------------------------------------------------------------------------------------------
+# The DQN source: R runs learning R rooms at once, each with its own goal, weights and replay
+# -------------------------------------------------------------------------------------------
+def epsilon(c: DQNSourceConfig, step, total):
+    """Linear from 1 to eps_end over the first eps_decay_share of the run, then eps_end."""
+    return 1.0 + min(1.0, step / max(1, c.eps_decay_share * total)) * (c.eps_end - 1.0)
+
+
+def n_step_targets(c, rew, done, nxt, t, q_next_max):
+    """The n-step TD target of the replayed transitions t (R, B): the rewards of up to n steps,
+    discounted, plus gamma^k times the target net's best Q at the state k steps on, unless an
+    episode ended first. rew, done, nxt: (R, capacity); q_next_max(cells) -> (R, B)."""
+    R, B = t.shape
+    rows = np.arange(R)[:, None]
+    ret, alive, disc = np.zeros((R, B), np.float32), np.ones((R, B), bool), np.ones((R, B), np.float32)
+    last = t.copy()
+    for k in range(c.n_step):
+        i = np.minimum(t + k, c.replay_capacity - 1)
+        ok = alive & (t + k < c.replay_capacity)
+        ret += ok * disc * rew[rows, i]
+        last = np.where(ok, i, last)
+        disc *= np.where(ok, np.float32(c.gamma), 1.0)
+        alive = ok & ~done[rows, i]
+    return ret + alive * disc * q_next_max(nxt[rows, last])
+
+
+def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source"):
+    """R = len(goals) DQNs learn R rooms of side c.side for c.source_episodes episodes each, from
+    random weights. Returns cells, actions, rewards (R, episodes * episode steps): page 6's history
+    schema (the cell each move was chosen in, the move, whether it landed on the goal)."""
+    room = horizon.room_of_side(c.side)
+    rng = np.random.default_rng(seed)
+    R, T, n_in = len(goals), c.source_episodes * room.episode, room.n_cells
+    shapes = q_shapes(c, R)
+    (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
+    init_q(p, rng)
+    target_flat = flat.copy()
+    target = toolbox.param_views(target_flat, shapes)
+    m, v = np.zeros_like(flat), np.zeros_like(flat)
+    onehot = np.eye(n_in, dtype=np.float32)
+    rows = np.arange(R)
+    cap = c.replay_capacity                                            # replay: one ring per run
+    r_cell, r_act, r_nxt = (np.zeros((R, cap), np.int64) for _ in range(3))
+    r_rew, r_done = np.zeros((R, cap), np.float32), np.zeros((R, cap), bool)
+    cells, actions, rewards = (np.empty((R, T), np.int64) for _ in range(3))
+    updates = 0
+    for t in tqdm(range(T), desc=desc, unit="step", mininterval=5):
+        cell = np.full(R, room.start) if t % room.episode == 0 else nxt
+        q, _ = q_forward(p, onehot[cell][:, None, :])                  # (R, 1, A)
+        explore = rng.random(R) < epsilon(c, t, T)
+        a = np.where(explore, rng.integers(0, distill.N_MOVES, R), q[:, 0].argmax(1))
+        nxt = distill.room_move(cell, a, room)
+        r = nxt == goals
+        done = (t + 1) % room.episode == 0                             # the episode's last step
+        i = t % cap
+        r_cell[:, i], r_act[:, i], r_nxt[:, i], r_rew[:, i], r_done[:, i] = cell, a, nxt, r, done
+        cells[:, t], actions[:, t], rewards[:, t] = cell, a, r
+        if t >= c.learning_starts and t % c.train_every == 0:
+            size = min(t + 1, cap)
+            j = rng.integers(0, size - (c.n_step - 1 if size < cap else 0), (R, c.batch_size))   # (R, B)
+            y = n_step_targets(c, r_rew, r_done, r_nxt, j,
+                               lambda s: q_forward(target, onehot[s])[0].max(2))           # (R, B)
+            qs, cache = q_forward(p, onehot[r_cell[rows[:, None], j]])                      # (R, B, A)
+            taken = r_act[rows[:, None], j]
+            q_taken = np.take_along_axis(qs, taken[..., None], 2)[..., 0]                   # (R, B)
+            _, err = layers.huber_forward(q_taken, y)
+            dq = np.zeros_like(qs)
+            np.put_along_axis(dq, taken[..., None], (layers.huber_backward(err) * R)[..., None], 2)
+            q_backward(dq, cache, g)                                   # (x R: each run's mean loss, not all runs')
+            updates += 1
+            layers.adam_step(flat, grad, m, v, c.dqn_lr, 0.9, 0.999, 1e-8, updates)
+        if (t + 1) % c.target_every == 0:
+            target_flat[...] = flat
+    return cells, actions, rewards
+
+
+# -------------------------------------------------------------------------------------------
+# The experiment: the DQN's histories, its own curve on held-out goals, the dial
+# -------------------------------------------------------------------------------------------
+def kept_histories(c: DQNSourceConfig, goals):
+    """The DQN's training histories and the seconds they took: read from c.histories if recorded
+    there with these settings (the file's JSON says which), else recorded now and kept there."""
+    settings = {f.name: getattr(c, f.name) for f in dataclasses.fields(DQNSourceConfig)
+                if f.name in ("seed", "side", "source_runs", "source_episodes", "hidden", "dqn_lr", "gamma", "n_step",
+                              "batch_size", "train_every", "learning_starts", "target_every", "replay_capacity",
+                              "eps_end", "eps_decay_share")}
+    path = os.path.join(c.histories, f"side{c.side}_seed{c.seed}")
+    meta = toolbox.read_json(path + ".json")
+    if meta and meta["settings"] == settings and os.path.exists(path + ".npz"):
+        with np.load(path + ".npz", allow_pickle=False) as z:
+            return (z["cells"], z["actions"], z["rewards"]), meta["seconds"]
+    t0 = time.perf_counter()
+    hist = learn_rooms(c, goals, c.seed * 1000 + 1, desc=f"DQN source, {c.source_runs} training rooms")
+    seconds = time.perf_counter() - t0
+    if c.histories:
+        os.makedirs(c.histories, exist_ok=True)
+        toolbox.save_npz(path + ".npz", cells=hist[0], actions=hist[1], rewards=hist[2])
+        toolbox.write_json(path + ".json", dict(settings=settings, seconds=seconds, cpu=toolbox.cpu_name()))
+    return hist, seconds
+
+
+def source(c: DQNSourceConfig, log=print):
+    """The DQN's training histories (training goals) and its learning on the test runs (held-out
+    goals); source.json with its curve and how many episodes it needs. Histories are kept in
+    runs/ (re-made by the same seed if gone)."""
+    room = horizon.room_of_side(c.side)
+    rng = np.random.default_rng([c.seed, distill.STREAMS["room"], c.side])
+    train_goals, test_goals = distill.room_goals(rng, room)
+    goals, runs = rng.choice(train_goals, c.source_runs), np.resize(test_goals, c.horizon_runs)
+    hist, seconds = kept_histories(c, goals)
+    test = learn_rooms(c, runs, c.seed * 1000 + 2, desc=f"DQN source, {len(runs)} held-out rooms")[2]
+    curve = distill.episode_returns(test, room)                        # (runs, episodes)
+    need = horizon.episodes_to_learn(curve.mean(0))
+    S = dict(side=c.side, episode_steps=room.episode, runs=c.source_runs, episodes=c.source_episodes,
+             seconds=seconds, steps_per_second=c.source_runs * c.source_episodes * room.episode / seconds,
+             cpu=toolbox.cpu_name(), needs_episodes=need, per_episode=curve.mean(0).tolist(),
+             final_5=float(curve[:, -5:].mean()), training_per_episode=distill.episode_returns(hist[2], room).mean(0).tolist(),
+             random=float(distill.random_room(runs, 20, np.random.default_rng(c.seed), room).mean()))
+    log(f"DQN source, {c.side}x{c.side} room: {S['steps_per_second']:,.0f} agent steps/s over {c.source_runs} runs "
+        f"({seconds:.0f} s); on held-out goals it reaches 90% of its final {S['final_5']:.1f} in {need} episodes "
+        f"(random play: {S['random']:.2f})")
+    return S, hist, runs, curve
+
+
+def dial(c: DQNSourceConfig, log=print):
+    """The dial on the DQN source: one cell per context (horizon.dial_cell, page 7's), AD's expert
+    control at the longest context, random play; resumable cell by cell (dial.json)."""
+    os.makedirs(c.out, exist_ok=True)
+    path = os.path.join(c.out, "dial.json")
+    D = toolbox.read_json(path) or {"cells": {}}
+    S, hist, runs, curve = source(c, log)
+    D["source"], room = S, horizon.room_of_side(c.side)
+    toolbox.write_json(path, D)
+    E = min(c.source_episodes, max(20, 2 * S["needs_episodes"]))      # twice the DQN's learning, as page 7's tests
+    curve = curve[:, :E]
+    for k in horizon.numbers(c.dial_contexts):
+        key = f"{c.side}x{k}"
+        if key not in D["cells"]:
+            D["cells"][key] = horizon.dial_cell(c, room, hist, runs, E, curve, S["needs_episodes"], k)
+            toolbox.write_json(path, D)
+        r = D["cells"][key]["ratio"]
+        log(f"  context {k:2d} episodes (x = {S['needs_episodes'] / k:.1f}): imitator / DQN {r['mean']:.2f} "
+            f"[{r['lo']:.2f}, {r['hi']:.2f}]")
+    k = max(horizon.numbers(c.dial_contexts))
+    if "expert" not in D:                                              # AD's control: the last episodes only
+        last = c.expert_episodes * room.episode
+        D["expert"] = horizon.dial_cell(c, room, tuple(h[:, -last:] for h in hist), runs, E, curve,
+                                        S["needs_episodes"], min(k, c.expert_episodes))
+        toolbox.write_json(path, D)
+    return D
+
+
+def plot(D, out):
+    """dial.png: the DQN source's dial beside page 7's tabular one; source.png: the DQN's learning."""
+    plt = toolbox.pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(np.arange(1, len(D["source"]["per_episode"]) + 1), D["source"]["per_episode"],
+            label="DQN source on held-out goals")
+    for key, cell in D["cells"].items():
+        ax.plot(np.arange(1, len(cell["imitator_per_episode"]) + 1), cell["imitator_per_episode"],
+                label=f"frozen imitator, context {cell['context_episodes']} episodes")
+    ax.axhline(D["source"]["random"], color="gray", ls=":", label="random moves")
+    toolbox.save_figure(fig, ax, os.path.join(out, "source.png"), "episode in a room with a held-out goal",
+                        "reward per episode", f"The DQN learning a {D['source']['side']}x{D['source']['side']} dark room, "
+                                              "and its frozen imitators")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    tabular = toolbox.read_json(os.path.join("results", "distill", "horizon.json"))
+    for name, cells, fmt in (("page 7: posterior-sampling explorer", (tabular or {}).get("cells", {}), "o"),
+                             ("page 8: DQN", D["cells"], "s")):
+        cs = sorted(cells.values(), key=lambda v: v["learning_over_context"])
+        if cs:
+            toolbox.errorbars(ax, [v["learning_over_context"] for v in cs],
+                              [[v["ratio"][q] for q in ("mean", "lo", "hi")] for v in cs], fmt=fmt, label=name)
+    ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as its source")
+    ax.set_xscale("log")
+    toolbox.save_figure(fig, ax, os.path.join(out, "dial.png"), "episodes the source needs / episodes the context holds",
+                        "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
+    plt.close(fig)
+
+
+def check_config(c: DQNSourceConfig):
+    toolbox.check_positive(c, ("side", "source_runs", "source_episodes", "hidden", "dqn_lr", "n_step", "batch_size",
+                               "train_every", "target_every", "replay_capacity", "horizon_runs", "horizon_iters",
+                               "expert_episodes"))
+    if c.side < 3 or c.side % 2 == 0:
+        raise SystemExit(f"--side {c.side} must be odd and at least 3 (the agent starts in the centre)")
+    if not 0 < c.gamma < 1:
+        raise SystemExit(f"--gamma {c.gamma} must lie in (0, 1)")
+    if not 0 <= c.eps_end <= 1 or not 0 < c.eps_decay_share <= 1:
+        raise SystemExit(f"--eps_end {c.eps_end} must lie in [0, 1] and --eps_decay_share {c.eps_decay_share} in (0, 1]")
+    if c.expert_episodes > c.source_episodes:
+        raise SystemExit(f"--expert_episodes {c.expert_episodes} is more than a run has (--source_episodes "
+                         f"{c.source_episodes})")
+    try:
+        contexts = horizon.numbers(c.dial_contexts)
+    except ValueError:
+        raise SystemExit(f"--dial_contexts {c.dial_contexts!r} must be episode counts separated by commas, e.g. 1,2,5")
+    if min(contexts) < 1 or max(contexts) > c.source_episodes:
+        raise SystemExit(f"--dial_contexts {c.dial_contexts}: each must lie in 1..{c.source_episodes} (--source_episodes)")
+
+
+def main(c: DQNSourceConfig):
+    if c.quick:
+        c = dataclasses.replace(c, **QUICK, out=os.path.join(c.out, "quick"))
+    check_config(c)
+    D = dial(c)
+    plot(D, c.out)
+    print(f"wrote {c.out}: dial.json, dial.png, source.png")
+    return D
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="The learner is a DQN: imitating its learning in the dark room.")
+    toolbox.add_config_flags(ap, DQNSourceConfig)
+    main(toolbox.config_from_args(DQNSourceConfig, ap.parse_args()))
