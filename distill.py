@@ -266,6 +266,7 @@ ROOM, START, EPISODE = DARK.side, DARK.start, DARK.episode
 MOVES = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]])   # stay, up, down, left, right: (d row, d column)
 N_MOVES = len(MOVES)
 N_TEST_GOALS = 16                              # goal cells never seen in training
+SWAPPED = np.array([0, 2, 1, 4, 3])            # up <-> down, left <-> right: a room it never trained in
 
 
 def room_goals(rng, room=DARK):
@@ -339,10 +340,11 @@ def random_room(goals, episodes, rng, room=DARK):
     return returns
 
 
-def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None):
+def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None, controls=None):
     """The frozen imitator in rooms with the given goals, `episodes` episodes each, its context
     carried from episode to episode (sliding, keeping the newest `keep` steps; transformer.Decoder):
-    returns (n, episodes)."""
+    returns (n, episodes). controls: the move each chosen move makes (e.g. SWAPPED), or None for
+    the usual ones; its context shows the move it chose, as the source's shows its own."""
     returns = np.zeros((len(goals), episodes))
     for i, goal in enumerate(tqdm(goals, desc="dark room, frozen imitator", unit="room", leave=False)):
         dec = tf.Decoder(p, tcfg, keep)
@@ -351,7 +353,7 @@ def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None):
             for _ in range(room.episode):
                 x = p["e_row"][cell // room.side] + p["e_col"][cell % room.side] + p["e_act"][a] + p["e_rew"][r]
                 a = sample(dec.step(x), rng)
-                cell = int(room_move(cell, a, room))
+                cell = int(room_move(cell, a if controls is None else controls[a], room))
                 r = int(cell == goal)
                 returns[i, e] += r
     return returns

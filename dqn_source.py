@@ -12,6 +12,12 @@ so page 6's imitator trains on them unchanged, and page 7's dial cell (horizon.d
 it: the frozen imitator's score over the DQN's own, on goals it never saw, against
 x = (episodes the DQN needs to learn) / (episodes the context holds).
 
+Questions 2 and 3 in miniature, with the DQN as the teacher column and page 6's rule (a gain of at
+least 2 steps on the goal per episode, with a 95% interval): trained on histories cut after 40
+episodes, does the frozen imitator improve past the DQN's level at the cut, as the DQN does (Q2)?
+In a room whose controls are swapped, does it learn from its first episodes to its last, as a DQN
+learning there does (Q3)? The ideal imitator says yes to both; the argument, no.
+
 Many DQNs learn at once, one per goal, each with its own weights, replay and exploration: the
 network's layers are batched over runs (a leading axis R), so a thousand learning runs cost a few
 Python loops, not a thousand.
@@ -30,8 +36,9 @@ it stops where the learning outlasts the context.
     python dqn_source.py --quick        # a classroom run: the DQN learning, one dial cell (~5 min, one core)
     python dqn_source.py                # the DQN's histories and the dial for the 9 x 9 room (resumable cell by cell)
 
-writes results/dqn_source/: source.json (the DQN's learning: curve, episodes to learn, time),
-dial.json (one entry per context), dial.png (beside page 7's tabular dial), source.png.
+writes results/dqn_source/: dial.json (the DQN's learning: curve, episodes to learn, time; one
+entry per context; AD's expert control; questions 2 and 3), dial.png (beside page 7's tabular dial),
+source.png (the DQN and the imitators per episode), questions.png.
 """
 from __future__ import annotations
 
@@ -148,10 +155,11 @@ def n_step_targets(c, rew, done, nxt, t, q_next_max):
     return ret + alive * disc * q_next_max(nxt[rows, last])
 
 
-def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source"):
+def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source", controls=None):
     """R = len(goals) DQNs learn R rooms of side c.side for c.source_episodes episodes each, from
     random weights. Returns cells, actions, rewards (R, episodes * episode steps): page 6's history
-    schema (the cell each move was chosen in, the move, whether it landed on the goal)."""
+    schema (the cell each move was chosen in, the move, whether it landed on the goal). controls:
+    the move each chosen move makes (distill.SWAPPED), or None for the usual ones."""
     room = horizon.room_of_side(c.side)
     rng = np.random.default_rng(seed)
     R, T, n_in = len(goals), c.source_episodes * room.episode, room.n_cells
@@ -173,7 +181,7 @@ def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source"):
         q, _ = q_forward(p, onehot[cell][:, None, :])                  # (R, 1, A)
         explore = rng.random(R) < epsilon(c, t, T)
         a = np.where(explore, rng.integers(0, distill.N_MOVES, R), q[:, 0].argmax(1))
-        nxt = distill.room_move(cell, a, room)
+        nxt = distill.room_move(cell, a if controls is None else controls[a], room)
         r = nxt == goals
         done = (t + 1) % room.episode == 0                             # the episode's last step
         i = t % cap
@@ -255,7 +263,7 @@ def dial(c: DQNSourceConfig, log=print):
     S, hist, runs, curve = source(c, log)
     D["source"], room = S, horizon.room_of_side(c.side)
     toolbox.write_json(path, D)
-    E = min(c.source_episodes, max(20, 2 * S["needs_episodes"]))      # twice the DQN's learning, as page 7's tests
+    E = min(c.source_episodes, max(20, 2 * S["needs_episodes"], Q2_CUT + 20))   # twice the DQN's learning (page 7's)
     curve = curve[:, :E]
     for k in horizon.numbers(c.dial_contexts):
         key = f"{c.side}x{k}"
@@ -271,6 +279,58 @@ def dial(c: DQNSourceConfig, log=print):
         D["expert"] = horizon.dial_cell(c, room, tuple(h[:, -last:] for h in hist), runs, E, curve,
                                         S["needs_episodes"], min(k, c.expert_episodes))
         toolbox.write_json(path, D)
+    return questions(c, D, hist, runs, curve, path, log)
+
+
+Q2_CUT = 40                       # question 2: the imitator trains on each run's first 40 episodes only
+Q_CONTEXT = 10                    # questions 2 and 3: the imitator's context, in episodes
+
+
+def questions(c: DQNSourceConfig, D, hist, runs, curve, path, log=print):
+    """Questions 2 and 3 in miniature, each with the DQN as the teacher column, page 6's rule (a
+    gain of at least MIN_ROOM_GAIN steps on the goal per episode, 95% interval), resumable (dial.json).
+    Q2: trained on histories cut after Q2_CUT episodes, does the frozen imitator improve past the
+    DQN's level at the cut, as the DQN itself does? Q3: in a room whose controls are swapped (up <->
+    down, left <-> right), does the frozen imitator, trained on whole histories, learn from its
+    first 3 episodes to its last 5, as a DQN learning there does?"""
+    room, E = horizon.room_of_side(c.side), curve.shape[1]
+    boot = lambda name: np.random.default_rng([c.seed, distill.STREAMS["room_bootstrap"], c.side, name == "q3"])
+    gain = lambda x, rng: distill.gain_reading(x, rng, distill.MIN_ROOM_GAIN)
+    if "q2" not in D:
+        t0 = time.perf_counter()
+        cut = tuple(h[:, :Q2_CUT * room.episode] for h in hist)
+        p, tcfg, losses, keep = horizon.train_cell(c, room, cut, Q_CONTEXT, desc="question 2: trained on cut histories")
+        imit = distill.play_room(p, tcfg, runs, E, np.random.default_rng([c.seed, distill.STREAMS["room_q2"], c.side]),
+                                 room, keep=keep)
+        seen = float(curve[:, Q2_CUT - 1].mean())                      # the DQN at the cut
+        rng = boot("q2")
+        D["q2"] = dict(cut_episodes=Q2_CUT, context_episodes=Q_CONTEXT, test_episodes=E, dqn_at_the_cut=seen,
+                       imitator=gain(imit[:, -5:].mean(1) - seen, rng), dqn=gain(curve[:, -5:].mean(1) - seen, rng),
+                       imitator_per_episode=imit.mean(0).tolist(), seconds=time.perf_counter() - t0)
+        toolbox.write_json(path, D)
+    q = D["q2"]
+    log(f"question 2: trained on the first {Q2_CUT} episodes (the DQN at the cut: {q['dqn_at_the_cut']:.1f}); over the "
+        f"last 5 of {E}, above the cut: imitator {q['imitator']['mean']:+.1f} ({q['imitator']['reading']}), "
+        f"DQN {q['dqn']['mean']:+.1f} ({q['dqn']['reading']})")
+    if "q3" not in D:
+        t0 = time.perf_counter()
+        p, tcfg, losses, keep = horizon.train_cell(c, room, hist, Q_CONTEXT, desc="question 3: trained on whole histories")
+        play = lambda controls, k: distill.play_room(p, tcfg, runs, E, np.random.default_rng(
+            [c.seed, distill.STREAMS["room_play"], c.side, k]), room, keep=keep, controls=controls)
+        swapped, usual = play(distill.SWAPPED, 1), play(None, 0)
+        dqn = distill.episode_returns(learn_rooms(c, runs, c.seed * 1000 + 3, "DQN, swapped controls",
+                                                  distill.SWAPPED)[2], room)[:, :E]
+        first, last = lambda v: v[:, :3].mean(1), lambda v: v[:, -5:].mean(1)
+        rng = boot("q3")
+        D["q3"] = dict(context_episodes=Q_CONTEXT, test_episodes=E, imitator=gain(last(swapped) - first(swapped), rng),
+                       dqn=gain(last(dqn) - first(dqn), rng), imitator_usual_controls=gain(last(usual) - first(usual), rng),
+                       imitator_per_episode=swapped.mean(0).tolist(), dqn_per_episode=dqn.mean(0).tolist(),
+                       imitator_usual_per_episode=usual.mean(0).tolist(), seconds=time.perf_counter() - t0)
+        toolbox.write_json(path, D)
+    q = D["q3"]
+    log(f"question 3, swapped controls: first 3 -> last 5 episodes: imitator {q['imitator']['mean']:+.1f} "
+        f"({q['imitator']['reading']}; with the usual controls {q['imitator_usual_controls']['mean']:+.1f}), "
+        f"DQN {q['dqn']['mean']:+.1f} ({q['dqn']['reading']})")
     return D
 
 
@@ -301,6 +361,26 @@ def plot(D, out):
     toolbox.save_figure(fig, ax, os.path.join(out, "dial.png"), "episodes the source needs / episodes the context holds",
                         "frozen imitator / source, last 5 episodes", "Where in-context imitation of a learner stops")
     plt.close(fig)
+    if "q2" in D and "q3" in D:
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        x = lambda y: np.arange(1, len(y) + 1)
+        ax = axes[0]
+        ax.plot(x(D["source"]["per_episode"]), D["source"]["per_episode"], label="DQN, learning on")
+        ax.plot(x(D["q2"]["imitator_per_episode"]), D["q2"]["imitator_per_episode"],
+                label=f"frozen imitator trained on the first {D['q2']['cut_episodes']} episodes")
+        ax.axvline(D["q2"]["cut_episodes"], color="gray", ls=":", label="the cut")
+        ax.set(title="Question 2: past the end of its training histories", xlabel="episode", ylabel="reward per episode")
+        ax.legend(fontsize=8)
+        ax = axes[1]
+        for key, lab in (("dqn_per_episode", "DQN learning with swapped controls"),
+                         ("imitator_per_episode", "frozen imitator, swapped controls"),
+                         ("imitator_usual_per_episode", "frozen imitator, usual controls")):
+            ax.plot(x(D["q3"][key]), D["q3"][key], label=lab)
+        ax.set(title="Question 3: a room it never trained in", xlabel="episode", ylabel="reward per episode")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "questions.png"), dpi=100)
+        plt.close(fig)
 
 
 def check_config(c: DQNSourceConfig):
@@ -313,6 +393,9 @@ def check_config(c: DQNSourceConfig):
         raise SystemExit(f"--gamma {c.gamma} must lie in (0, 1)")
     if not 0 <= c.eps_end <= 1 or not 0 < c.eps_decay_share <= 1:
         raise SystemExit(f"--eps_end {c.eps_end} must lie in [0, 1] and --eps_decay_share {c.eps_decay_share} in (0, 1]")
+    if c.source_episodes < Q2_CUT + 10:
+        raise SystemExit(f"--source_episodes {c.source_episodes} must be at least {Q2_CUT + 10} (question 2 trains "
+                         f"on the first {Q2_CUT} episodes and plays on past them)")
     if c.expert_episodes > c.source_episodes:
         raise SystemExit(f"--expert_episodes {c.expert_episodes} is more than a run has (--source_episodes "
                          f"{c.source_episodes})")
@@ -330,7 +413,7 @@ def main(c: DQNSourceConfig):
     check_config(c)
     D = dial(c)
     plot(D, c.out)
-    print(f"wrote {c.out}: dial.json, dial.png, source.png")
+    print(f"wrote {c.out}: dial.json, dial.png, source.png, questions.png")
     return D
 
 

@@ -157,24 +157,31 @@ def horizon(c: HorizonConfig, log=print):
     return H
 
 
+def train_cell(c: HorizonConfig, room, hist, k, desc=""):
+    """Page 6's imitator, its context k episodes of the room, trained on the histories hist (cells,
+    actions, rewards) with HORIZON_TOKENS tokens per step: (params, tcfg, losses, the decoder's keep)."""
+    K = k * room.episode
+    ck = dataclasses.replace(c, context=K, batch=max(1, HORIZON_TOKENS // K), iters=c.horizon_iters)
+    cells, acts, rews = hist
+    p, tcfg, losses = distill.train(ck, acts, rews, n_act=distill.N_MOVES, cells=cells, room=room.side,
+                                    episode=room.episode, desc=desc or f"{room.side}x{room.side} room, context {k} episodes")
+    return p, tcfg, losses, max(0, round(c.horizon_keep * K) - 1)
+
+
 def dial_cell(c: HorizonConfig, room, hist, runs, E, source, need, k):
     """One cell: an imitator whose context holds k episodes, trained on the histories hist (cells,
     actions, rewards), frozen, played on the test runs for E episodes, beside the source."""
-    K = k * room.episode
-    ck = dataclasses.replace(c, context=K, batch=max(1, HORIZON_TOKENS // K), iters=c.horizon_iters)
     t0 = time.perf_counter()
-    cells, acts, rews = hist
-    p, tcfg, losses = distill.train(ck, acts, rews, n_act=distill.N_MOVES, cells=cells, room=room.side,
-                                    episode=room.episode, desc=f"{room.side}x{room.side} room, context {k} episodes")
+    p, tcfg, losses, keep = train_cell(c, room, hist, k)
     side = room.side
     imit = distill.play_room(p, tcfg, runs, E, np.random.default_rng([c.seed, distill.STREAMS["room_play"], side, k]),
-                             room, keep=max(0, round(c.horizon_keep * K) - 1))
+                             room, keep=keep)
     ratio = ratio_interval(imit, source, np.random.default_rng([c.seed, distill.STREAMS["room_bootstrap"], side, k]))
-    return dict(side=side, episode_steps=room.episode, context_episodes=k, context_steps=K, test_episodes=E,
-                source_needs_episodes=need, learning_over_context=need / k, final_loss=float(np.mean(losses[-50:])),
-                ratio=ratio, imitator_last_5=float(imit[:, -5:].mean()), source_last_5=float(source[:, -5:].mean()),
-                imitator_per_episode=imit.mean(0).tolist(), source_per_episode=source.mean(0).tolist(),
-                seconds=time.perf_counter() - t0)
+    return dict(side=side, episode_steps=room.episode, context_episodes=k, context_steps=k * room.episode,
+                test_episodes=E, source_needs_episodes=need, learning_over_context=need / k,
+                final_loss=float(np.mean(losses[-50:])), ratio=ratio, imitator_last_5=float(imit[:, -5:].mean()),
+                source_last_5=float(source[:, -5:].mean()), imitator_per_episode=imit.mean(0).tolist(),
+                source_per_episode=source.mean(0).tolist(), seconds=time.perf_counter() - t0)
 
 
 # -------------------------------------------------------------------------------------------

@@ -79,18 +79,21 @@ def test_the_dial_writes_its_files_and_resumes(tmp_path, monkeypatch):
                            expert_episodes=4, n_layer=1, n_embd=16, n_head=2, out=str(tmp_path),
                            histories=str(tmp_path / "runs"))
     D = ds.main(c)
-    for f in ("dial.json", "dial.png", "source.png"):
+    for f in ("dial.json", "dial.png", "source.png", "questions.png"):
         assert os.path.exists(tmp_path / f), f
     saved = json.load(open(tmp_path / "dial.json"))
     assert set(saved["cells"]) == {"5x2"} and "expert" in saved and saved["source"]["needs_episodes"] >= 1
+    for q in ("q2", "q3"):                                             # each with the DQN as the teacher column
+        assert saved[q]["imitator"]["reading"] in ("yes", "no", "too short to tell") and "reading" in saved[q]["dqn"]
     cell = saved["cells"]["5x2"]
+    assert saved["q2"]["cut_episodes"] == ds.Q2_CUT and len(saved["q3"]["dqn_per_episode"]) == cell["test_episodes"]
     assert cell["context_steps"] == 2 * 12 and cell["learning_over_context"] == pytest.approx(
         saved["source"]["needs_episodes"] / 2)
     assert os.path.exists(tmp_path / "runs" / "side5_seed0.npz")         # the histories are kept, and reused:
     monkeypatch.setattr(ds, "learn_rooms", lambda c, goals, seed, desc="": (
-        pytest.fail("kept histories recorded again") if goals is not None and len(goals) == 8 else
-        ds_learn(c, goals, seed, desc)))
+        pytest.fail("kept histories recorded again") if len(goals) == 8 else ds_learn(c, goals, seed, desc)))
     monkeypatch.setattr(horizon, "dial_cell", lambda *a, **k: pytest.fail("a finished cell was trained again"))
+    monkeypatch.setattr(horizon, "train_cell", lambda *a, **k: pytest.fail("a finished question was trained again"))
     assert ds.main(c)["cells"]["5x2"]["ratio"] == D["cells"]["5x2"]["ratio"]
 
 
@@ -98,7 +101,8 @@ def test_the_dial_writes_its_files_and_resumes(tmp_path, monkeypatch):
                                                 ("dial_contexts", "1,x", "--dial_contexts '1,x'"),
                                                 ("dial_contexts", "500", "each must lie in 1..300"),
                                                 ("gamma", 1.0, "--gamma 1.0"),
-                                                ("source_runs", 0, "--source_runs 0 must be positive")])
+                                                ("source_runs", 0, "--source_runs 0 must be positive"),
+                                                ("source_episodes", 30, "--source_episodes 30 must be at least 50")])
 def test_bad_flags_stop_with_one_line_naming_them(flag, value, message):
     with pytest.raises(SystemExit, match=message.replace("(", r"\(")):
         ds.check_config(dataclasses.replace(ds.DQNSourceConfig(), **{flag: value}))
