@@ -34,6 +34,7 @@ numbers when it finds one in its own --out); <out>/action_mix.json; the ladder <
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class DiagnoseConfig:
     ladder_games: int = 100            # ladder: games per player (the verdict's Q1 protocol)
     max_game_steps: int = 0            # ladder: end a game at this many agent steps (0: the emulator's 27,000)
     work: str = "runs/ladder"          # ladder: one resumable folder of games per player
+    families: str = "results/arms,results/arms_first_teacher"   # actions: folders of kept arms whose Space
+                                       # Invaders imitator arms (elsewhere_imitator*.json) are summarised beside
 
 
 DIAGNOSES = ("copycat", "q1", "ladder", "actions")
@@ -259,7 +262,24 @@ def action_mix(c: DiagnoseConfig):
                                               mean_score=float(np.mean(scores)), steps=int(counts.sum()))
             print(f"{name:40s} {game:15s} score {np.mean(scores):6.1f}  " +
                   "  ".join(f"{k} {v:.0%}" for k, v in out["players"][name][game]["share"].items()), flush=True)
+    out["space_invaders_arms"] = elsewhere_families(c)
     return save(c.out, "action_mix.json", out)
+
+
+def elsewhere_families(c: DiagnoseConfig):
+    """Question 3 across imitators: every kept Space Invaders imitator arm in the --families folders
+    (each family an imitator recipe trained on one teacher's history), its mean score and its
+    slope by verdict.py's rule for a player on its own (the imitators of one teacher together)."""
+    out = {}
+    for folder in (f.strip() for f in c.families.split(",") if f.strip()):
+        for path in sorted(glob.glob(os.path.join(folder, "elsewhere_imitator*.json"))):
+            kept = toolbox.read_json(path)
+            steps, scores = (np.array([x[k] for x in kept["games"]], float) for k in (0, 1))
+            rng = np.random.default_rng(c.seed + 99)
+            out[path] = dict(imitator=kept["identity"]["imitator"], games=len(scores),
+                             mean=verdict.mean_ci(scores, rng), share_of_games_scoring_0=float(np.mean(scores == 0)),
+                             slope=verdict.slope_reading(steps, scores, rng))
+    return out
 
 
 def ladder(c: DiagnoseConfig):

@@ -369,7 +369,7 @@ def write_verdict(c: EvalConfig, teacher_record=None):
         done, target, unit = arm_progress(c, name, group, games, kept=kept is not None)
         if done >= target:
             g_all[name] = games
-            if kept is None:                     # finished by a job that kept nothing (e.g. before 5 Dec 2026)
+            if kept is None:                     # finished by a job that kept nothing (run by hand, say)
                 keep_arm(c, name, group)
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"

@@ -8,7 +8,7 @@ This page turns page 6's dials, with page 6's tasks, learners and imitators (its
 toward that regime, at a scale that runs in minutes per cell:
 
   - The horizon dial (--part horizon), the page's main plot. Dark rooms of 9 x 9, 13 x 13 and
-    17 x 17 cells, whose source learner needs about 8, 12 and 17 episodes to reach 90% of its final
+    17 x 17 cells, whose source learner needs about 7, 12 and 18 episodes to reach 90% of its final
     score, and imitators whose context holds 1, 2, 5 or 10 episodes. Each cell of the dial: the
     frozen imitator's score over its last 5 test episodes divided by the source's, on held-out
     goals, against (episodes the source needs) / (episodes the context holds).

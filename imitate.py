@@ -58,7 +58,7 @@ class ImitateConfig:
     n_embd: int = 128                # model width: each agent step becomes a vector of this size
     batch: int = 16                  # windows per step (tokens per step = batch * context); for bc: stacks per step
     iters: int = 24_000              # optimizer steps (the recipe that passes question 1: results/README.md,
-                                     # "compute ladder"; until 3 Dec 2026 the defaults were 64 x 1,500, late_share 0)
+                                     # "compute ladder")
     lr: float = 6e-4                 # peak learning rate
     warmup: int = 100                # linear warm-up steps
     weight_decay: float = 0.1        # AdamW's decoupled weight decay on matrices (0: plain Adam)

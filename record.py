@@ -223,8 +223,7 @@ def list_checkpoints(run_dir):
 
 def progress(run_dir):
     """(steps recorded, steps the run is to reach) of a run folder: its last checkpoint, and the
-    --steps of its last command (config.json; a run from before 5 Dec 2026 did not write it, so the
-    default). (0, 0) if no run was ever started there. An unfinished run is not yet a teacher: its
+    --steps of its last command (config.json; a run whose config.json has no steps: the default). (0, 0) if no run was ever started there. An unfinished run is not yet a teacher: its
     last checkpoint is a teacher part way through its training."""
     cfg = toolbox.read_json(os.path.join(run_dir, "config.json"))
     if cfg is None:

@@ -292,15 +292,10 @@ def judge_later(g, scale, boot, teacher_final):
     """Question 2: the teacher learns on for N steps; the frozen imitator plays on for N steps, its
     stage (if it has one) held at the end of its history. Does it improve at least half as fast?"""
     held = scores(g, "later_imitator_held")
-    k = min(30, len(held))
-    rolling = toolbox.moving_average(held, k) if k else np.array([])
     t_steps, t_scores = end_steps(g, "later_teacher"), scores(g, "later_teacher")
-    R = dict(teacher=trend(t_steps, t_scores, scale["steps"], boot),
-             imitator=trend(end_steps(g, "later_imitator_held"), held, scale["steps"], boot, (t_steps, t_scores)),
-             imitator_best_rolling_mean=float(rolling.max()) if len(rolling) else float("nan"),
-             teacher_final_score=teacher_final)
-    R["imitator_passes_teacher_final"] = bool(R["imitator_best_rolling_mean"] > teacher_final)
-    return R
+    return dict(teacher=trend(t_steps, t_scores, scale["steps"], boot),
+                imitator=trend(end_steps(g, "later_imitator_held"), held, scale["steps"], boot, (t_steps, t_scores)),
+                imitator_mean=mean_ci(held, boot), teacher_final_score=teacher_final)
 
 
 def judge_elsewhere(g, scale, boot):
@@ -482,8 +477,7 @@ def table_cells(key, d, R):
                 f"{d['move_agreement']:.0%} of its steps in play{on_teacher}{ref}; {word(e['reading'])}")
     if key == "later":
         return (trend_cell(d["teacher"]),
-                imitator_cell(f"{trend_cell(d['imitator'])}; best 30-game mean {d['imitator_best_rolling_mean']:.1f} "
-                              f"{'passes' if d['imitator_passes_teacher_final'] else 'never passes'} the teacher's "
+                imitator_cell(f"{trend_cell(d['imitator'])}; mean {fmt(d['imitator_mean'])} against the teacher's "
                               f"final {d['teacher_final_score']:.1f}", d))
     if key == "stages":
         e = d["beyond_minus_end"]

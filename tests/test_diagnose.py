@@ -140,7 +140,13 @@ def test_replications_count_the_seeds_of_one_recipe_that_pass():
 
 
 def test_action_mix_counts_every_move_of_every_player(tiny_run, tiny_imitator, tmp_path, short_games):
-    c = diagnose.DiagnoseConfig(teacher=tiny_run, only="actions", rungs=tiny_imitator, games=2, out=str(tmp_path))
+    arms = tmp_path / "arms"
+    os.makedirs(arms)
+    steps = np.arange(1, 301) * 1000.0
+    json.dump(dict(identity=dict(imitator="x"), games=[[s, float(k % 3), 1000, -1.0] for k, s in enumerate(steps)]),
+              open(arms / "elsewhere_imitator.json", "w"))
+    c = diagnose.DiagnoseConfig(teacher=tiny_run, only="actions", rungs=tiny_imitator, games=2, out=str(tmp_path),
+                                families=str(arms))
     out = diagnose.run(c)["actions"]
     assert set(out["players"]) == {"teacher", tiny_imitator} and out["epsilon"] == play.final_epsilon(tiny_run)
     for name in out["players"]:
@@ -149,5 +155,8 @@ def test_action_mix_counts_every_move_of_every_player(tiny_run, tiny_imitator, t
             assert abs(sum(d["share"].values()) - 1) < 1e-9 and d["steps"] >= 2 and list(d["share"]) == list(
                 diagnose.dqn.ACTIONS)
     assert json.load(open(tmp_path / "action_mix.json")) == out
+    family = out["space_invaders_arms"][str(arms / "elsewhere_imitator.json")]
+    assert family["games"] == 300 and family["mean"]["mean"] == 1.0 and family["share_of_games_scoring_0"] == pytest.approx(1 / 3)
+    assert family["slope"]["reading"] == "too short to tell"                  # a level arm: no rise, no fall
     with pytest.raises(SystemExit, match="--only actions needs --rungs"):
         diagnose.check_config(dataclasses.replace(c, rungs=""))
