@@ -412,8 +412,9 @@ def write_verdict(c: EvalConfig, teacher_record=None):
 # The plots: the arms' games as learning curves, question 1's scores, the stages told
 # -------------------------------------------------------------------------------------------
 CURVE_FIGURES = [   # (file, title, arms, labels): one learning-curve figure each
-    ("later.png", "2. Later: Breakout, N more steps", ["later_teacher", "later_imitator"],
-     ["DQN teacher, learning on", "frozen imitator"]),
+    ("later.png", "2. Later: Breakout, N more steps", ["later_teacher", "later_imitator_held", "later_imitator"],
+     ["DQN teacher, learning on", "frozen imitator, its stage held at the end of its history",
+      "frozen imitator, told its stage as it plays on (2')"]),
     ("elsewhere.png", "3. Elsewhere: Space Invaders",
      ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_imitator_prompted", "elsewhere_random"],
      ["Breakout teacher, learning on", "fresh DQN", "frozen imitator, empty context",

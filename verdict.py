@@ -553,7 +553,9 @@ def table(R):
                              f"{f2(d['mean'])} ({f2(d['min'])} to {f2(d['max'])}) | {' / '.join(d['readings'])}: "
                              f"yes in {d['yes']} of {len(d['readings'])} |")
     lines += ["", "Numbers are mean raw game scores or least-squares slopes of game score against agent step "
-              "(raw score per 100k steps), with 95% bootstrap intervals in brackets, and the mean score of each "
-              "quarter of the arm. The rules, fixed before the results:",
+              "(raw score per 100k steps), with bootstrap intervals in brackets (95% for means and differences "
+              f"of means; {TREND_LEVEL:.0%} for slopes and an imitator's slope minus the bar, each end a one-sided "
+              "test at 5%; Q1's difference 90%, as its rule says), and the mean score of each quarter of the arm. "
+              "The rules, fixed before the results:",
               ] + [f"- {rule}" for rule in rule_sentences()] + [""]
     return "\n".join(lines)
