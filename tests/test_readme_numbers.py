@@ -16,7 +16,8 @@ STRUCTURAL = {"1", "2", "3", "0", "32", "90", "95", "100k", "2'"}
 # The files a summary may quote: the verdicts, the rules' power, the action mixes, the teacher's
 # summary, the imitators' training metrics, pages 6-8's numbers; never an arm's raw games.
 SOURCES = ("verdict*.json", "power*.json", "action_mix.json", "watch.json", "*/teacher_summary.json",
-           "q1_recipe_*/metrics.json", "q1_recipe_*/imitator.json", "distill/*.json", "dqn_source/dial.json")
+           "q1_recipe_*/metrics.json", "imitator*/imitator.json", "q1_recipe_*/imitator.json", "distill/*.json",
+           "dqn_source/dial.json")
 LONG = 12                         # a list longer than this is a curve or a game list: not quoted in a summary
 
 
