@@ -44,6 +44,7 @@ import os
 import resource
 import shutil
 import sys
+import time
 import zipfile
 from dataclasses import dataclass
 
@@ -434,6 +435,17 @@ def check_same_game(rc: RecordConfig, reference, game):
                          f"(results/README.md)")
 
 
+def log_session(run_dir, previous, first, last, began):
+    """Write <run>/sessions.json: the stretches of the record the earlier commands made (previous)
+    and this command's so far, steps from and to, its start and end (UTC), minutes and CPU. Written
+    at every checkpoint and at the end, so a record made in pieces, on several machines, killed or
+    not, says how long each piece took and where."""
+    stamp = lambda t: time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+    toolbox.write_json(os.path.join(run_dir, "sessions.json"), previous + [dict(
+        steps=[int(first), int(last)], started=stamp(began), ended=stamp(time.time()),
+        minutes=round((time.time() - began) / 60, 1), cpu=toolbox.cpu_info())])
+
+
 def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, chunks, segments, rows):
     """The recording loop: the agent learns (or only plays) from step start to rc.steps; every
     step goes into the history, in chunks of rc.chunk_steps, every finished game into curve.csv,
@@ -448,6 +460,7 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
             reference = [curve_game(r) for r in csv.DictReader(f)]
         for r in rows:                                     # the games recorded before a resume, too
             check_same_game(rc, reference, curve_game(r))
+    began, previous = time.time(), toolbox.read_json(os.path.join(run_dir, "sessions.json")) or []
     curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
     curve = csv.writer(curve_file)
     bar = tqdm(total=rc.steps, initial=start, unit="step", smoothing=0.05,
@@ -471,6 +484,7 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
                 buf, chunk_start = {k: [] for k in FIELDS}, t
             if t % rc.checkpoint_every == 0 or t == rc.steps:   # after the chunk: history >= checkpoint
                 agent.save(checkpoint_name(run_dir, t))
+                log_session(run_dir, previous, start, t, began)
             if t % 100 == 0:
                 bar.update(t - bar.n)
                 bar.set_postfix(eps=f"{rec['epsilon']:.3f}", score=f"{np.mean(scores[-20:]) if scores else 0:.1f}",
@@ -478,6 +492,7 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
     finally:
         bar.close()
         curve_file.close()
+        log_session(run_dir, previous, start, agent.steps - base, began)
         env.close()
 
 
@@ -565,7 +580,9 @@ def export_results(rc, run_dir):
                    frozen=rc.frozen, frozen_eps=rc.frozen_eps if rc.frozen else None,
                    history_steps=history_length(run_dir), history_mb=round(sum(os.path.getsize(p) for _, _, p in
                                                                                 history_index(run_dir)) / 1e6, 1),
-                   peak_rss_gb_this_process=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2))
+                   peak_rss_gb_this_process=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+                   sessions=toolbox.read_json(os.path.join(run_dir, "sessions.json")) or [])
+    summary["record_minutes"] = round(sum(x["minutes"] for x in summary["sessions"]), 1)
     toolbox.write_json(os.path.join(dest, "teacher_summary.json"), summary)
     print(json.dumps(summary))
 

@@ -115,6 +115,11 @@ def test_kill_and_resume_goes_on_exactly_as_if_never_stopped(tmp_path, one_threa
     assert curve_rows(str(out)) == curve_rows(one_thread_run)          # ... its games, scores and lengths
     np.testing.assert_array_equal(final_weights(str(out)), final_weights(one_thread_run))   # ... its teacher
     assert json.load(open(out / "history.json"))["segments"] == [[0, 0]]
+    sessions = json.load(open(out / "sessions.json"))                  # both pieces, with their times and CPU
+    assert [x["steps"] for x in sessions] == [[0, resume_at], [resume_at, 3000]] and sessions[0]["cpu"]["name"]
+    summary = json.load(open(str(out) + "_results/run/teacher_summary.json"))
+    assert summary["sessions"] == sessions and summary["record_minutes"] == pytest.approx(
+        sum(x["minutes"] for x in sessions))
 
 
 def test_a_replay_that_does_not_match_starts_a_fresh_game_and_says_so(tmp_path, one_thread_run):
