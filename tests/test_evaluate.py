@@ -222,11 +222,12 @@ def test_an_arm_finishing_never_moves_another_rows_numbers():
          "stage_x2": game(30, 7), "swap_teacher": game(50, 2), "swap_imitator": game(50, 0)}
     scale = dict(steps=200_000, control_steps=50_000, games=30, quick=False)
     before = verdict.judge(g, scale, np.random.default_rng(0))
-    g |= {"later_teacher": game(200, 45), "later_imitator": game(200, 10)}    # judged before the stages
+    g |= {"later_teacher": game(200, 45), "later_imitator_held": game(200, 10),    # judged before the stages
+          "later_imitator": game(200, 9)}                                   # (and adding a cell to them)
     after = verdict.judge(g, scale, np.random.default_rng(0))
-    assert "later" in after and "later" not in before
+    assert "later" in after and "later" not in before and "stage_advancing" in after["stages"]
     for row in ("now", "stages", "swap"):
-        assert after[row] == before[row], row
+        assert {k: v for k, v in after[row].items() if k != "stage_advancing"} == before[row], row
 
 
 def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games):
@@ -414,7 +415,7 @@ def test_an_arm_still_running_is_listed_not_judged(tmp_path):
     assert R["now"]["imitator"]["n"] == 3 and "imitator_empty_context" not in R["now"]
     assert "later" not in R
     assert R["in_progress"] == {"now_imitator_empty": "2 of 3 games", "later_imitator": "400 of 1,000 steps"}
-    assert "waiting for `later_teacher`, `later_imitator`" in text and "`later_imitator` 400 of 1,000 steps" in text
+    assert "waiting for `later_teacher`, `later_imitator_held`" in text and "`later_imitator` 400 of 1,000 steps" in text
 
     c.seeds = str(tmp_path / "i1")                           # a second seed has played question 1 only:
     arm("now_imitator", 3, 100, "seed1")                     # the first seed's other arms are not its
