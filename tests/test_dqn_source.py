@@ -11,38 +11,30 @@ import distill
 import dqn_source as ds
 import horizon
 import toolbox
+from conftest import assert_grad_close, numerical_grad
+
+
+def tiny_q(seed, runs=2):
+    """R = runs networks of a 3 x 3 room with 4 hidden units, float64, and their gradient views."""
+    c = ds.DQNSourceConfig(side=3, hidden=4)
+    shapes = ds.q_shapes(c, runs)
+    (flat, p), (grad, g) = toolbox.alloc_params(shapes, np.float64), toolbox.alloc_params(shapes, np.float64)
+    rng = np.random.default_rng(seed)
+    ds.init_q(p, rng)
+    return p, g, rng.normal(size=(runs, 3, 9)), rng.normal(size=(runs, 3, distill.N_MOVES))   # x (R, B, cells), dQ
 
 
 def test_batched_q_network_backward_matches_finite_differences():
     """loss = (Q * dQ).sum() over R = 2 networks at once, float64: every parameter's gradient."""
-    rng = np.random.default_rng(0)
-    c = ds.DQNSourceConfig(side=3, hidden=4)
-    shapes = ds.q_shapes(c, 2)
-    (flat, p), (grad, g) = toolbox.alloc_params(shapes, np.float64), toolbox.alloc_params(shapes, np.float64)
-    ds.init_q(p, rng)
-    x = rng.normal(size=(2, 3, 9))                                     # (R, B, cells)
-    dq = rng.normal(size=(2, 3, distill.N_MOVES))
-    q, cache = ds.q_forward(p, x)
-    ds.q_backward(dq, cache, g)
-    loss = lambda: float((ds.q_forward(p, x)[0] * dq).sum())
-    for i in rng.choice(flat.size, 60, replace=False):
-        old = flat[i]
-        flat[i] = old + 1e-6
-        up = loss()
-        flat[i] = old - 1e-6
-        down = loss()
-        flat[i] = old
-        assert (up - down) / 2e-6 == pytest.approx(grad[i], rel=1e-5, abs=1e-8)
+    p, g, x, dq = tiny_q(0)
+    ds.q_backward(dq, ds.q_forward(p, x)[1], g)
+    for name in p:
+        assert_grad_close(g[name], numerical_grad(lambda: float((ds.q_forward(p, x)[0] * dq).sum()), p[name]))
 
 
 def test_each_run_of_the_batch_learns_only_from_its_own_data():
     """Run 0's gradients do not move when run 1's inputs change: R independent networks."""
-    rng = np.random.default_rng(1)
-    c = ds.DQNSourceConfig(side=3, hidden=4)
-    shapes = ds.q_shapes(c, 2)
-    (_, p), (_, g) = toolbox.alloc_params(shapes, np.float64), toolbox.alloc_params(shapes, np.float64)
-    ds.init_q(p, rng)
-    x, dq = rng.normal(size=(2, 3, 9)), rng.normal(size=(2, 3, distill.N_MOVES))
+    p, g, x, dq = tiny_q(1)
     ds.q_backward(dq, ds.q_forward(p, x)[1], g)
     first = g["w1"][0].copy()
     x[1] += 5.0
