@@ -4,8 +4,9 @@ Page five, second half. evaluate.py plays the arms (who plays, where, for how lo
 reads their games and says what they show, by rules written down before any result was seen:
 
   one protocol  every player, teacher or imitator, plays epsilon-greedy at the teacher's final epsilon
-  Q1    "plays like the teacher": an equivalence test, over enough games that a clone would pass
-  Q2, Q3, the swap control  "keeps improving / learns / adapts": a slope with an interval and a bar
+  Q1    "plays as well as the teacher": an equivalence test, over enough games that a clone would pass
+  Q2, Q3, the swap control  "keeps improving / learns / adapts": an imitator's slope against half the
+        teacher's in the same arm (power.py, an appendix, checks that each can say "no" and "yes")
   Q2'   (an imitator told its stage) told a later stage, it plays better
   reward control  "uses reward": zeroing the rewards in its context changes its score
 
