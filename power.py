@@ -133,9 +133,9 @@ def comparative_rule(share):
     return rule
 
 
-# The table's rule, and the variant with a lower bar (a quarter of the teacher's slope), which
-# needs more games to tell a level imitator from one at its bar.
-RULES = {f"bar {verdict.BAR_SHARE:g}": comparative_rule(verdict.BAR_SHARE), "bar 0.25": comparative_rule(0.25)}
+# The rules tried, by the share of the teacher's slope that is the imitator's bar: the table's
+# (verdict.BAR_SHARE), and a lower bar, which needs more games to tell a level imitator from one at it.
+BAR_SHARES = (verdict.BAR_SHARE, 0.25)
 
 
 # -------------------------------------------------------------------------------------------
@@ -150,7 +150,8 @@ def scenarios(m, share):
 
 
 def rates(rule, key, m, total, sims, rng, share, noise="real", rho=0.5):
-    """For each scenario, the share of `sims` synthetic pairs read "yes", "no" and "too short to tell"."""
+    """For each scenario, the share of `sims` synthetic pairs read "yes" and "no" (the rest: "too short
+    to tell")."""
     out = {}
     for name, (t_slope, i_slope, side, _) in scenarios(m, share).items():
         counts = dict(yes=0, no=0)
@@ -186,8 +187,8 @@ def main(c: PowerConfig):
         m = measure(c.arms, teacher, imitators, ARM_STEPS[unit])
         sizes = {k: v for k, v in m.items() if not k.endswith("noise")}
         R["readings"][key] = dict(measured=sizes, rules={})
-        for rname, rule in RULES.items():
-            share = float(rname.split()[1])
+        for share in BAR_SHARES:
+            rname, rule = f"bar {share:g}", comparative_rule(share)
             real = rates(rule, key, m, ARM_STEPS[unit], c.sims, rng, share)
             stress = rates(rule, key, m, ARM_STEPS[unit], c.sims, rng, share, noise="ar1")
             R["readings"][key]["rules"][rname] = dict(real_noise=real, ar1_rho_0_5=stress, passes=passes(real),
