@@ -32,7 +32,7 @@ import layers       # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
-from speed import DQN_WARMUP, dqn_case, timed, transformer_case, transformer_step  # noqa: E402
+from speed import DQN_WARMUP, dqn_case, paired, threads, timed, transformer_case, transformer_step  # noqa: E402
 
 try:
     import torch
@@ -142,17 +142,17 @@ def bench_dqn(seconds, warmup=DQN_WARMUP):
     for _ in tqdm(range(warmup), desc="  warm-up updates, both sides", leave=False):
         agent.update()
         torch_update()
-    ours = timed(agent.update, seconds)
-    theirs = timed(torch_update, seconds)
+    r = paired(agent.update, torch_update, 2 * seconds)
     torch.set_flush_denormal(True)                        # what a PyTorch user can set against subnormals
     theirs_ftz = timed(torch_update, seconds)
     torch.set_flush_denormal(False)
-    print(f"  after {warmup} updates: ours {1e3 * ours:6.2f} ms   PyTorch {1e3 * theirs:6.2f} ms   ratio "
-          f"{theirs / ours:4.2f}x (above 1: ours is faster); PyTorch with set_flush_denormal(True) "
-          f"{1e3 * theirs_ftz:6.2f} ms, ratio {theirs_ftz / ours:4.2f}x")
-    return dict(warmup_updates=warmup, ours_ms=1e3 * ours, torch_ms=1e3 * theirs, ratio=theirs / ours,
-                torch_flush_denormal_ms=1e3 * theirs_ftz, ratio_flush_denormal=theirs_ftz / ours,
-                correct=ok, errors=errors)
+    print(f"  after {warmup} updates, {r['rounds']} interleaved rounds: ours {1e3 * r['ours_s']:6.2f} ms   PyTorch "
+          f"{1e3 * r['theirs_s']:6.2f} ms   ratio {r['ratio']:4.2f}x [{r['ratio_min']:.2f}, {r['ratio_max']:.2f}] "
+          f"(median and range over rounds; above 1: ours is faster); PyTorch with set_flush_denormal(True) "
+          f"{1e3 * theirs_ftz:6.2f} ms")
+    return dict(warmup_updates=warmup, ours_ms=1e3 * r["ours_s"], torch_ms=1e3 * r["theirs_s"], ratio=r["ratio"],
+                ratio_min=r["ratio_min"], ratio_max=r["ratio_max"], rounds=r["rounds"],
+                torch_flush_denormal_ms=1e3 * theirs_ftz, correct=ok, errors=errors)
 
 
 # -------------------------------------------------------------------------------------------
@@ -221,11 +221,14 @@ def bench_transformer(seconds):
         torch.nn.utils.clip_grad_norm_(list(model.t.values()), 1.0)
         topt.step()
 
-    ours, theirs = timed(ours_step, seconds), timed(torch_step, seconds)
+    r = paired(ours_step, torch_step, 2 * seconds)
+    ours, theirs = r["ours_s"], r["theirs_s"]
     n = B * Tn
-    print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {theirs / ours:4.2f}x "
+    print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {r['ratio']:4.2f}x "
+          f"[{r['ratio_min']:.2f}, {r['ratio_max']:.2f}] over {r['rounds']} interleaved rounds "
           f"(above 1: ours is faster)")
-    return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=theirs / ours, correct=ok, errors=errors)
+    return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=r["ratio"], ratio_min=r["ratio_min"],
+                ratio_max=r["ratio_max"], rounds=r["rounds"], correct=ok, errors=errors)
 
 
 def kink_check(p, stacks, rng):
@@ -311,12 +314,15 @@ def bench_imitator(seconds):
         torch.nn.utils.clip_grad_norm_(allt, 1.0)
         topt.step()
 
-    ours = timed(lambda: imitate.train_step(p, g, flat, grad, opt, (stacks, pa, pr, y, None), tcfg, 1.0, 1e-4), seconds, 3)
-    theirs = timed(torch_step, seconds, 3)
+    r = paired(lambda: imitate.train_step(p, g, flat, grad, opt, (stacks, pa, pr, y, None), tcfg, 1.0, 1e-4), torch_step,
+               2 * seconds)
+    ours, theirs = r["ours_s"], r["theirs_s"]
     n = B * K
-    print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {theirs / ours:4.2f}x "
+    print(f"  ours {n / ours:7.0f} tokens/s   PyTorch {n / theirs:7.0f} tokens/s   ratio {r['ratio']:4.2f}x "
+          f"[{r['ratio_min']:.2f}, {r['ratio_max']:.2f}] over {r['rounds']} interleaved rounds "
           f"(above 1: ours is faster)")
-    return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=theirs / ours, correct=ok, errors=errors)
+    return dict(ours_tokens_s=n / ours, torch_tokens_s=n / theirs, ratio=r["ratio"], ratio_min=r["ratio_min"],
+                ratio_max=r["ratio_max"], rounds=r["rounds"], correct=ok, errors=errors)
 
 
 if __name__ == "__main__":
@@ -337,7 +343,8 @@ if __name__ == "__main__":
     toolbox.keep_freed_memory()                    # as our training scripts do (it applies to both libraries)
     print(f"CPU: {toolbox.cpu_name()} ({os.cpu_count()} cores, {toolbox.cpu_flags()}); numpy {np.__version__}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    results = dict(cpu=toolbox.cpu_name(), simd=toolbox.cpu_flags(), numpy=np.__version__, torch=torch.__version__)
+    results = dict(cpu=toolbox.cpu_info(), numpy=np.__version__, torch=torch.__version__,
+                   threads=threads() | dict(torch=torch.get_num_threads()))
     for w in wanted:
         results[w] = pieces[w](a.seconds)
     if a.json:

@@ -48,6 +48,33 @@ def timed(fn, seconds, min_runs=5):
     return float(np.median(times))
 
 
+ROUNDS = 5             # paired timings: rounds of (ours, theirs), one after the other
+
+
+def paired(ours, theirs, seconds, rounds=ROUNDS, min_runs=3):
+    """Time two implementations of the same work interleaved: `rounds` rounds of (ours, theirs),
+    each side's round the median of `timed` over seconds / (2 * rounds). On a shared machine the
+    neighbours, the clock and the caches change over a minute; interleaving lets each change touch
+    both sides alike, so their ratio holds from run to run where two back-to-back blocks do not.
+    Returns the medians over rounds of each side's seconds and of the per-round ratio theirs / ours
+    (above 1: ours is faster), the lowest and highest per-round ratio, and the rounds."""
+    per = seconds / (2 * rounds)
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(timed(ours, per, min_runs))
+        b.append(timed(theirs, per, min_runs))
+    ratios = np.array(b) / np.array(a)
+    return dict(ours_s=float(np.median(a)), theirs_s=float(np.median(b)), ratio=float(np.median(ratios)),
+                ratio_min=float(ratios.min()), ratio_max=float(ratios.max()), rounds=rounds)
+
+
+def threads():
+    """The thread counts in use: OpenBLAS's (its variable, else one per core) and Numba's."""
+    import numba
+    return dict(openblas=os.environ.get("OPENBLAS_NUM_THREADS", f"default ({os.cpu_count()})"),
+                numba=numba.get_num_threads())
+
+
 def transformer_case(B=8, seed=0):
     """The benchmarked transformer (the default config: d_model 128, 4 layers, 4 heads, context 512)
     with its parameters, gradient buffers and a batch of B random inputs and targets:

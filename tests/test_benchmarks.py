@@ -40,3 +40,14 @@ def test_the_dqn_profile_names_every_part_and_its_floor(capsys):
     assert set(R["parts_ms"]) >= {"target forward", "online forward", "online backward", "Adam"} and "floor" in out
     assert 0 < R["floor_ms"] and R["update_ms"] > 0
     assert speed.dqn_update_flops(32) == 2 * 32 * (2 * 2966528 + 1638400 + 2 * (663552 + 663552 + 1024))
+
+
+def test_paired_timing_interleaves_the_two_sides_and_takes_medians(monkeypatch):
+    """Rounds alternate ours, theirs, ours, ...; the ratio is the median of the per-round ratios (no
+    clock read here: `timed` is replaced by one that returns made-up seconds in call order)."""
+    calls, seconds = [], iter([1.0, 2.0, 1.0, 3.0, 2.0, 2.0])            # ours, theirs per round: ratios 2, 3, 1
+    monkeypatch.setattr(speed, "timed", lambda fn, sec, min_runs=5: (calls.append(fn()), next(seconds))[1])
+    r = speed.paired(lambda: "ours", lambda: "theirs", seconds=0.6, rounds=3)
+    assert calls == ["ours", "theirs"] * 3
+    assert (r["ours_s"], r["theirs_s"], r["ratio"], r["ratio_min"], r["ratio_max"]) == (1.0, 2.0, 2.0, 1.0, 3.0)
+    assert set(speed.threads()) == {"openblas", "numba"}
