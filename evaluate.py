@@ -346,9 +346,10 @@ def keep_arm(c, name, group=None):
     if games is None or done < target:
         return
     os.makedirs(os.path.dirname(kept_path(c, name)), exist_ok=True)
-    state = toolbox.read_json(os.path.join(arm_folder(c, name), "state.json")) or {}     # a playing arm's
+    began = toolbox.read_json(os.path.join(arm_folder(c, name), "started.json")) or {}   # a playing arm's
     toolbox.write_json(kept_path(c, name), dict(identity=arm_identity(c, name, group), games=games,
-                                                cpu=toolbox.cpu_info(), started=state.get("started", "not recorded"),
+                                                cpu=toolbox.cpu_info(), started=began.get("started", "not recorded"),
+                                                started_on=began.get("cpu", "not recorded"),
                                                 kept=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
 
 

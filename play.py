@@ -267,9 +267,12 @@ def resume_arm(arm_dir, policy, prompt):
     Returns (state, state path, context path, the player with a context or None)."""
     os.makedirs(arm_dir, exist_ok=True)
     state_path, ctx_path = os.path.join(arm_dir, "state.json"), os.path.join(arm_dir, "context.npy")
-    state = toolbox.read_json(state_path) or (dict(steps=0, games=[], prev_action=NEW_GAME, prev_reward=0.0,
-                                                   started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    state = toolbox.read_json(state_path) or (dict(steps=0, games=[], prev_action=NEW_GAME, prev_reward=0.0)
                                               | (dict(prompt=prompt[0], prompt_from=prompt[1]) if prompt else {}))
+    started = os.path.join(arm_dir, "started.json")                  # when and where the arm began (kept arms say)
+    if not os.path.exists(started):
+        toolbox.write_json(started, dict(started=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                         cpu=toolbox.cpu_info()))
     player = getattr(policy, "player", None)
     if player is not None and os.path.exists(ctx_path):
         player.restore(np.load(ctx_path, allow_pickle=False))
