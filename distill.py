@@ -134,12 +134,13 @@ def by_fifth(q):
 # -------------------------------------------------------------------------------------------
 # The imitator: embeddings of (previous arm, previous reward) -> transformer.py -> next arm
 # -------------------------------------------------------------------------------------------
-def model_shapes(c: DistillConfig, n_act, room=0):
+def model_shapes(c: DistillConfig, n_act, room=0, rooms=1):
     """The transformer's config and every parameter's shape; room > 0 (the side of a square room)
-    adds E_row and E_col, embeddings of the agent's row and column."""
+    adds E_row and E_col, embeddings of the agent's row and column. rooms > 1: that many rooms
+    stacked one above the other (page 9's), so a row says the room too."""
     tcfg = tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
                                 n_out=n_act)
-    cells = [("e_row", (room, c.n_embd)), ("e_col", (room, c.n_embd))] if room else []
+    cells = [("e_row", (rooms * room, c.n_embd)), ("e_col", (room, c.n_embd))] if room else []
     return tcfg, [("e_act", (n_act + 1, c.n_embd)), ("e_rew", (3, c.n_embd))] + cells + tf.param_shapes(tcfg)
 
 
@@ -159,9 +160,9 @@ def forward(p, prev_a, prev_r, tcfg, cells=None, offset=None):
     x = ea + er
     cc = None
     if cells is not None:                                             # the dark room: where the agent is,
-        room = len(p["e_row"])                                        # as its row and its column
-        ey, cy = layers.embedding_forward(cells // room, p["e_row"])
-        ex, cx = layers.embedding_forward(cells % room, p["e_col"])
+        side = len(p["e_col"])                                        # as its row and its column
+        ey, cy = layers.embedding_forward(cells // side, p["e_row"])
+        ex, cx = layers.embedding_forward(cells % side, p["e_col"])
         x += ey + ex
         cc = (cy, cx)
     logits, ct = tf.transformer_forward(p, x, tcfg, offset)           # (B, T, n_act)
@@ -178,15 +179,16 @@ def backward(dlogits, cache, g, tcfg):
         g["e_col"][...] = layers.embedding_backward(dx, cc[1])
 
 
-def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, episode=None, desc="imitator"):
+def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, episode=None, desc="imitator", rooms=1):
     """Next-action prediction on windows of c.context steps cut from the histories (n, T): bandit
-    pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`.
+    pulls, or (with cells, the agent's cell at each step) dark-room steps in episodes of `episode`
+    (in one of `rooms` rooms of side `room`, cell numbers running on from room to room).
     Histories shorter than the context (question 2's, cut early) are placed whole at a random
     position of it, so that every position a longer test reaches is trained."""
     toolbox.keep_freed_memory()
     n_act = n_act or c.arms
     rng = stream(c, "train")
-    tcfg, shapes = model_shapes(c, n_act, room)
+    tcfg, shapes = model_shapes(c, n_act, room, rooms)
     (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
     tf.init_params(p, tcfg, rng)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
@@ -340,18 +342,25 @@ def random_room(goals, episodes, rng, room=DARK):
     return returns
 
 
-def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None, controls=None):
+def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None, controls=None, visits=None):
     """The frozen imitator in rooms with the given goals, `episodes` episodes each, its context
     carried from episode to episode (sliding, keeping the newest `keep` steps; transformer.Decoder):
     returns (n, episodes). controls: the move each chosen move makes (e.g. SWAPPED), or None for
-    the usual ones; its context shows the move it chose, as the source's shows its own."""
-    returns = np.zeros((len(goals), episodes))
-    for i, goal in enumerate(tqdm(goals, desc="dark room, frozen imitator", unit="room", leave=False)):
+    the usual ones; its context shows the move it chose, as the source's shows its own. visits
+    (n, episodes): the room each episode is played in, goals then (n, rooms), one per room (page 9's
+    rooms, stacked: the cell's row counts on from room to room)."""
+    n = len(goals)
+    goals = np.asarray(goals).reshape(n, -1)                            # (n, rooms)
+    visits = np.zeros((n, episodes), np.int64) if visits is None else visits
+    returns = np.zeros((n, episodes))
+    for i in tqdm(range(n), desc="dark room, frozen imitator", unit="room", leave=False):
         dec = tf.Decoder(p, tcfg, keep)
         for e in range(episodes):
+            here, goal = visits[i, e], goals[i, visits[i, e]]
             cell, a, r = room.start, N_MOVES, 2                          # "start" of an episode
             for _ in range(room.episode):
-                x = p["e_row"][cell // room.side] + p["e_col"][cell % room.side] + p["e_act"][a] + p["e_rew"][r]
+                row = here * room.side + cell // room.side
+                x = p["e_row"][row] + p["e_col"][cell % room.side] + p["e_act"][a] + p["e_rew"][r]
                 a = sample(dec.step(x), rng)
                 cell = int(room_move(cell, a if controls is None else controls[a], room))
                 r = int(cell == goal)

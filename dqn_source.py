@@ -87,8 +87,8 @@ QUICK = dict(source_runs=200, source_episodes=150, horizon_iters=300, horizon_ru
 # -------------------------------------------------------------------------------------------
 # The Q-network, batched over runs: one-hot cell -> 64 -> 64 -> 5 moves, R networks at once
 # -------------------------------------------------------------------------------------------
-def q_shapes(c: DQNSourceConfig, runs):
-    n_in, H, A = c.side * c.side, c.hidden, distill.N_MOVES
+def q_shapes(c: DQNSourceConfig, runs, rooms=1):
+    n_in, H, A = rooms * c.side * c.side, c.hidden, distill.N_MOVES
     return [("w1", (runs, n_in, H)), ("b1", (runs, 1, H)), ("w2", (runs, H, H)), ("b2", (runs, 1, H)),
             ("w3", (runs, H, A)), ("b3", (runs, 1, A))]
 
@@ -155,21 +155,25 @@ def n_step_targets(c, rew, done, nxt, t, q_next_max):
     return ret + alive * disc * q_next_max(nxt[rows, last])
 
 
-def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source", controls=None):
+def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source", controls=None, visits=None):
     """R = len(goals) DQNs learn R rooms of side c.side for c.source_episodes episodes each, from
     random weights. Returns cells, actions, rewards (R, episodes * episode steps): page 6's history
     schema (the cell each move was chosen in, the move, whether it landed on the goal). controls:
-    the move each chosen move makes (distill.SWAPPED), or None for the usual ones."""
+    the move each chosen move makes (distill.SWAPPED), or None for the usual ones. visits
+    (R, episodes): the room each episode is played in, goals then (R, rooms), one per room; a cell
+    is numbered room * cells + cell, one input per cell of every room (page 9's rooms)."""
     room = horizon.room_of_side(c.side)
     rng = np.random.default_rng(seed)
-    R, T, n_in = len(goals), c.source_episodes * room.episode, room.n_cells
-    shapes = q_shapes(c, R)
+    goals = np.asarray(goals).reshape(len(goals), -1)                  # (R, rooms)
+    (R, M), T = goals.shape, c.source_episodes * room.episode
+    visits = np.zeros((R, c.source_episodes), np.int64) if visits is None else visits
+    shapes = q_shapes(c, R, M)
     (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
     init_q(p, rng)
     target_flat = flat.copy()
     target = toolbox.param_views(target_flat, shapes)
     m, v = np.zeros_like(flat), np.zeros_like(flat)
-    onehot = np.eye(n_in, dtype=np.float32)
+    onehot = np.eye(M * room.n_cells, dtype=np.float32)
     rows = np.arange(R)
     cap = c.replay_capacity                                            # replay: one ring per run
     r_cell, r_act, r_nxt = (np.zeros((R, cap), np.int64) for _ in range(3))
@@ -177,16 +181,20 @@ def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source", controls=Non
     cells, actions, rewards = (np.empty((R, T), np.int64) for _ in range(3))
     updates = 0
     for t in tqdm(range(T), desc=desc, unit="step", mininterval=5):
-        cell = np.full(R, room.start) if t % room.episode == 0 else nxt
-        q, _ = q_forward(p, onehot[cell][:, None, :])                  # (R, 1, A)
+        if t % room.episode == 0:                                      # an episode starts in the centre
+            cell, here = np.full(R, room.start), visits[:, t // room.episode]
+            base, goal = here * room.n_cells, goals[rows, here]        # of the room it is played in
+        else:
+            cell = nxt
+        q, _ = q_forward(p, onehot[base + cell][:, None, :])            # (R, 1, A)
         explore = rng.random(R) < epsilon(c, t, T)
         a = np.where(explore, rng.integers(0, distill.N_MOVES, R), q[:, 0].argmax(1))
         nxt = distill.room_move(cell, a if controls is None else controls[a], room)
-        r = nxt == goals
+        r = nxt == goal
         done = (t + 1) % room.episode == 0                             # the episode's last step
         i = t % cap
-        r_cell[:, i], r_act[:, i], r_nxt[:, i], r_rew[:, i], r_done[:, i] = cell, a, nxt, r, done
-        cells[:, t], actions[:, t], rewards[:, t] = cell, a, r
+        r_cell[:, i], r_act[:, i], r_nxt[:, i], r_rew[:, i], r_done[:, i] = base + cell, a, base + nxt, r, done
+        cells[:, t], actions[:, t], rewards[:, t] = base + cell, a, r
         if t >= c.learning_starts and t % c.train_every == 0:
             size = min(t + 1, cap)
             j = rng.integers(0, size - (c.n_step - 1 if size < cap else 0), (R, c.batch_size))   # (R, B)
@@ -209,20 +217,23 @@ def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source", controls=Non
 # -------------------------------------------------------------------------------------------
 # The experiment: the DQN's histories, its own curve on held-out goals, the dial
 # -------------------------------------------------------------------------------------------
-def kept_histories(c: DQNSourceConfig, goals):
+def kept_histories(c: DQNSourceConfig, goals, visits=None, name=None):
     """The DQN's training histories and the seconds they took: read from c.histories if recorded
-    there with these settings (the file's JSON says which), else recorded now and kept there."""
+    there with these settings (the file's JSON says which), else recorded now and kept there.
+    visits, goals (R, rooms): page 9's rooms (learn_rooms), kept under `name`."""
     settings = {f.name: getattr(c, f.name) for f in dataclasses.fields(DQNSourceConfig)
                 if f.name in ("seed", "side", "source_runs", "source_episodes", "hidden", "dqn_lr", "gamma", "n_step",
                               "batch_size", "train_every", "learning_starts", "target_every", "replay_capacity",
                               "eps_end", "eps_decay_share")}
-    path = os.path.join(c.histories, f"side{c.side}_seed{c.seed}")
+    if visits is not None:
+        settings["rooms"] = int(np.shape(goals)[1])
+    path = os.path.join(c.histories, name or f"side{c.side}_seed{c.seed}")
     meta = toolbox.read_json(path + ".json")
     if meta and meta["settings"] == settings and os.path.exists(path + ".npz"):
         with np.load(path + ".npz", allow_pickle=False) as z:
             return (z["cells"], z["actions"], z["rewards"]), meta["seconds"]
     t0 = time.perf_counter()
-    hist = learn_rooms(c, goals, c.seed * 1000 + 1, desc=f"DQN source, {c.source_runs} training rooms")
+    hist = learn_rooms(c, goals, c.seed * 1000 + 1, desc=f"DQN source, {c.source_runs} training runs", visits=visits)
     seconds = time.perf_counter() - t0
     if c.histories:
         os.makedirs(c.histories, exist_ok=True)

@@ -157,14 +157,16 @@ def horizon(c: HorizonConfig, log=print):
     return H
 
 
-def train_cell(c: HorizonConfig, room, hist, k, desc=""):
+def train_cell(c: HorizonConfig, room, hist, k, desc="", rooms=1):
     """Page 6's imitator, its context k episodes of the room, trained on the histories hist (cells,
-    actions, rewards) with HORIZON_TOKENS tokens per step: (params, tcfg, losses, the decoder's keep)."""
+    actions, rewards) with HORIZON_TOKENS tokens per step: (params, tcfg, losses, the decoder's keep).
+    rooms > 1: histories of that many rooms of this size (page 9's)."""
     K = k * room.episode
     ck = dataclasses.replace(c, context=K, batch=max(1, HORIZON_TOKENS // K), iters=c.horizon_iters)
     cells, acts, rews = hist
     p, tcfg, losses = distill.train(ck, acts, rews, n_act=distill.N_MOVES, cells=cells, room=room.side,
-                                    episode=room.episode, desc=desc or f"{room.side}x{room.side} room, context {k} episodes")
+                                    episode=room.episode, desc=desc or f"{room.side}x{room.side} room, context {k} episodes",
+                                    rooms=rooms)
     return p, tcfg, losses, max(0, round(c.horizon_keep * K) - 1)
 
 

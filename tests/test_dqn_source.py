@@ -82,8 +82,8 @@ def test_the_dial_writes_its_files_and_resumes(tmp_path, monkeypatch):
     assert cell["context_steps"] == 2 * 12 and cell["learning_over_context"] == pytest.approx(
         saved["source"]["needs_episodes"] / 2)
     assert os.path.exists(tmp_path / "runs" / "side5_seed0.npz")         # the histories are kept, and reused:
-    monkeypatch.setattr(ds, "learn_rooms", lambda c, goals, seed, desc="": (
-        pytest.fail("kept histories recorded again") if len(goals) == 8 else ds_learn(c, goals, seed, desc)))
+    monkeypatch.setattr(ds, "learn_rooms", lambda c, goals, seed, desc="", **k: (
+        pytest.fail("kept histories recorded again") if len(goals) == 8 else ds_learn(c, goals, seed, desc, **k)))
     monkeypatch.setattr(horizon, "dial_cell", lambda *a, **k: pytest.fail("a finished cell was trained again"))
     monkeypatch.setattr(horizon, "train_cell", lambda *a, **k: pytest.fail("a finished question was trained again"))
     assert ds.main(c)["cells"]["5x2"]["ratio"] == D["cells"]["5x2"]["ratio"]
