@@ -44,7 +44,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 import layers
 import transformer as tf
@@ -196,7 +195,7 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
     n, T = actions.shape
     K = min(c.context, T)
     losses = []
-    for step in tqdm(range(c.iters), desc=desc, unit="step", leave=False):
+    for step in toolbox.progress(range(c.iters), desc=desc, unit="step", leave=False):
         rows = rng.integers(0, n, c.batch)
         t0 = rng.integers(0, T - K + 1, c.batch)[:, None] + np.arange(K)   # (B, K) a window of each history
         win = rows[:, None], t0
@@ -353,7 +352,7 @@ def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None, controls=None
     goals = np.asarray(goals).reshape(n, -1)                            # (n, rooms)
     visits = np.zeros((n, episodes), np.int64) if visits is None else visits
     returns = np.zeros((n, episodes))
-    for i in tqdm(range(n), desc="dark room, frozen imitator", unit="room", leave=False):
+    for i in toolbox.progress(range(n), desc="dark room, frozen imitator", unit="room", leave=False):
         dec = tf.Decoder(p, tcfg, keep)
         for e in range(episodes):
             here, goal = visits[i, e], goals[i, visits[i, e]]

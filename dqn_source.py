@@ -49,7 +49,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 import distill
 import horizon
@@ -180,7 +179,7 @@ def learn_rooms(c: DQNSourceConfig, goals, seed, desc="DQN source", controls=Non
     r_rew, r_done = np.zeros((R, cap), np.float32), np.zeros((R, cap), bool)
     cells, actions, rewards = (np.empty((R, T), np.int64) for _ in range(3))
     updates = 0
-    for t in tqdm(range(T), desc=desc, unit="step", mininterval=5):
+    for t in toolbox.progress(range(T), desc=desc, unit="step", mininterval=5):
         if t % room.episode == 0:                                      # an episode starts in the centre
             cell, here = np.full(R, room.start), visits[:, t // room.episode]
             base, goal = here * room.n_cells, goals[rows, here]        # of the room it is played in

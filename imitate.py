@@ -39,7 +39,6 @@ from typing import Callable
 
 import numpy as np
 from numba import njit
-from tqdm import tqdm
 
 import dqn
 import layers
@@ -582,7 +581,7 @@ def train_steps(c: ImitateConfig, log=print):
     (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
     opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
     state = resume(c, ck, flat, opt, rng)
-    bar = tqdm(total=c.iters, initial=state["step"], desc=c.model, unit="step")
+    bar = toolbox.progress(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, moves = time.perf_counter(), 0
     while state["step"] < c.iters:
         step, t_step = state["step"], time.perf_counter()

@@ -24,7 +24,6 @@ import os
 import time
 
 import numpy as np
-from tqdm import tqdm
 
 import dqn
 import imitate
@@ -306,7 +305,7 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
         moves = play_moves(game, act, seed + 1000 * len(state["games"]) + state["steps"], max_game_steps,
                            fresh_games=False, prev_reward=state["prev_reward"])
         score, length, agree = 0.0, 0, 0
-        with contextlib.closing(moves), tqdm(total=n_steps or n_games, desc=desc, unit="step" if n_steps else "game",
+        with contextlib.closing(moves), toolbox.progress(total=n_steps or n_games, desc=desc, unit="step" if n_steps else "game",
                                              initial=state["steps"] if n_steps else len(state["games"])) as bar:
             for stack, a, r, over in moves:
                 agree += judge is not None and a == judge.greedy(stack)

@@ -50,7 +50,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from tqdm import tqdm
 
 from dqn import GAMES, Agent, DQNConfig, check_dqn_config, env_step, learn, load_checkpoint, make_env, new_game, stack_at
 import toolbox
@@ -171,7 +170,7 @@ def load_history(run_dir, start=0, stop=None):
     if end <= start:
         raise HistoryError(f"{run_dir}: the history is empty")
     h = None
-    for lo, cols in tqdm(read_history(run_dir, start, end), desc="loading history",
+    for lo, cols in toolbox.progress(read_history(run_dir, start, end), desc="loading history",
                          total=len(history_index(run_dir)), unit="chunk", leave=False):
         if h is None:
             h = {k: np.empty((end - start,) + cols[k].shape[1:], cols[k].dtype)
@@ -393,7 +392,7 @@ def fast_forward(env, run_dir, seg_start, stop, seed):
     recorded moves of steps [seg_start, stop), checking every frame against the history. Returns
     (game, score and length so far of the game in progress), or None at the first frame that differs."""
     game, score, length = new_game(env, seed), 0.0, 0
-    with tqdm(total=stop - seg_start, desc="replaying the recorded moves", unit="step", leave=False) as bar:
+    with toolbox.progress(total=stop - seg_start, desc="replaying the recorded moves", unit="step", leave=False) as bar:
         for lo, cols in read_history(run_dir, seg_start, stop):
             for j in range(len(cols["action"])):
                 if game.first != cols["first"][j] or not np.array_equal(game.obs[0, -1], cols["frame"][j]):
@@ -463,7 +462,7 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
     began, previous = time.time(), toolbox.read_json(os.path.join(run_dir, "sessions.json")) or []
     curve_file = open(os.path.join(run_dir, "curve.csv"), "a", newline="")
     curve = csv.writer(curve_file)
-    bar = tqdm(total=rc.steps, initial=start, unit="step", smoothing=0.05,
+    bar = toolbox.progress(total=rc.steps, initial=start, unit="step", smoothing=0.05,
                desc=f"{'frozen teacher' if rc.frozen else 'DQN'} {rc.game}")
     try:
         for rec in learn(env, agent, rc.steps - start, game, frozen_eps=rc.frozen_eps if rc.frozen else None):
@@ -528,7 +527,7 @@ def refill_replay(agent, sources):
         plan.insert(0, (run, stop - take, stop))
         need -= take
     for run, a, b in plan:
-        for _, cols in tqdm(read_history(run, a, b), desc="rebuilding replay", unit="chunk", leave=False):
+        for _, cols in toolbox.progress(read_history(run, a, b), desc="rebuilding replay", unit="chunk", leave=False):
             agent.replay.extend(cols["frame"], cols["action"], cols["reward_clip"],
                                 cols["terminated"] | cols["truncated"] | cols["life_lost"], cols["first"])
 

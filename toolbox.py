@@ -11,6 +11,7 @@ plumbing they share lives here, once:
   - the C allocator setting that keeps freed memory for the next training step, the CPU's name,
     and the pinned kernels that let any AVX2 CPU record the same run (use_numerics)
   - a bootstrap interval, a moving average, and matplotlib set up to write files
+  - progress bars that stay readable in a background job's log
 
 Nothing here imports a lesson page, so any page may import it.
 """
@@ -30,6 +31,7 @@ import sys
 import zlib
 
 import numpy as np
+from tqdm import tqdm
 
 
 # -------------------------------------------------------------------------------------------
@@ -328,3 +330,33 @@ def errorbars(ax, x, mean_lo_hi, **kw):
     """Points with their interval: mean_lo_hi (n, 3) rows of (mean, lower, upper)."""
     m = np.asarray(mean_lo_hi, float).reshape(-1, 3)
     return ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], capsize=3, **kw)
+
+
+# -------------------------------------------------------------------------------------------
+# Progress bars: live on a terminal, one plain line a minute in a log file
+# -------------------------------------------------------------------------------------------
+class LogLines:
+    """A stream for a progress bar that writes each update as a whole line: a log file (nohup ...
+    > log) then reads top to bottom instead of as one line of carriage returns."""
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        text = text.replace("\r", "").rstrip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self):
+        self.stream.flush()
+
+
+def progress(iterable=None, **kw):
+    """tqdm's progress bar on a terminal; when stderr is not one (a background job's log), a plain
+    ASCII line at most once every LOG_PROGRESS_SECONDS."""
+    if not sys.stderr.isatty():
+        kw.update(mininterval=max(kw.get("mininterval", 0.1), LOG_PROGRESS_SECONDS), ascii=True,
+                  file=LogLines(sys.stderr))
+    return tqdm(iterable, **kw)
+
+
+LOG_PROGRESS_SECONDS = 60

@@ -24,7 +24,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 import play
 import record
@@ -107,7 +106,7 @@ def watch(c: WatchConfig):
             ("frozen imitator", lambda: play.ImitatorPolicy(c.imitator))]))
     for game, players in jobs:
         panels = []
-        for label, make in tqdm(players, desc=f"playing {game}", unit="player"):
+        for label, make in toolbox.progress(players, desc=f"playing {game}", unit="player"):
             frames, scores = record_play(game, make(), c.steps, c.seed)
             panels.append((label, frames, scores))
         path = os.path.join(c.out, f"watch_{game}.gif")

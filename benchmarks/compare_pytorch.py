@@ -24,7 +24,6 @@ import os
 import sys
 
 import numpy as np
-from tqdm import tqdm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import dqn          # noqa: E402
@@ -139,7 +138,7 @@ def bench_dqn(seconds, warmup=DQN_WARMUP):
 
     # Steady state, as in training: after `warmup` updates a dead unit's Adam moments have decayed
     # towards float32's subnormal range, where an Intel core is ~100x slower (layers.adam_step).
-    for _ in tqdm(range(warmup), desc="  warm-up updates, both sides", leave=False):
+    for _ in toolbox.progress(range(warmup), desc="  warm-up updates, both sides", leave=False):
         agent.update()
         torch_update()
     r = paired(agent.update, torch_update, 2 * seconds)

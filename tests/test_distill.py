@@ -155,3 +155,4 @@ def test_main_runs_both_experiments_and_a_part_keeps_the_others_numbers(tmp_path
     assert again["curves"] == R["curves"]                                 # bandits kept
     timeless = lambda room: {k: v for k, v in room.items() if k != "seconds"}
     assert timeless(again["room"]) == timeless(R["room"])                  # the same seeds, the same numbers
+
