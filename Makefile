@@ -31,7 +31,7 @@ TORCH ?= torch==2.13.0
 	touch $@
 
 bench: .venv/installed .venv-bench/installed
-	$(PY) benchmarks/speed.py
-	.venv-bench/bin/python benchmarks/compare_pytorch.py --json results/bench.json
+	$(PY) benchmarks/speed.py --only dqn,profile,threads,transformer,imitator --json auto
+	.venv-bench/bin/python benchmarks/compare_pytorch.py --json auto
 
 .PHONY: run quick test bench

@@ -25,13 +25,14 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 import dqn          # noqa: E402
 import layers       # noqa: E402
 import imitate      # noqa: E402
 import transformer as tf  # noqa: E402
 import toolbox  # noqa: E402
-from speed import DQN_WARMUP, dqn_case, paired, threads, timed, transformer_case, transformer_step  # noqa: E402
+from speed import DQN_WARMUP, bench_file, dqn_case, paired, threads, timed, transformer_case, transformer_step  # noqa: E402
 
 try:
     import torch
@@ -328,7 +329,9 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Our NumPy code against PyTorch: correctness, then speed, in one run.")
     ap.add_argument("--seconds", type=float, default=15.0, help="time spent timing each side of each piece")
     ap.add_argument("--only", default="dqn,transformer,imitator", help="comma-separated: dqn, transformer, imitator")
-    ap.add_argument("--json", default="", help="also write every figure to this JSON file")
+    ap.add_argument("--json", default="", help="also write every figure to this JSON file; \"auto\": "
+                                               "results/bench_<cpu>.json, one file per kind of CPU met")
+    ap.add_argument("--torch_threads", type=int, default=2, help="PyTorch's threads (torch.set_num_threads)")
     ap.add_argument("--dqn_warmup", type=int, default=DQN_WARMUP,
                     help="DQN updates each side makes before timing: training's steady state, not its first steps")
     a = ap.parse_args()
@@ -338,7 +341,7 @@ if __name__ == "__main__":
     bad = [w for w in wanted if w not in pieces]
     if bad:
         raise SystemExit(f"--only: unknown {bad}; valid: {', '.join(pieces)}")
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.torch_threads)
     toolbox.keep_freed_memory()                    # as our training scripts do (it applies to both libraries)
     print(f"CPU: {toolbox.cpu_name()} ({os.cpu_count()} cores, {toolbox.cpu_flags()}); numpy {np.__version__}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
@@ -347,7 +350,7 @@ if __name__ == "__main__":
     for w in wanted:
         results[w] = pieces[w](a.seconds)
     if a.json:
-        toolbox.write_json(a.json, results)
+        toolbox.write_json(bench_file(results["cpu"], "bench", "" if a.torch_threads == 2 else f"_torch{a.torch_threads}") if a.json == "auto" else a.json, results)
     bad = [w for w in wanted if not results[w]["correct"]]
     if bad:
         raise SystemExit(f"correctness check failed for: {', '.join(bad)}")

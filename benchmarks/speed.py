@@ -8,6 +8,8 @@ PyTorch beside the same work in one run. Every figure names the CPU it was measu
     python benchmarks/speed.py --only dqn       # dqn, transformer, imitator (comma-separated)
 
   dqn          ms per DQN training update and per acting forward, then agent steps/s end to end
+  profile      the DQN update part by part, in interleaved rounds, against its floor
+  threads      the DQN update under each setting of OpenBLAS's and Numba's threads, interleaved
   transformer  training tokens/s of the default transformer, and cached decoding steps/s
   imitator     the imitator's training tokens/s, and its frozen player's steps/s with the emulator
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import time
 
@@ -139,11 +142,12 @@ def dqn_update_flops(batch=32):
     return 2 * batch * (2 * forward + backward)
 
 
-def profile_dqn(repeats=200, warmup=DQN_WARMUP):
-    """The DQN update part by part (median ms each: the replay's batch, the input's space to depth,
-    the target forward, the online forward, its backward, Adam), their sum against the whole
-    update, and the floor: the update's FLOPs at this CPU's single-thread matrix-product rate, and
-    the bytes Adam must move at its measured copy bandwidth."""
+def profile_dqn(repeats=40, warmup=DQN_WARMUP, rounds=ROUNDS):
+    """The DQN update part by part (the replay's batch, the input's space to depth, the target
+    forward, the online forward, its backward, Adam) and whole, in `rounds` interleaved rounds
+    (every part, then the whole, then again), each a median over rounds: their sum against the
+    whole update, and the floor: the update's FLOPs at this CPU's matrix-product rate with these
+    threads, and the bytes Adam must move at its measured copy bandwidth."""
     cfg, agent, rng = dqn_case(warmup)
     ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
     s, a, ret, disc, s2 = agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma)
@@ -151,18 +155,25 @@ def profile_dqn(repeats=200, warmup=DQN_WARMUP):
     q, cache = dqn.q_forward(agent.p, x)
     dq = np.zeros_like(q)
     dq[np.arange(len(a)), a] = 1.0 / len(a)
-    parts = {
-        "replay batch (gather_batch)": ms(lambda: agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma)),
-        "space to depth (2 batches)": ms(lambda: (dqn.stacks_to_input(s), dqn.stacks_to_input(s2))),
-        "target forward": ms(lambda: dqn.q_forward(agent.target, x2)),
-        "online forward": ms(lambda: dqn.q_forward(agent.p, x)),
-        "online backward": ms(lambda: dqn.q_backward(dq, cache, agent.g)),
-        "Adam": ms(lambda: layers.adam_step(agent.flat, agent.grad_flat, agent.m, agent.v, 1e-9, 0.9, 0.999, 1.5e-4, 1)),
+    work = {
+        "replay batch (gather_batch)": lambda: agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma),
+        "space to depth (2 batches)": lambda: (dqn.stacks_to_input(s), dqn.stacks_to_input(s2)),
+        "target forward": lambda: dqn.q_forward(agent.target, x2),
+        "online forward": lambda: dqn.q_forward(agent.p, x),
+        "online backward": lambda: dqn.q_backward(dq, cache, agent.g),
+        "Adam": lambda: layers.adam_step(agent.flat, agent.grad_flat, agent.m, agent.v, 1e-9, 0.9, 0.999, 1.5e-4, 1),
+        "whole update": agent.update,
     }
-    whole = ms(agent.update)
-    for k, v in parts.items():
-        print(f"  {k:28s} {v:7.3f} ms  {100 * v / whole:5.1f}%")
-    print(f"  {'sum of the parts':28s} {sum(parts.values()):7.3f} ms   the whole update: {whole:.3f} ms")
+    got = {k: [] for k in work}
+    for _ in range(rounds):
+        for k, fn in work.items():
+            got[k].append(ms(fn))
+    med = {k: float(np.median(v)) for k, v in got.items()}
+    whole = med.pop("whole update")
+    for k, v in med.items():
+        print(f"  {k:28s} {v:7.3f} ms  {100 * v / whole:5.1f}%   [{min(got[k]):.3f}, {max(got[k]):.3f}]")
+    print(f"  {'sum of the parts':28s} {sum(med.values()):7.3f} ms   the whole update: {whole:.3f} ms "
+          f"[{min(got['whole update']):.3f}, {max(got['whole update']):.3f}] over {rounds} rounds")
     A, B = np.ones((1024, 1024), np.float32), np.ones((1024, 1024), np.float32)
     gflops = 2 * 1024 ** 3 / timed(lambda: A @ B, 0.0, 20) / 1e9
     flops = dqn_update_flops(cfg.batch_size)
@@ -170,11 +181,56 @@ def profile_dqn(repeats=200, warmup=DQN_WARMUP):
     out = np.empty_like(big)
     gbs = 2 * big.nbytes / timed(lambda: np.copyto(out, big), 0.0, 20) / 1e9
     adam_bytes = 7 * 4 * agent.flat.size                     # reads p, g, m, v; writes p, m, v
-    print(f"  floor: {flops / 1e6:.0f} MFLOP at {gflops:.0f} GFLOP/s (1024^3 sgemm, this thread) = "
+    floor = 1e3 * (flops / gflops + adam_bytes / gbs) / 1e9
+    print(f"  floor: {flops / 1e6:.0f} MFLOP at {gflops:.0f} GFLOP/s (1024^3 sgemm, these threads) = "
           f"{1e3 * flops / gflops / 1e9:.2f} ms; Adam moves {adam_bytes / 1e6:.0f} MB at {gbs:.0f} GB/s "
-          f"(copy) = {1e3 * adam_bytes / gbs / 1e9:.2f} ms")
-    return dict(parts_ms=parts, update_ms=whole, mflop=flops / 1e6, sgemm_gflops=gflops, copy_gbs=gbs,
-                floor_ms=1e3 * (flops / gflops + adam_bytes / gbs) / 1e9)
+          f"(copy) = {1e3 * adam_bytes / gbs / 1e9:.2f} ms; the update is {whole / floor:.1f}x its floor")
+    return dict(parts_ms=med, update_ms=whole, update_ms_range=[min(got["whole update"]), max(got["whole update"])],
+                rounds=rounds, mflop=flops / 1e6, sgemm_gflops=gflops, copy_gbs=gbs, floor_ms=floor, threads=threads())
+
+
+THREAD_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))   # (OpenBLAS threads, Numba threads)
+
+
+def thread_worker(warmup):
+    """One setting's side of `bench_threads`: build the case, say "ready", then for each line
+    "<seconds>" on stdin time the update that long and print its median ms."""
+    cfg, agent, rng = dqn_case(warmup)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(1e3 * timed(agent.update, float(line), 3), flush=True)
+
+
+def bench_threads(seconds=60, settings=THREAD_SETTINGS, rounds=ROUNDS, warmup=DQN_WARMUP):
+    """The DQN update under each thread setting, interleaved: one process per setting (a library
+    reads its thread count when it loads), each building the same case, then `rounds` rounds in
+    which each process in turn times the update for seconds / (rounds x settings) while the others
+    wait. Prints and returns each setting's median ms over rounds and its range."""
+    import subprocess
+    procs = {}
+    for blas, nb in settings:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas), NUMBA_NUM_THREADS=str(nb))
+        procs[(blas, nb)] = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", str(warmup)], env=env,
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for key, p in procs.items():                                      # built one at a time would be fairer,
+        if p.stdout.readline().strip() != "ready":                    # but they only wait here, not time
+            raise SystemExit(f"the thread worker for {key} failed")
+    per = seconds / (rounds * len(settings))
+    got = {key: [] for key in procs}
+    for _ in range(rounds):
+        for key, p in procs.items():
+            p.stdin.write(f"{per}\n")
+            p.stdin.flush()
+            got[key].append(float(p.stdout.readline()))
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+    out = {}
+    for (blas, nb), v in got.items():
+        out[f"openblas{blas}_numba{nb}"] = dict(median_ms=float(np.median(v)), min_ms=min(v), max_ms=max(v))
+        print(f"  OpenBLAS {blas} thread(s), Numba {nb}: {np.median(v):7.2f} ms per update "
+              f"[{min(v):.2f}, {max(v):.2f}] over {rounds} rounds")
+    return out
 
 
 def bench_transformer(seconds=20):
@@ -237,16 +293,41 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
     print(f"frozen player + Breakout emulator: {2000 / (time.perf_counter() - t0):7.0f} steps/s")
 
 
+def bench_file(cpu, kind, extra=""):
+    """results/<kind>_<cpu>.json: one file per kind of CPU met (vendor, family, model, vector
+    width), e.g. results/bench_amd_epyc_f25_m17_avx512.json."""
+    name = re.sub(r"[^a-z0-9]+", "_", cpu["name"].lower()).strip("_")
+    vector = re.sub(r"[^a-z0-9]+", "", cpu["vector"].lower())
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(root, "results", f"{kind}_{name}_f{cpu['family']}_m{cpu['model']}_{vector}{extra}.json")
+
+
+PARTS = ("dqn", "profile", "threads", "transformer", "imitator")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Speed of this project's NumPy code on this machine.")
     ap.add_argument("--only", default="dqn,profile,transformer,imitator",
-                    help="comma-separated: dqn, profile (the DQN update part by part), transformer, imitator")
-    parts = [p.strip() for p in ap.parse_args().only.split(",") if p.strip()]
-    unknown = sorted(set(parts) - {"dqn", "profile", "transformer", "imitator"})
+                    help="comma-separated: dqn, profile (the DQN update part by part), threads (the update under "
+                         "each thread setting), transformer, imitator")
+    ap.add_argument("--json", default="", help="also write the profile's and the thread sweep's figures to this file; "
+                                               "\"auto\": results/speed_<cpu>.json, one file per kind of CPU met")
+    ap.add_argument("--worker", type=int, default=-1, help=argparse.SUPPRESS)   # one side of the thread sweep
+    a = ap.parse_args()
+    if a.worker >= 0:
+        thread_worker(a.worker)
+        raise SystemExit
+    parts = [p.strip() for p in a.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
     if unknown:
-        raise SystemExit(f"--only {','.join(unknown)}: unknown; valid: dqn, profile, transformer, imitator")
-    print(f"CPU: {toolbox.cpu_name()} ({toolbox.cpu_flags()}), {os.cpu_count()} cores; numpy {np.__version__}")
+        raise SystemExit(f"--only {','.join(unknown)}: unknown; valid: {', '.join(PARTS)}")
+    print(f"CPU: {toolbox.cpu_name()} ({toolbox.cpu_flags()}), {os.cpu_count()} cores; numpy {np.__version__}; "
+          f"threads {threads()}")
+    figures = dict(cpu=toolbox.cpu_info(), numpy=np.__version__, threads=threads())
     for part in parts:
         print(f"--- {part}")
-        dict(dqn=bench_dqn, profile=profile_dqn, transformer=bench_transformer,
-             imitator=lambda: bench_imitator(imitate.ImitateConfig()))[part]()
+        figures[part] = dict(dqn=bench_dqn, profile=profile_dqn, threads=bench_threads, transformer=bench_transformer,
+                             imitator=lambda: bench_imitator(imitate.ImitateConfig()))[part]()
+    if a.json:
+        toolbox.write_json(bench_file(figures["cpu"], "speed") if a.json == "auto" else a.json,
+                           {k: v for k, v in figures.items() if v is not None})

@@ -35,10 +35,11 @@ def test_transformer_figures_print_and_bad_parts_are_named(capsys):
 
 
 def test_the_dqn_profile_names_every_part_and_its_floor(capsys):
-    R = speed.profile_dqn(repeats=2, warmup=2)
+    R = speed.profile_dqn(repeats=2, warmup=2, rounds=2)
     out = capsys.readouterr().out
     assert set(R["parts_ms"]) >= {"target forward", "online forward", "online backward", "Adam"} and "floor" in out
-    assert 0 < R["floor_ms"] and R["update_ms"] > 0
+    assert 0 < R["floor_ms"] and R["update_ms_range"][0] <= R["update_ms"] <= R["update_ms_range"][1]
+    assert R["rounds"] == 2 and "over 2 rounds" in out
     assert speed.dqn_update_flops(32) == 2 * 32 * (2 * 2966528 + 1638400 + 2 * (663552 + 663552 + 1024))
 
 
@@ -51,3 +52,17 @@ def test_paired_timing_interleaves_the_two_sides_and_takes_medians(monkeypatch):
     assert calls == ["ours", "theirs"] * 3
     assert (r["ours_s"], r["theirs_s"], r["ratio"], r["ratio_min"], r["ratio_max"]) == (1.0, 2.0, 2.0, 1.0, 3.0)
     assert set(speed.threads()) == {"openblas", "numba"}
+
+
+def test_the_thread_sweep_times_each_setting_in_its_own_process_in_rounds(capsys):
+    R = speed.bench_threads(seconds=0.4, settings=((1, 1), (2, 1)), rounds=2, warmup=2)
+    assert set(R) == {"openblas1_numba1", "openblas2_numba1"}
+    assert all(0 < r["min_ms"] <= r["median_ms"] <= r["max_ms"] for r in R.values())
+    assert "OpenBLAS 2 thread(s), Numba 1" in capsys.readouterr().out
+
+
+def test_each_kind_of_cpu_gets_its_own_figures_file():
+    cpu = dict(name="AMD EPYC", family="25", model="17", vector="AVX-512")
+    assert speed.bench_file(cpu, "bench").endswith(os.path.join("results", "bench_amd_epyc_f25_m17_avx512.json"))
+    other = speed.bench_file(dict(cpu, name="Intel(R) Xeon(R) Platinum", model="143", family="6"), "speed", "_torch1")
+    assert other.endswith("speed_intel_r_xeon_r_platinum_f6_m143_avx512_torch1.json")
