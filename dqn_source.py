@@ -75,6 +75,9 @@ class DQNSourceConfig(horizon.HorizonConfig):
     eps_decay_share: float = 0.3  # ... over this share of the run
     dial_contexts: str = "1,2,5,10,20"   # the dial's contexts, in episodes
     expert_episodes: int = 20     # AD's control: trained on each run's last this-many episodes only
+    subsample: int = 1            # AD's lever: the dial's imitators train on every this-many-th episode of
+                                  # each history, so a context of k episodes spans k x subsample of the DQN's learning
+    questions: bool = True        # also ask questions 2 and 3 (False: the dial alone, for a variant of it)
     histories: str = "runs/dqn_source"   # where the DQN's histories are kept between runs (not committed)
     out: str = "results/dqn_source"
 
@@ -275,14 +278,18 @@ def dial(c: DQNSourceConfig, log=print):
     toolbox.write_json(path, D)
     E = min(c.source_episodes, max(20, 2 * S["needs_episodes"], Q2_CUT + 20))   # twice the DQN's learning (page 7's)
     curve = curve[:, :E]
+    shown = hist if c.subsample == 1 else subsampled(hist, room, c.subsample)
     for k in horizon.numbers(c.dial_contexts):
         key = f"{c.side}x{k}"
         if key not in D["cells"]:
-            D["cells"][key] = horizon.dial_cell(c, room, hist, runs, E, curve, S["needs_episodes"], k)
+            D["cells"][key] = horizon.dial_cell(c, room, shown, runs, E, curve, S["needs_episodes"] / c.subsample, k)
+            D["cells"][key].update(subsample=c.subsample, source_needs_episodes=S["needs_episodes"])
             toolbox.write_json(path, D)
         r = D["cells"][key]["ratio"]
-        log(f"  context {k:2d} episodes (x = {S['needs_episodes'] / k:.1f}): imitator / DQN {r['mean']:.2f} "
-            f"[{r['lo']:.2f}, {r['hi']:.2f}]")
+        log(f"  context {k:2d} episodes (x = {S['needs_episodes'] / (k * c.subsample):.1f}): imitator / DQN "
+            f"{r['mean']:.2f} [{r['lo']:.2f}, {r['hi']:.2f}]")
+    if not c.questions:
+        return D
     k = max(horizon.numbers(c.dial_contexts))
     if "expert" not in D:                                              # AD's control: the last episodes only
         last = c.expert_episodes * room.episode
@@ -290,6 +297,12 @@ def dial(c: DQNSourceConfig, log=print):
                                         S["needs_episodes"], min(k, c.expert_episodes))
         toolbox.write_json(path, D)
     return questions(c, D, hist, runs, curve, path, log)
+
+
+def subsampled(hist, room, every):
+    """AD's subsampled histories: every `every`-th episode of each history (cells, actions,
+    rewards), so that a context of k episodes holds k x every episodes of the learner's progress."""
+    return tuple(h.reshape(len(h), -1, room.episode)[:, ::every].reshape(len(h), -1) for h in hist)
 
 
 Q2_CUT = 40                       # question 2: the imitator trains on each run's first 40 episodes only
@@ -396,7 +409,7 @@ def plot(D, out):
 def check_config(c: DQNSourceConfig):
     toolbox.check_positive(c, ("side", "source_runs", "source_episodes", "hidden", "dqn_lr", "n_step", "batch_size",
                                "train_every", "target_every", "replay_capacity", "horizon_runs", "horizon_iters",
-                               "expert_episodes"))
+                               "expert_episodes", "subsample"))
     if c.side < 3 or c.side % 2 == 0:
         raise SystemExit(f"--side {c.side} must be odd and at least 3 (the agent starts in the centre)")
     if not 0 < c.gamma < 1:
@@ -413,8 +426,9 @@ def check_config(c: DQNSourceConfig):
         contexts = horizon.numbers(c.dial_contexts)
     except ValueError:
         raise SystemExit(f"--dial_contexts {c.dial_contexts!r} must be episode counts separated by commas, e.g. 1,2,5")
-    if min(contexts) < 1 or max(contexts) > c.source_episodes:
-        raise SystemExit(f"--dial_contexts {c.dial_contexts}: each must lie in 1..{c.source_episodes} (--source_episodes)")
+    if min(contexts) < 1 or max(contexts) * c.subsample > c.source_episodes:
+        raise SystemExit(f"--dial_contexts {c.dial_contexts}: each times --subsample {c.subsample} must lie in "
+                         f"1..{c.source_episodes} (--source_episodes)")
 
 
 def main(c: DQNSourceConfig):

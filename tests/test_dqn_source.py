@@ -91,10 +91,31 @@ def test_the_dial_writes_its_files_and_resumes(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("flag,value,message", [("side", 4, "--side 4 must be odd"),
                                                 ("dial_contexts", "1,x", "--dial_contexts '1,x'"),
-                                                ("dial_contexts", "500", "each must lie in 1..300"),
+                                                ("dial_contexts", "500", "must lie in 1..300"),
+                                                ("subsample", 0, "--subsample 0 must be positive"),
                                                 ("gamma", 1.0, "--gamma 1.0"),
                                                 ("source_runs", 0, "--source_runs 0 must be positive"),
                                                 ("source_episodes", 30, "--source_episodes 30 must be at least 50")])
 def test_bad_flags_stop_with_one_line_naming_them(flag, value, message):
     with pytest.raises(SystemExit, match=message.replace("(", r"\(")):
         ds.check_config(dataclasses.replace(ds.DQNSourceConfig(), **{flag: value}))
+
+
+def test_subsampled_histories_keep_every_lth_episode_whole():
+    room = horizon.room_of_side(3)                                      # episodes of 8 steps
+    steps = np.arange(2 * 5 * room.episode).reshape(2, -1)             # 2 runs, 5 episodes
+    kept = ds.subsampled((steps, steps, steps), room, 2)[0]
+    assert kept.shape == (2, 3 * room.episode)                         # episodes 0, 2, 4
+    assert kept[0].tolist() == list(range(0, 8)) + list(range(16, 24)) + list(range(32, 40))
+
+
+def test_a_subsampled_variant_of_the_dial_puts_its_cells_at_need_over_k_times_l(tmp_path, monkeypatch):
+    monkeypatch.setattr(horizon, "HORIZON_TOKENS", 480)
+    c = ds.DQNSourceConfig(**SMALL, source_runs=8, horizon_runs=4, horizon_iters=5, dial_contexts="2", subsample=3,
+                           questions=False, n_layer=1, n_embd=16, n_head=2, out=str(tmp_path),
+                           histories=str(tmp_path / "runs"))
+    D = ds.dial(c)
+    cell = D["cells"]["5x2"]
+    assert "q2" not in D and "expert" not in D and cell["subsample"] == 3
+    assert cell["learning_over_context"] == pytest.approx(D["source"]["needs_episodes"] / 6)
+    assert cell["source_needs_episodes"] == D["source"]["needs_episodes"]
