@@ -44,6 +44,8 @@ import numpy as np
 import dqn
 import play
 import imitate
+import checkpoints
+import history_io
 import record
 import verdict
 import toolbox
@@ -77,7 +79,7 @@ def imitator_heldout_end(imitator, teacher):
     """Where the imitator's last held-out span ends (its imitator.json): the steps before it, back
     to the span's start, were never trained on. Imitators trained on a held-out tail: the history's end."""
     meta = toolbox.read_json(os.path.join(imitator, "imitator.json")) or {}
-    spans = meta.get("heldout") or [[meta.get("train_steps", 0), record.history_length(teacher)]]
+    spans = meta.get("heldout") or [[meta.get("train_steps", 0), history_io.history_length(teacher)]]
     return spans[-1]
 
 
@@ -86,9 +88,9 @@ def held_out(teacher, n, margin, span=None):
     span (first, end) (default: the end of the history), with margin steps before them so that every
     frame stack is whole (the first held-out step is h's step `margin`): (history h, stacks (n, 4,
     84, 84), previous moves (n,), previous rewards as the imitator's tokens (n,), the teacher's moves (n,))."""
-    first, end = span or (0, record.history_length(teacher))
+    first, end = span or (0, history_io.history_length(teacher))
     n = min(n, end - first - (2 * margin if span is None else 0))
-    h = record.load_history(teacher, start=end - n - margin, stop=end)
+    h = history_io.load_history(teacher, start=end - n - margin, stop=end)
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([margin]), n)
     return h, stacks, pa[0], np.array([imitate.token_reward(t) for t in pr[0]]), y[0]
 
@@ -146,7 +148,7 @@ def q1(c: DiagnoseConfig):
     T, m, seed = c.teacher, 16, c.seed + 11               # m: steps before the first held-out one
     h, stacks, pa, pr, y = held_out(T, c.states, m, imitator_heldout_end(c.imitator, T))
     n = len(y)
-    teacher = play.TeacherPolicy(record.checkpoint_name(T, record.list_checkpoints(T)[-1]),
+    teacher = play.TeacherPolicy(checkpoints.checkpoint_name(T, checkpoints.list_checkpoints(T)[-1]),
                                      play.final_epsilon(T), np.random.default_rng(seed))
     q = imitate.teacher_q(teacher.p_flat, h, np.arange(m, m + n))   # batched, once: greedy moves and Q-gaps
     greedy, gap = q.argmax(1), imitate.q_gap(q)
@@ -239,7 +241,7 @@ def action_mix(c: DiagnoseConfig):
     """Each player's moves by share (dqn.ACTIONS) and its mean score over c.games games of each of
     ACTION_GAMES, epsilon-greedy at the teacher's final epsilon, the imitators from an empty context
     (their stage, if they have one, the end of their history): <out>/action_mix.json."""
-    ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
+    ckpt = c.teacher_final or checkpoints.checkpoint_name(c.teacher, checkpoints.list_checkpoints(c.teacher)[-1])
     eps = checkpoint_epsilon(ckpt)
     players = [("teacher", lambda rng: play.TeacherPolicy(ckpt, eps, rng))] + [
         (f, lambda rng, f=f: play.ImitatorPolicy(os.path.join(f, "imitator"), eps=eps, rng=rng))
@@ -288,7 +290,7 @@ def ladder(c: DiagnoseConfig):
     Rungs judged by an earlier run against the same teacher games (same checkpoint, protocol and
     seeds, hence the same scores) stay in the table, so a rung's folder may be deleted once judged;
     a table judged against other teacher games is refused, naming the file, never overwritten."""
-    ckpt = c.teacher_final or record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
+    ckpt = c.teacher_final or checkpoints.checkpoint_name(c.teacher, checkpoints.list_checkpoints(c.teacher)[-1])
     eps = checkpoint_epsilon(ckpt)
     stream = lambda name: toolbox.named_rng(c.seed, name)   # one per player
     prompt = (c.teacher, "end") if os.path.exists(os.path.join(c.teacher, "history.json")) else None
@@ -457,5 +459,5 @@ if __name__ == "__main__":
     cfg = toolbox.config_from_args(DiagnoseConfig, ap.parse_args())
     try:
         run(cfg)
-    except (record.HistoryError, ValueError) as e:
+    except (history_io.HistoryError, ValueError) as e:
         raise SystemExit(f"error: {e}")

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import play
+import checkpoints
+import history_io
 import record
 import verdict
 import toolbox
@@ -119,7 +121,7 @@ def run_arm(c: EvalConfig, arm_dir, name, game, policy, prompt=None, **kw):
 
 
 def final_teacher(c: EvalConfig):
-    return record.checkpoint_name(c.teacher, record.list_checkpoints(c.teacher)[-1])
+    return checkpoints.checkpoint_name(c.teacher, checkpoints.list_checkpoints(c.teacher)[-1])
 
 
 def teacher_arms(c: EvalConfig):
@@ -260,7 +262,7 @@ def arm_progress(c, name, group, games, kept=None):
     if unit == "games":
         return len(games or []), target, unit
     if os.path.exists(os.path.join(folder, "history.json")):
-        return record.history_length(folder), target, unit
+        return history_io.history_length(folder), target, unit
     return (games[-1][0] if games else 0), target, unit
 
 

@@ -42,6 +42,8 @@ from numba import njit
 
 import dqn
 import layers
+import checkpoints
+import history_io
 import record
 import transformer as tf
 import toolbox
@@ -150,7 +152,7 @@ def window_inputs(h, starts, K, hide_prev_action=False):
     prev = np.maximum(idx - 1, 0)
     prev_a = np.where(h["first"][idx] | hide_prev_action, NEW_GAME, h["action"][prev]).astype(np.int64)  # (B, K)
     prev_r = np.where(idx > 0, reward_token(h["reward_clip"][prev]), reward_token(0.0))     # (B, K)
-    stacks = record.stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
+    stacks = history_io.stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
     return stacks, prev_a, prev_r, h["action"][idx].astype(np.int64)
 
 
@@ -325,7 +327,7 @@ def bc_logits(p, stacks, batch=512):
 def logits_at(p, h, idx, batch=512):
     """The same on the history's states at steps idx, their stacks built one batch at a time
     (a whole held-out tail of stacks would not fit in memory)."""
-    return np.concatenate([bc_logits(p, record.stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
+    return np.concatenate([bc_logits(p, history_io.stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
                            for i in range(0, len(idx), batch)])
 
 
@@ -333,7 +335,7 @@ def bc_batch(c: ImitateConfig, h, starts, rng):
     """`batch` frame stacks drawn i.i.d. from the training part of the history, and the moves
     taken there: (stacks, targets)."""
     idx = draw_starts(c, starts, len(h["action"]), rng)
-    stacks = augment(record.stacks_at(h["frame"], h["first"], idx), rng, c.augment)
+    stacks = augment(history_io.stacks_at(h["frame"], h["first"], idx), rng, c.augment)
     return stacks, h["action"][idx].astype(np.int64)
 
 
@@ -381,10 +383,10 @@ def heldout_metrics(pred, actual, idx, h, history, spans):
     """Accuracies of predictions `pred` on held-out steps idx, against the teacher's actual moves, the
     final teacher's greedy moves, on all steps, on the decisive quarter (largest Q-gap) and on the
     last held-out span (the stage nearest the final teacher)."""
-    ckpts = record.list_checkpoints(history)
+    ckpts = checkpoints.list_checkpoints(history)
     final = ckpts[-1]
     earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
-    load = lambda s: dqn.load_checkpoint(record.checkpoint_name(history, s))[1]["params"]
+    load = lambda s: dqn.load_checkpoint(checkpoints.checkpoint_name(history, s))[1]["params"]
     q_final = teacher_q(load(final), h, idx)                   # one pass: greedy moves and Q-gaps
     g_final, g_earlier = q_final.argmax(1), teacher_q(load(earlier), h, idx).argmax(1)
     gap = q_gap(q_final)
@@ -529,7 +531,7 @@ def finished(c: ImitateConfig):
 
 def training_data(c: ImitateConfig, K):
     """The history in memory, its held-out spans, and the training examples' first steps."""
-    h = record.load_history(c.history)
+    h = history_io.load_history(c.history)
     N = len(h["action"])
     spans = heldout_spans(N, c.val_frac, c.val_block)
     starts = train_starts(N, spans, K)

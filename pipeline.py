@@ -33,6 +33,7 @@ from tqdm import tqdm
 import dqn
 import evaluate
 import imitate
+import history_io
 import record
 import toolbox
 from evaluate import EvalConfig
@@ -294,7 +295,7 @@ def main():
     cfg = toolbox.config_from_args(EvalConfig, ap.parse_args())
     try:
         print_jobs(cfg) if cfg.list_jobs else run_pipeline(cfg)
-    except (record.HistoryError, ValueError) as e:
+    except (history_io.HistoryError, ValueError) as e:
         raise SystemExit(f"error: {e}")
 
 

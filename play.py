@@ -27,7 +27,7 @@ import numpy as np
 
 import dqn
 import imitate
-import record
+import history_io
 import toolbox
 import transformer as tf
 
@@ -197,10 +197,10 @@ class ImitatorPolicy:
         teacher's first moves in a new game). Returns the last prompted move and reward."""
         if self.player is None:
             return imitate.NEW_GAME, 0.0
-        K, L = self.player.tcfg.block_size, record.history_length(teacher_run)
+        K, L = self.player.tcfg.block_size, history_io.history_length(teacher_run)
         if L < K + 1:
             raise ValueError(f"{teacher_run}: {L} recorded steps, fewer than the imitator's context of {K}")
-        h = record.load_history(teacher_run, start=max(0, L - K - 8) if where == "end" else 0)
+        h = history_io.load_history(teacher_run, start=max(0, L - K - 8) if where == "end" else 0)
         s = len(h["action"]) - K if where == "end" else 0
         stacks, pa, pr, _ = imitate.window_inputs(h, np.array([s]), K)
         for t in range(K):

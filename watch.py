@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import play
-import record
+import checkpoints
 import toolbox
 
 
@@ -98,8 +98,8 @@ def watch(c: WatchConfig):
     jobs = [("breakout", [("final teacher", lambda: play.TeacherPolicy(c.teacher, c.eps, rng)),
                           ("frozen imitator", lambda: play.ImitatorPolicy(c.imitator))])]
     if c.transplant:
-        ck = record.list_checkpoints(c.transplant)          # the Breakout teacher as it arrives, and after learning
-        first, last = (record.checkpoint_name(c.transplant, s) for s in (ck[0], ck[-1]))
+        ck = checkpoints.list_checkpoints(c.transplant)          # the Breakout teacher as it arrives, and after learning
+        first, last = (checkpoints.checkpoint_name(c.transplant, s) for s in (ck[0], ck[-1]))
         jobs.append(("space_invaders", [
             (f"teacher, {ck[0] // 1000}k steps in", lambda: play.TeacherPolicy(first, c.eps, rng)),
             (f"teacher, {ck[-1] // 1000}k steps in", lambda: play.TeacherPolicy(last, c.eps, rng)),

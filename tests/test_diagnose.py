@@ -11,7 +11,7 @@ import pytest
 import diagnose
 import evaluate as ev
 import pipeline
-import record
+import history_io
 import play
 from test_evaluate import short_games, tiny_imitator   # noqa: F401 (fixtures)
 
@@ -121,7 +121,7 @@ def test_held_out_states_come_from_the_imitators_held_out_span(tiny_run, tmp_pat
     span = diagnose.imitator_heldout_end(str(tmp_path / "im"), tiny_run)
     assert span == [1500, 1800]
     h, stacks, pa, pr, y = diagnose.held_out(tiny_run, 200, 8, span)
-    full = record.load_history(tiny_run)
+    full = history_io.load_history(tiny_run)
     assert len(y) == 200 and np.array_equal(y, full["action"][1600:1800])      # the span's last 200 steps
 
 

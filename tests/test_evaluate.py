@@ -15,6 +15,8 @@ import evaluate as ev
 import pipeline
 import play
 import imitate
+import checkpoints
+import history_io
 import record
 import verdict
 import power
@@ -124,7 +126,7 @@ def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, sho
 
 def test_missing_and_mismatched_inputs_name_the_file(tiny_run, tiny_imitator, tmp_path):
     with pytest.raises(Exception, match="no recorded history"):
-        record.load_history(str(tmp_path / "nothing"))
+        history_io.load_history(str(tmp_path / "nothing"))
     meta_path = os.path.join(tiny_imitator, "imitator.json")
     meta = json.load(open(meta_path))
     bad = tmp_path / "bad"
@@ -237,12 +239,12 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     im = tmp_path / "im"
     imitate.train(tiny_config(tiny_run, im, iters=3, stage_input=True), log=lambda *a: None)
     pol = play.ImitatorPolicy(str(im / "imitator"), stage_advances=True)
-    L = imitate.record.history_length(tiny_run)
+    L = imitate.history_io.history_length(tiny_run)
     assert pol.has_stage and pol.player.stage == L / imitate.STAGE_UNIT
     pol.at_arm_step(1000)
     assert pol.player.stage == (L + 1000) / imitate.STAGE_UNIT
     last = pol.prompt(tiny_run, where="start")                       # the first K recorded steps
-    h = record.load_history(tiny_run)
+    h = history_io.load_history(tiny_run)
     assert last == (int(h["action"][31]), float(h["reward_clip"][31]))
     c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       games=2, only="now_teacher,stages")
@@ -345,7 +347,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
     arms with the committed imitator, and shows the teacher's learning from its committed record."""
     committed = tmp_path / "committed"
     committed.mkdir()
-    last = imitate.record.checkpoint_name(tiny_run, imitate.record.list_checkpoints(tiny_run)[-1])
+    last = imitate.checkpoints.checkpoint_name(tiny_run, imitate.checkpoints.list_checkpoints(tiny_run)[-1])
     for ext in (".npz", ".json"):
         shutil.copy(last + ext, committed / f"teacher_final{ext}")
     toolbox.write_json(str(committed / "teacher_summary.json"), dict(game="breakout", steps=3000, games=40,
@@ -356,7 +358,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
     monkeypatch.setitem(pipeline.QUICK, "evaluate", dict(games=2, steps=300, control_steps=200, max_game_steps=120))
     monkeypatch.chdir(tmp_path)
     R = pipeline.run_pipeline(ev.EvalConfig(quick=True, out="results", only="now,later,controls"))
-    assert imitate.record.history_length("runs/quick/breakout") == 300
+    assert imitate.history_io.history_length("runs/quick/breakout") == 300
     assert json.load(open("runs/quick/breakout/config.json"))["frozen"] == str(committed / "teacher_final")
     assert not os.path.exists("runs/quick/imitator")                          # nothing trained
     assert R["scale"]["quick"] and R["teacher_record"]["quarter_means"][-1] == 4.0
@@ -509,7 +511,7 @@ def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch, t
     monkeypatch.setattr(play, "ImitatorPolicy", Spy)
     monkeypatch.setattr(play, "final_epsilon", lambda T: 0.01)
     monkeypatch.setattr(play, "TeacherPolicy", lambda *a: None)                  # the judge of the now arms
-    monkeypatch.setattr(ev.record, "list_checkpoints", lambda T: [0])
+    monkeypatch.setattr(ev.checkpoints, "list_checkpoints", lambda T: [0])
     monkeypatch.setattr(play, "play_arm", lambda arm_dir, game, policy, **kw: made.setdefault(
         os.path.basename(arm_dir), policy.kw))
     table = ev.arms(ev.EvalConfig(teacher="t", imitator="i", work=str(tmp_path / "w")))

@@ -8,7 +8,7 @@ import pytest
 
 import dqn
 import imitate
-import record
+import history_io
 import play
 import layers
 import transformer as tf
@@ -59,7 +59,7 @@ def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
 
 
 def test_window_inputs_follow_the_history(tiny_run):
-    h = record.load_history(tiny_run)
+    h = history_io.load_history(tiny_run)
     stacks, pa, pr, y = imitate.window_inputs(h, np.array([0, 100]), 8)
     assert stacks.shape == (16, 4, 84, 84) and pa.shape == (2, 8)
     np.testing.assert_array_equal(y[1], h["action"][100:108])
@@ -103,7 +103,7 @@ def test_player_matches_training_forward_and_never_changes(tiny_run, tmp_path):
     imitate.train(c, log=lambda *a: None)                                     # as the history gives it
     player = play.Player(str(tmp_path / "im" / "imitator"))
     before = player.flat.copy()
-    h = record.load_history(tiny_run)
+    h = history_io.load_history(tiny_run)
     K = 32
     stacks, pa, pr, _ = imitate.window_inputs(h, np.array([0]), K)
     full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg)[0][0]     # (K, 4)
@@ -134,7 +134,7 @@ def test_player_refuses_mismatched_files(tiny_run, tmp_path):
 
 def test_hiding_the_previous_action(tiny_run, tmp_path):
     """The copycat ablation: trained and played with the previous-action input always "new game"."""
-    h = record.load_history(tiny_run)
+    h = history_io.load_history(tiny_run)
     _, pa, _, _ = imitate.window_inputs(h, np.array([100]), 16, hide_prev_action=True)
     assert (pa == imitate.NEW_GAME).all()
     imitate.train(tiny_config(tiny_run, tmp_path / "np", iters=2, see_prev_action=False), log=lambda *a: None)
@@ -181,8 +181,8 @@ def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
     assert json.load(open(tmp_path / "bc" / "imitator.json"))["kind"] == "bc"
     player = play.load_player(str(tmp_path / "bc" / "imitator"))
     assert isinstance(player, play.BCPlayer)
-    h = record.load_history(tiny_run)
-    stacks = record.stacks_at(h["frame"], h["first"], np.arange(10, 20))
+    h = history_io.load_history(tiny_run)
+    stacks = history_io.stacks_at(h["frame"], h["first"], np.arange(10, 20))
     np.testing.assert_array_equal([player.act(s, 0, 0.0) for s in stacks],
                                   imitate.bc_logits(player.p, stacks).argmax(1))   # the same network, frozen
     with pytest.raises(ValueError):
@@ -236,7 +236,7 @@ def test_augmentation_moves_pixels_keeps_shapes_and_labels(tiny_run):
                                    out[3 * w:3 * w + 3])]
         assert found
     assert imitate.augment(stacks, rng, 0) is stacks
-    h = record.load_history(tiny_run)                # the labels of a window do not depend on augmentation
+    h = history_io.load_history(tiny_run)                # the labels of a window do not depend on augmentation
     a = imitate.window_inputs(h, np.array([50]), 8)
     assert np.array_equal(imitate.augment(a[0], rng, 4, group=8).shape, a[0].shape)
 
@@ -257,14 +257,14 @@ def test_bad_flags_stop_before_anything_starts(tmp_path):
 def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_path):
     """With --stage_input every token carries its step's place in the history (in millions of steps);
     the player is told a stage, by default the end of the history, and may be set past it."""
-    h = record.load_history(tiny_run, start=1000)
+    h = history_io.load_history(tiny_run, start=1000)
     np.testing.assert_allclose(imitate.window_stage(h, np.array([0, 500]), 4)[1],
                                (1500 + np.arange(4)) / imitate.STAGE_UNIT, rtol=1e-6)
     c = tiny_config(tiny_run, tmp_path / "st", iters=3, stage_input=True, see_prev_action=True, lr=1e-2)
     imitate.train(c, log=lambda *a: None)
     player = play.Player(str(tmp_path / "st" / "imitator"))
-    assert player.stage == imitate.record.history_length(tiny_run) / imitate.STAGE_UNIT
-    h = record.load_history(tiny_run)
+    assert player.stage == imitate.history_io.history_length(tiny_run) / imitate.STAGE_UNIT
+    h = history_io.load_history(tiny_run)
     K = 32
     stacks, pa, pr, _ = imitate.window_inputs(h, np.array([100]), K)
     full = imitate.imitator_forward(player.p, stacks, pa, pr, player.tcfg, np.full((1, K), player.stage, np.float32))[0][0]

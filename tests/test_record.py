@@ -11,13 +11,15 @@ import pytest
 from conftest import run_record
 
 import dqn
+import checkpoints
+import history_io
 import record
 import toolbox
 
 
 def load_all(run_dir):
-    parts = [cols for _, cols in record.read_history(run_dir)]
-    return {k: np.concatenate([c[k] for c in parts]) for k in record.FIELDS}
+    parts = [cols for _, cols in history_io.read_history(run_dir)]
+    return {k: np.concatenate([c[k] for c in parts]) for k in history_io.FIELDS}
 
 
 def games_in_history(h):
@@ -46,26 +48,26 @@ def test_chunk_round_trip_is_exact(tmp_path):
     n = 37
     cols = {k: (rng.integers(0, 256, (n, 84, 84)) if k == "frame" else rng.standard_normal(n) > 0
                 if dt is np.bool_ else rng.integers(0, 4, n) if k == "action" else rng.standard_normal(n)).astype(dt)
-            for k, dt in record.FIELDS.items()}
+            for k, dt in history_io.FIELDS.items()}
     os.makedirs(tmp_path / "history")
-    record.write_chunk(str(tmp_path), 100, cols)
-    back = record.read_chunk(record.chunk_path(str(tmp_path), 100), 100)
-    for k in record.FIELDS:
+    history_io.write_chunk(str(tmp_path), 100, cols)
+    back = history_io.read_chunk(history_io.chunk_path(str(tmp_path), 100), 100)
+    for k in history_io.FIELDS:
         assert back[k].dtype == cols[k].dtype
         np.testing.assert_array_equal(back[k], cols[k])
 
 
 def test_tiny_run_is_complete_and_consistent(tiny_run):
     h = load_all(tiny_run)
-    assert len(h["action"]) == record.history_length(tiny_run) == 3000
+    assert len(h["action"]) == history_io.history_length(tiny_run) == 3000
     assert h["first"][0] and h["epsilon"][0] == 1.0 and h["epsilon"][-1] < 1.0
     np.testing.assert_array_equal(h["reward_clip"], np.sign(h["reward_raw"]))
     assert (h["frame"].reshape(3000, -1).max(1) > 0).all()            # real frames, not zeros
     scores, steps = curve_scores(tiny_run)
     assert len(scores) >= 5 and scores == games_in_history(h)          # the curve is the history's games
-    assert record.list_checkpoints(tiny_run) == [0, 1000, 2000, 3000]
-    for s in record.list_checkpoints(tiny_run):
-        with open(record.checkpoint_name(tiny_run, s) + ".json") as f:
+    assert checkpoints.list_checkpoints(tiny_run) == [0, 1000, 2000, 3000]
+    for s in checkpoints.list_checkpoints(tiny_run):
+        with open(checkpoints.checkpoint_name(tiny_run, s) + ".json") as f:
             assert json.load(f)["steps"] == s
     summary = json.load(open(tiny_run + "_results/breakout/teacher_summary.json"))
     assert summary["steps"] == 3000 and summary["games"] == len(scores)
@@ -83,7 +85,7 @@ def curve_rows(run_dir):
 
 
 def final_weights(run_dir):
-    with np.load(record.checkpoint_name(run_dir, 3000) + ".npz", allow_pickle=False) as z:
+    with np.load(checkpoints.checkpoint_name(run_dir, 3000) + ".npz", allow_pickle=False) as z:
         return z["params"]
 
 
@@ -99,18 +101,18 @@ def test_kill_and_resume_goes_on_exactly_as_if_never_stopped(tmp_path, one_threa
     out = tmp_path / "run"
     p = run_record(out, threads=1)
     deadline = time.time() + 120
-    while not os.path.exists(record.checkpoint_name(str(out), 1000) + ".json"):
+    while not os.path.exists(checkpoints.checkpoint_name(str(out), 1000) + ".json"):
         assert p.poll() is None and time.time() < deadline, "run ended before it could be killed"
         time.sleep(0.02)
     time.sleep(0.6)                                     # die somewhere after the 1000-step checkpoint
     p.send_signal(signal.SIGKILL)
     p.wait()
-    resume_at = record.list_checkpoints(str(out))[-1]
+    resume_at = checkpoints.list_checkpoints(str(out))[-1]
     assert resume_at < 3000, "killed too late to test resuming"
     finish(run_record(out, threads=1))
     h, ref = load_all(str(out)), load_all(one_thread_run)
     assert not ref["first"][resume_at], "the resume point must fall inside a game to test replaying it"
-    for k in record.FIELDS:                             # step for step the uninterrupted run's history ...
+    for k in history_io.FIELDS:                             # step for step the uninterrupted run's history ...
         np.testing.assert_array_equal(h[k], ref[k], err_msg=k)
     assert curve_rows(str(out)) == curve_rows(one_thread_run)          # ... its games, scores and lengths
     np.testing.assert_array_equal(final_weights(str(out)), final_weights(one_thread_run))   # ... its teacher
@@ -128,10 +130,10 @@ def test_a_replay_that_does_not_match_starts_a_fresh_game_and_says_so(tmp_path, 
     shutil.copytree(one_thread_run, out)
     for s in (3000, 2000):                              # as if killed just after the 1000-step checkpoint
         for ext in (".npz", ".json"):
-            os.remove(record.checkpoint_name(str(out), s) + ext)
-    cols = record.read_chunk(record.chunk_path(str(out), 500), 500)
+            os.remove(checkpoints.checkpoint_name(str(out), s) + ext)
+    cols = history_io.read_chunk(history_io.chunk_path(str(out), 500), 500)
     cols["frame"][100] ^= 1                             # step 600 no longer shows what the emulator shows
-    record.write_chunk(str(out), 500, cols)
+    history_io.write_chunk(str(out), 500, cols)
     err = finish(run_record(out, threads=1))
     assert "replayed step 600 shows another frame" in err and "a fresh game starts at step 1000" in err
     h = load_all(str(out))
@@ -145,7 +147,7 @@ def test_two_runs_with_one_thread_are_identical(tmp_path, one_thread_run):
     other = tmp_path / "r1"
     finish(run_record(other, threads=1))
     a, b = load_all(one_thread_run), load_all(str(other))
-    for k in record.FIELDS:
+    for k in history_io.FIELDS:
         np.testing.assert_array_equal(a[k], b[k])
     np.testing.assert_array_equal(final_weights(one_thread_run), final_weights(str(other)))
 
@@ -154,17 +156,17 @@ def test_damaged_or_missing_chunk_is_named(tmp_path, tiny_run):
     import shutil
     run = tmp_path / "copy"
     shutil.copytree(tiny_run, run)
-    path = record.chunk_path(str(run), 1000)
+    path = history_io.chunk_path(str(run), 1000)
     data = bytearray(open(path, "rb").read())
     data[len(data) // 2] ^= 0xFF                        # one flipped byte in the compressed frames
     open(path, "wb").write(bytes(data))
-    with pytest.raises(record.HistoryError, match="damaged history chunk .*chunk_0000001000.npz"):
+    with pytest.raises(history_io.HistoryError, match="damaged history chunk .*chunk_0000001000.npz"):
         load_all(str(run))
     os.remove(path)
-    with pytest.raises(record.HistoryError, match="missing history chunk .*chunk_0000001000.npz"):
+    with pytest.raises(history_io.HistoryError, match="missing history chunk .*chunk_0000001000.npz"):
         load_all(str(run))
-    with pytest.raises(record.HistoryError, match="no recorded history"):
-        record.history_length(str(tmp_path / "nowhere"))
+    with pytest.raises(history_io.HistoryError, match="no recorded history"):
+        history_io.history_length(str(tmp_path / "nowhere"))
 
 
 def test_bad_game_and_changed_settings_are_refused(tmp_path, tiny_run):
@@ -182,32 +184,32 @@ def test_init_from_continues_the_final_teacher_in_another_game(tmp_path, tiny_ru
     p = run_record(out, "--game", "space_invaders", "--init_from", tiny_run, "--steps", "1000")
     _, err = p.communicate()
     assert p.returncode == 0, err.decode()[-2000:]
-    start = np.load(record.checkpoint_name(str(out), 0) + ".npz", allow_pickle=False)["params"]
-    final = np.load(record.checkpoint_name(tiny_run, 3000) + ".npz", allow_pickle=False)["params"]
+    start = np.load(checkpoints.checkpoint_name(str(out), 0) + ".npz", allow_pickle=False)["params"]
+    final = np.load(checkpoints.checkpoint_name(tiny_run, 3000) + ".npz", allow_pickle=False)["params"]
     np.testing.assert_array_equal(start, final)
-    meta = json.load(open(record.checkpoint_name(str(out), 1000) + ".json"))
+    meta = json.load(open(checkpoints.checkpoint_name(str(out), 1000) + ".json"))
     assert meta["steps"] == 4000                        # the agent's own clock went on from 3000
     h = load_all(str(out))
     assert len(h["action"]) == 1000 and np.allclose(h["epsilon"], 0.01)   # past the decay: no re-exploring
-    assert not np.array_equal(np.load(record.checkpoint_name(str(out), 1000) + ".npz", allow_pickle=False)["params"], final)
+    assert not np.array_equal(np.load(checkpoints.checkpoint_name(str(out), 1000) + ".npz", allow_pickle=False)["params"], final)
 
 
 def test_frozen_teacher_recording_has_the_history_format(tmp_path, tiny_run):
     """record.py --frozen: the final teacher only plays; the history reads like any other."""
-    teacher = record.checkpoint_name(tiny_run, 3000)
+    teacher = checkpoints.checkpoint_name(tiny_run, 3000)
     out = tmp_path / "frozen"
     p = run_record(out, "--frozen", teacher, "--frozen_eps", "0.05", "--steps", "1000")
     _, err = p.communicate()
     assert p.returncode == 0, err.decode()[-2000:]
     h = load_all(str(out))
-    assert len(h["action"]) == 1000 and set(h) == set(record.FIELDS)
+    assert len(h["action"]) == 1000 and set(h) == set(history_io.FIELDS)
     assert np.allclose(h["epsilon"], 0.05) and h["first"][0]
     final = np.load(teacher + ".npz", allow_pickle=False)["params"]
-    for step in record.list_checkpoints(str(out)):   # the weights never change: no learning happened
-        np.testing.assert_array_equal(np.load(record.checkpoint_name(str(out), step) + ".npz",
+    for step in checkpoints.list_checkpoints(str(out)):   # the weights never change: no learning happened
+        np.testing.assert_array_equal(np.load(checkpoints.checkpoint_name(str(out), step) + ".npz",
                                               allow_pickle=False)["params"], final)
-    last = record.list_checkpoints(str(out))[-1]        # its step count goes on from the teacher's (epsilon,
-    meta = json.load(open(record.checkpoint_name(str(out), last) + ".json"))    # learning start of a later learner)
+    last = checkpoints.list_checkpoints(str(out))[-1]        # its step count goes on from the teacher's (epsilon,
+    meta = json.load(open(checkpoints.checkpoint_name(str(out), last) + ".json"))    # learning start of a later learner)
     assert last == 1000 and meta["steps"] == 3000 + 1000
     assert max(record.read_curve(str(out))[0], default=0) <= 1000  # the curve counts this run's own steps
     summary = json.load(open(str(out) + "_results/frozen/teacher_summary.json"))
@@ -220,7 +222,7 @@ def test_frozen_teacher_recording_has_the_history_format(tmp_path, tiny_run):
     p = run_record(out, "--frozen", teacher, "--frozen_eps", "0.05", "--steps", "2000")
     _, err = p.communicate()
     assert p.returncode == 0, err.decode()[-2000:]
-    assert record.history_length(str(out)) == 2000
+    assert history_io.history_length(str(out)) == 2000
 
 
 def test_bad_flags_stop_before_anything_is_written(tmp_path):
@@ -239,9 +241,9 @@ def test_chunk_shorter_than_its_index_entry_is_a_history_error(tmp_path, tiny_ru
     import shutil
     run = tmp_path / "copy"
     shutil.copytree(tiny_run, run)
-    cols = record.read_chunk(record.chunk_path(str(run), 500), 500)
-    record.write_chunk(str(run), 500, {k: v[:100] for k, v in cols.items()})
-    with pytest.raises(record.HistoryError, match="holds 100 steps, index says 500"):
+    cols = history_io.read_chunk(history_io.chunk_path(str(run), 500), 500)
+    history_io.write_chunk(str(run), 500, {k: v[:100] for k, v in cols.items()})
+    with pytest.raises(history_io.HistoryError, match="holds 100 steps, index says 500"):
         load_all(str(run))
 
 
@@ -252,12 +254,12 @@ def test_a_run_resumed_with_other_kernels_says_so(tmp_path, monkeypatch, capsys)
     rc, dc = record.RecordConfig(game="breakout", out=str(tmp_path), steps=1_000), dqn.DQNConfig()
     monkeypatch.setattr(toolbox, "kernel_width", lambda: "AVX-512")
     monkeypatch.setattr(toolbox, "numerics", lambda: "native")
-    record.claim_run(rc, dc, str(tmp_path), 0)
-    record.claim_run(rc, dc, str(tmp_path), 0)                       # resumed with the same: silent
+    checkpoints.claim_run(rc, dc, str(tmp_path), 0)
+    checkpoints.claim_run(rc, dc, str(tmp_path), 0)                       # resumed with the same: silent
     assert "resumed" not in capsys.readouterr().out
     monkeypatch.setattr(toolbox, "kernel_width", lambda: "AVX2")
     monkeypatch.setattr(toolbox, "numerics", lambda: "portable")
-    record.claim_run(rc, dc, str(tmp_path), 0)                       # the same run, still accepted
+    checkpoints.claim_run(rc, dc, str(tmp_path), 0)                       # the same run, still accepted
     out = capsys.readouterr().out
     assert "started with cpu_vectors AVX-512, resumed with AVX2" in out
     assert "started with numerics native, resumed with portable" in out

@@ -4,7 +4,7 @@ import os
 import pytest
 
 import imitate
-import record
+import checkpoints
 import toolbox
 import watch
 from test_imitate import tiny_config
@@ -13,7 +13,7 @@ from test_imitate import tiny_config
 def test_gifs_of_teacher_imitator_and_transplant(tiny_run, tmp_path):
     from PIL import Image                                    # matplotlib's own dependency
     imitate.train(tiny_config(tiny_run, tmp_path / "im", iters=2), log=lambda *a: None)
-    teacher = record.checkpoint_name(tiny_run, record.list_checkpoints(tiny_run)[-1])
+    teacher = checkpoints.checkpoint_name(tiny_run, checkpoints.list_checkpoints(tiny_run)[-1])
     c = watch.WatchConfig(teacher=teacher, imitator=str(tmp_path / "im" / "imitator"), transplant=tiny_run,
                           steps=12, every=3, out=str(tmp_path / "out"))
     made = watch.watch(c)
