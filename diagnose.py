@@ -44,6 +44,7 @@ import numpy as np
 import dqn
 import play
 import imitate
+import heldout
 import checkpoints
 import history_io
 import record
@@ -150,8 +151,8 @@ def q1(c: DiagnoseConfig):
     n = len(y)
     teacher = play.TeacherPolicy(checkpoints.checkpoint_name(T, checkpoints.list_checkpoints(T)[-1]),
                                      play.final_epsilon(T), np.random.default_rng(seed))
-    q = imitate.teacher_q(teacher.p_flat, h, np.arange(m, m + n))   # batched, once: greedy moves and Q-gaps
-    greedy, gap = q.argmax(1), imitate.q_gap(q)
+    q = heldout.teacher_q(teacher.p_flat, h, np.arange(m, m + n))   # batched, once: greedy moves and Q-gaps
+    greedy, gap = q.argmax(1), heldout.q_gap(q)
     decisive = gap >= np.quantile(gap, 0.75)
     model = play.load_player(os.path.join(c.imitator, "imitator"))
 

@@ -26,6 +26,10 @@ play.Player (page 5) picks the most likely next move with a sliding context of t
 
 writes runs/imitator/: checkpoint.npz/.json (resumable), imitator.npz/.json (the frozen imitator),
 metrics.json (held-out accuracies, teacher-vs-teacher reference), loss.png.
+
+Two appendix pages keep machinery out of the way: windows.py (which steps are held out, how a
+batch of windows is drawn, the random shifts) and heldout.py (how well a network predicts the
+teacher on held-out steps); bc.py is the yardstick, behaviour cloning, trained by this page's loop.
 """
 from __future__ import annotations
 
@@ -38,15 +42,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from numba import njit
 
 import dqn
-import layers
-import checkpoints
+import heldout
 import history_io
-import record
+import layers
 import transformer as tf
 import toolbox
+import windows
 
 
 @dataclass
@@ -111,33 +114,8 @@ def token_reward(token):
 
 
 # -------------------------------------------------------------------------------------------
-# Data: the history in memory, and windows of it as model inputs.
+# Data: windows of the history as model inputs (which windows: windows.py).
 # -------------------------------------------------------------------------------------------
-def heldout_spans(N, val_frac, val_block):
-    """The held-out parts of a history of N steps, as [(first, end)] spans. val_block > 0: blocks of
-    val_block steps (shorter in a short history), the middle one of every 1/val_frac, so that every
-    stage of the learning, the end included, is both trained on and tested on. val_block = 0: the
-    last val_frac of the history as one tail."""
-    if val_block == 0:
-        return [(int(N * (1 - val_frac)), N)]
-    every = max(2, round(1 / val_frac))
-    block = min(val_block, N // every)
-    return [(a, a + block) for a in range(every // 2 * block, N - block + 1, every * block)]
-
-
-def train_starts(N, spans, K):
-    """Every start of a window of K steps that lies wholly in the training part (K = 1: every training step)."""
-    held = np.zeros(N, np.int64)
-    for a, b in spans:
-        held[a:b] = 1
-    c = np.concatenate([[0], np.cumsum(held)])
-    s = np.arange(N - K + 1)
-    return s[c[s + K] == c[s]]
-
-
-def heldout_starts(spans, K):
-    """Starts of the back-to-back windows of K steps that tile each held-out span (K = 1: every held-out step)."""
-    return np.concatenate([np.arange(a, b - K + 1, K) for a, b in spans]).astype(np.int64)
 
 
 def window_stage(h, starts, K):
@@ -154,32 +132,6 @@ def window_inputs(h, starts, K, hide_prev_action=False):
     prev_r = np.where(idx > 0, reward_token(h["reward_clip"][prev]), reward_token(0.0))     # (B, K)
     stacks = history_io.stacks_at(h["frame"], h["first"], idx.reshape(-1))    # (B*K, 4, 84, 84)
     return stacks, prev_a, prev_r, h["action"][idx].astype(np.int64)
-
-
-@njit(cache=True)
-def shift_stacks(stacks, shifts):
-    """Random-shift augmentation (DrQ, Kostrikov et al. 2020): stack n moved by shifts[n] = (dy, dx)
-    pixels, the edge pixels repeated where the shift uncovers them. The move to predict stays the
-    same: a few pixels do not change what the teacher should do, so the network must look at where
-    things are relative to each other, not at fixed pixels."""
-    N, C, H, W = stacks.shape
-    out = np.empty_like(stacks)
-    for n in range(N):
-        dy, dx = shifts[n, 0], shifts[n, 1]
-        for c in range(C):
-            for y in range(H):
-                sy = min(max(y + dy, 0), H - 1)
-                for x in range(W):
-                    out[n, c, y, x] = stacks[n, c, sy, min(max(x + dx, 0), W - 1)]
-    return out
-
-
-def augment(stacks, rng, pad, group=1):
-    """Shift stacks by up to `pad` pixels; `group` consecutive stacks (one window) share one shift."""
-    if pad == 0:
-        return stacks
-    shifts = rng.integers(-pad, pad + 1, (len(stacks) // group, 2))
-    return shift_stacks(stacks, np.repeat(shifts, group, axis=0))
 
 
 # -------------------------------------------------------------------------------------------
@@ -279,15 +231,15 @@ def transformer_batch(c: ImitateConfig, h, starts, rng):
     """`batch` windows of K consecutive steps from the training part of the history (`starts`:
     train_starts), each shifted as one: (stacks, previous actions, previous rewards, targets, stages)."""
     K = c.context
-    s = draw_starts(c, starts, len(h["action"]), rng)
+    s = windows.draw_starts(c, starts, len(h["action"]), rng)
     stacks, pa, pr, y = window_inputs(h, s, K, not c.see_prev_action)
-    stacks = augment(stacks, rng, c.augment, group=K)               # one shift per window
+    stacks = windows.augment(stacks, rng, c.augment, group=K)               # one shift per window
     return stacks, pa, pr, y, window_stage(h, s, K)
 
 
 def transformer_heldout_loss(p, h, c: ImitateConfig, spans):
     """Mean next-move cross-entropy on 8 held-out windows spread over the held-out blocks."""
-    starts = heldout_starts(spans, c.context)
+    starts = windows.heldout_starts(spans, c.context)
     return float(np.mean([window_loss(p, h, s, tcfg_of(c), not c.see_prev_action)
                           for s in starts[np.linspace(0, len(starts) - 1, min(8, len(starts))).astype(np.int64)]]))
 
@@ -305,49 +257,7 @@ def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
 
 
 # -------------------------------------------------------------------------------------------
-# The yardstick: behaviour cloning, one frame stack in, one move out, no context.
-# -------------------------------------------------------------------------------------------
-def bc_step(p, g, flat, grad, opt, batch, grad_clip, lr):
-    """One optimizer step of the behaviour-cloning network: stacks (B, 4, 84, 84), targets (B,)."""
-    stacks, y = batch
-    logits, cache = dqn.q_forward(p, dqn.stacks_to_input(stacks))      # (B, A): the Q-network, read as logits
-    loss, cc = layers.cross_entropy_forward(logits, y)
-    dqn.q_backward(layers.cross_entropy_backward(cc), cache, g)
-    gnorm = tf.clip_grad_norm(grad, grad_clip)
-    opt.step(flat, grad, lr)
-    return float(loss), gnorm
-
-
-def bc_logits(p, stacks, batch=512):
-    """The 2013 network's outputs (N, A) on frame stacks (N, 4, 84, 84), batch by batch."""
-    return np.concatenate([dqn.q_forward(p, dqn.stacks_to_input(stacks[i:i + batch]))[0]
-                           for i in range(0, len(stacks), batch)])
-
-
-def logits_at(p, h, idx, batch=512):
-    """The same on the history's states at steps idx, their stacks built one batch at a time
-    (a whole held-out tail of stacks would not fit in memory)."""
-    return np.concatenate([bc_logits(p, history_io.stacks_at(h["frame"], h["first"], idx[i:i + batch]), batch)
-                           for i in range(0, len(idx), batch)])
-
-
-def bc_batch(c: ImitateConfig, h, starts, rng):
-    """`batch` frame stacks drawn i.i.d. from the training part of the history, and the moves
-    taken there: (stacks, targets)."""
-    idx = draw_starts(c, starts, len(h["action"]), rng)
-    stacks = augment(history_io.stacks_at(h["frame"], h["first"], idx), rng, c.augment)
-    return stacks, h["action"][idx].astype(np.int64)
-
-
-def bc_heldout_loss(p, h, c: ImitateConfig, spans):
-    """Mean next-move cross-entropy on up to 2,048 evenly spaced held-out steps."""
-    idx = heldout_starts(spans, 1)
-    idx = idx[np.linspace(0, len(idx) - 1, min(2048, len(idx))).astype(np.int64)]
-    return float(layers.cross_entropy_forward(logits_at(p, h, idx), h["action"][idx].astype(np.int64))[0])
-
-
-# -------------------------------------------------------------------------------------------
-# Evaluation on the held-out tail: how well does the imitator predict the teacher?
+# Evaluation on the held-out blocks: how well does the imitator predict the teacher? (heldout.py)
 # -------------------------------------------------------------------------------------------
 def predict_windows(p, h, starts, tcfg, hide_prev_action=False):
     """Greedy predictions (len(starts), K) and the targets, one window at a time."""
@@ -367,63 +277,15 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
     return layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))[0]
 
 
-def teacher_q(params_flat, h, idx, batch=512):
-    """A teacher network's Q-values (len(idx), A) on the states at absolute steps idx."""
-    return logits_at(toolbox.param_views(params_flat, dqn.param_shapes()), h, idx, batch)
-
-
-def q_gap(q):
-    """The Q-value margin between the best and second-best move, per state: large where the choice
-    matters (the ball about to be missed), near 0 where any move will do."""
-    q = np.sort(q, axis=1)
-    return q[:, -1] - q[:, -2]
-
-
-def heldout_metrics(pred, actual, idx, h, history, spans):
-    """Accuracies of predictions `pred` on held-out steps idx, against the teacher's actual moves, the
-    final teacher's greedy moves, on all steps, on the decisive quarter (largest Q-gap) and on the
-    last held-out span (the stage nearest the final teacher)."""
-    ckpts = checkpoints.list_checkpoints(history)
-    final = ckpts[-1]
-    earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
-    load = lambda s: dqn.load_checkpoint(checkpoints.checkpoint_name(history, s))[1]["params"]
-    q_final = teacher_q(load(final), h, idx)                   # one pass: greedy moves and Q-gaps
-    g_final, g_earlier = q_final.argmax(1), teacher_q(load(earlier), h, idx).argmax(1)
-    gap = q_gap(q_final)
-    decisive = gap >= np.quantile(gap, 0.75)                   # the top quarter of the teacher's Q-gap
-    last = idx >= spans[-1][0]
-    return dict(heldout_steps=int(len(idx)), heldout_spans=[[int(a), int(b)] for a, b in spans],
-                acc_vs_teacher_actions=float((pred == actual).mean()),
-                agree_with_final_teacher_greedy=float((pred == g_final).mean()),
-                decisive=dict(steps=int(decisive.sum()), min_q_gap=float(gap[decisive].min()),
-                              acc_vs_teacher_actions=float((pred == actual)[decisive].mean()),
-                              agree_with_final_teacher_greedy=float((pred == g_final)[decisive].mean())),
-                last_span=dict(steps=int(last.sum()), acc_vs_teacher_actions=float((pred == actual)[last].mean()),
-                               agree_with_final_teacher_greedy=float((pred == g_final)[last].mean())),
-                final_teacher_greedy_vs_actual_actions=float((g_final == actual).mean()),
-                teacher_vs_teacher={"checkpoints": [earlier, final], "agreement": float((g_final == g_earlier).mean())},
-                chance_of_most_common_action=float(np.bincount(actual, minlength=4).max() / actual.size))
-
-
-def evaluate_bc(p, h, c: ImitateConfig, spans, starts):
-    """Held-out metrics of the behaviour-cloning network, and its accuracy on its own training data."""
-    idx = heldout_starts(spans, 1)
-    pred = logits_at(p, h, idx).argmax(1)
-    m = heldout_metrics(pred, h["action"][idx].astype(np.int64), idx, h, c.history, spans)
-    tr = np.sort(np.random.default_rng(c.seed + 7).choice(starts, 4096))   # a sample of the training steps
-    m["train_acc"] = float((logits_at(p, h, tr).argmax(1) == h["action"][tr]).mean())
-    return m
-
-
 def evaluate_imitator(p, h, c: ImitateConfig, spans, starts):
     """Held-out accuracies (all steps and decisive ones), the teacher-vs-teacher reference, and
     accuracy by stage of the history (on training windows: how well it learned each stage)."""
     tcfg, K, N = tcfg_of(c), c.context, len(h["action"])
-    val_starts = heldout_starts(spans, K)
+    val_starts = windows.heldout_starts(spans, K)
     hide = not c.see_prev_action
     pred, actual = predict_windows(p, h, val_starts, tcfg, hide)
     idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
-    m = heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, c.history, spans)
+    m = heldout.heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, c.history, spans)
     rng = np.random.default_rng(c.seed + 7)     # its own stream: the stage windows do not move with training
     stages = {}
     for name, (a, b) in zip(("early", "middle", "late"), ((0, N // 3), (N // 3, 2 * N // 3), (2 * N // 3, N))):
@@ -467,24 +329,12 @@ def check_config(c: ImitateConfig):
                 raise SystemExit(f"--init_torso {c.init_torso}: not a behaviour-cloning network (imitate.py --model bc)")
 
 
-
 def copy_torso(p, bc_folder):
     """Set the imitator's conv layers to a trained behaviour-cloning network's (its "eyes")."""
     with np.load(os.path.join(bc_folder, "imitator.npz"), allow_pickle=False) as z:
-        bc = toolbox.param_views(z["params"], dqn.param_shapes())
+        trained = toolbox.param_views(z["params"], dqn.param_shapes())
         for n in TORSO:
-            p[n][...] = bc[n]
-
-
-def draw_starts(c: ImitateConfig, starts, N, rng):
-    """`batch` training starts (of windows, or of single stacks for bc) drawn uniformly from
-    `starts`, the first round(batch * late_share) of them from the last quarter of the N steps."""
-    s = starts[rng.integers(0, len(starts), c.batch)]
-    n_late = round(c.batch * c.late_share)
-    if n_late:
-        late = starts[starts >= N - N // 4]
-        s[:n_late] = late[rng.integers(0, len(late), n_late)]
-    return s
+            p[n][...] = trained[n]
 
 
 @dataclass(frozen=True)
@@ -508,17 +358,20 @@ def init_transformer(c: ImitateConfig, rng):
     return flat, shapes
 
 
-RECIPES = dict(
-    transformer=Recipe(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
-                       step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
-                                                                                   tcfg_of(c), c.grad_clip, lr),
-                       heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
-                       meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c)))),
-    bc=Recipe(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn.init_q_params(rng), dqn.param_shapes()),
-              batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt, batch,
-                                                                                       c.grad_clip, lr),
-              heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {}),
-)
+TRANSFORMER = Recipe(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
+                     step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
+                                                                                 tcfg_of(c), c.grad_clip, lr),
+                     heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
+                     meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c))))
+
+
+def recipe(model):
+    """The Recipe of --model: this page's transformer, or bc.py's behaviour cloning (a page that
+    builds on this one, so it is imported only when asked for)."""
+    if model == "bc":
+        import bc
+        return bc.RECIPE
+    return TRANSFORMER
 
 
 def finished(c: ImitateConfig):
@@ -533,8 +386,8 @@ def training_data(c: ImitateConfig, K):
     """The history in memory, its held-out spans, and the training examples' first steps."""
     h = history_io.load_history(c.history)
     N = len(h["action"])
-    spans = heldout_spans(N, c.val_frac, c.val_block)
-    starts = train_starts(N, spans, K)
+    spans = windows.heldout_spans(N, c.val_frac, c.val_block)
+    starts = windows.train_starts(N, spans, K)
     if not spans or min(b - a for a, b in spans) < K or len(starts) == 0:
         raise SystemExit(f"{c.history}: history of {N} steps is too short for context {K} with held-out "
                          f"blocks of {c.val_frac:.0%} (--val_block {c.val_block})")
@@ -561,7 +414,7 @@ def resume(c: ImitateConfig, ck, flat, opt, rng):
 
 
 def train(c: ImitateConfig, log=print):
-    """Train the model c.model names (RECIPES) on the history by next-move prediction, checkpointing
+    """Train the model c.model names (recipe) on the history by next-move prediction, checkpointing
     as it goes (a rerun resumes), then freeze it: c.out/imitator.npz + .json, metrics.json, loss.png."""
     check_config(c)
     done = finished(c)
@@ -574,7 +427,7 @@ def train(c: ImitateConfig, log=print):
 
 def train_steps(c: ImitateConfig, log=print):
     """train()'s loop, in a folder no other process writes: resume or start, step, checkpoint, freeze."""
-    r = RECIPES[c.model]
+    r = recipe(c.model)
     toolbox.keep_freed_memory()                                    # faster steps; see toolbox.py
     h, spans, starts = training_data(c, r.window(c))
     os.makedirs(c.out, exist_ok=True)

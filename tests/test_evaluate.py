@@ -239,7 +239,7 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     im = tmp_path / "im"
     imitate.train(tiny_config(tiny_run, im, iters=3, stage_input=True), log=lambda *a: None)
     pol = play.ImitatorPolicy(str(im / "imitator"), stage_advances=True)
-    L = imitate.history_io.history_length(tiny_run)
+    L = history_io.history_length(tiny_run)
     assert pol.has_stage and pol.player.stage == L / imitate.STAGE_UNIT
     pol.at_arm_step(1000)
     assert pol.player.stage == (L + 1000) / imitate.STAGE_UNIT
@@ -347,7 +347,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
     arms with the committed imitator, and shows the teacher's learning from its committed record."""
     committed = tmp_path / "committed"
     committed.mkdir()
-    last = imitate.checkpoints.checkpoint_name(tiny_run, imitate.checkpoints.list_checkpoints(tiny_run)[-1])
+    last = checkpoints.checkpoint_name(tiny_run, checkpoints.list_checkpoints(tiny_run)[-1])
     for ext in (".npz", ".json"):
         shutil.copy(last + ext, committed / f"teacher_final{ext}")
     toolbox.write_json(str(committed / "teacher_summary.json"), dict(game="breakout", steps=3000, games=40,
@@ -358,7 +358,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
     monkeypatch.setitem(pipeline.QUICK, "evaluate", dict(games=2, steps=300, control_steps=200, max_game_steps=120))
     monkeypatch.chdir(tmp_path)
     R = pipeline.run_pipeline(ev.EvalConfig(quick=True, out="results", only="now,later,controls"))
-    assert imitate.history_io.history_length("runs/quick/breakout") == 300
+    assert history_io.history_length("runs/quick/breakout") == 300
     assert json.load(open("runs/quick/breakout/config.json"))["frozen"] == str(committed / "teacher_final")
     assert not os.path.exists("runs/quick/imitator")                          # nothing trained
     assert R["scale"]["quick"] and R["teacher_record"]["quarter_means"][-1] == 4.0

@@ -8,6 +8,9 @@ import pytest
 
 import dqn
 import imitate
+import windows
+import heldout
+import bc
 import history_io
 import play
 import layers
@@ -167,9 +170,9 @@ def test_bc_step_learns_a_small_task():
         return stacks, np.where(y == 0, 2, 3)
 
     for step in range(150):
-        imitate.bc_step(p, g, flat, grad, opt, batch(32), 1.0, 1e-3)
+        bc.bc_step(p, g, flat, grad, opt, batch(32), 1.0, 1e-3)
     stacks, y = batch(200)
-    acc = (imitate.bc_logits(p, stacks).argmax(1) == y).mean()
+    acc = (heldout.network_outputs(p, stacks).argmax(1) == y).mean()
     assert acc > 0.95, acc
 
 
@@ -184,7 +187,7 @@ def test_bc_trains_end_to_end_and_plays(tiny_run, tmp_path):
     h = history_io.load_history(tiny_run)
     stacks = history_io.stacks_at(h["frame"], h["first"], np.arange(10, 20))
     np.testing.assert_array_equal([player.act(s, 0, 0.0) for s in stacks],
-                                  imitate.bc_logits(player.p, stacks).argmax(1))   # the same network, frozen
+                                  heldout.network_outputs(player.p, stacks).argmax(1))   # the same network, frozen
     with pytest.raises(ValueError):
         player.p["w1"][0, 0, 0, 0] = 1.0
     with pytest.raises(SystemExit, match="--lr 0.0006"):                # resuming: other settings are refused,
@@ -224,21 +227,21 @@ def test_init_torso_starts_from_the_bc_networks_eyes(tiny_run, tmp_path):
 def test_augmentation_moves_pixels_keeps_shapes_and_labels(tiny_run):
     rng = np.random.default_rng(1)
     stacks = rng.integers(0, 256, (6, 4, 84, 84), dtype=np.uint8)
-    np.testing.assert_array_equal(imitate.shift_stacks(stacks, np.zeros((6, 2), np.int64)), stacks)
-    moved = imitate.shift_stacks(stacks, np.tile([[2, -3]], (6, 1)))
+    np.testing.assert_array_equal(windows.shift_stacks(stacks, np.zeros((6, 2), np.int64)), stacks)
+    moved = windows.shift_stacks(stacks, np.tile([[2, -3]], (6, 1)))
     assert moved.shape == stacks.shape and moved.dtype == np.uint8
     np.testing.assert_array_equal(moved[:, :, 10:70, 10:70], stacks[:, :, 12:72, 7:67])
     np.testing.assert_array_equal(moved[:, :, :, 0], stacks[:, :, np.minimum(np.arange(84) + 2, 83), 0])  # edges repeat
-    out = imitate.augment(stacks, np.random.default_rng(2), 4, group=3)   # two windows of three stacks
+    out = windows.augment(stacks, np.random.default_rng(2), 4, group=3)   # two windows of three stacks
     for w in range(2):                                # one shift per window: find it and check all three
         found = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5)
-                 if np.array_equal(imitate.shift_stacks(stacks[3 * w:3 * w + 3], np.tile([[dy, dx]], (3, 1))),
+                 if np.array_equal(windows.shift_stacks(stacks[3 * w:3 * w + 3], np.tile([[dy, dx]], (3, 1))),
                                    out[3 * w:3 * w + 3])]
         assert found
-    assert imitate.augment(stacks, rng, 0) is stacks
+    assert windows.augment(stacks, rng, 0) is stacks
     h = history_io.load_history(tiny_run)                # the labels of a window do not depend on augmentation
     a = imitate.window_inputs(h, np.array([50]), 8)
-    assert np.array_equal(imitate.augment(a[0], rng, 4, group=8).shape, a[0].shape)
+    assert np.array_equal(windows.augment(a[0], rng, 4, group=8).shape, a[0].shape)
 
 
 def test_bad_flags_stop_before_anything_starts(tmp_path):
@@ -263,7 +266,7 @@ def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_pat
     c = tiny_config(tiny_run, tmp_path / "st", iters=3, stage_input=True, see_prev_action=True, lr=1e-2)
     imitate.train(c, log=lambda *a: None)
     player = play.Player(str(tmp_path / "st" / "imitator"))
-    assert player.stage == imitate.history_io.history_length(tiny_run) / imitate.STAGE_UNIT
+    assert player.stage == history_io.history_length(tiny_run) / imitate.STAGE_UNIT
     h = history_io.load_history(tiny_run)
     K = 32
     stacks, pa, pr, _ = imitate.window_inputs(h, np.array([100]), K)
@@ -284,21 +287,21 @@ def test_stage_input_follows_the_history_and_steers_the_player(tiny_run, tmp_pat
 
 def test_heldout_blocks_are_spread_over_the_history_and_never_trained_on():
     N, K = 1_000_000, 32
-    spans = imitate.heldout_spans(N, 0.05, 10_000)
+    spans = windows.heldout_spans(N, 0.05, 10_000)
     assert spans == [(100_000, 110_000), (300_000, 310_000), (500_000, 510_000), (700_000, 710_000),
                      (900_000, 910_000)]                                     # 5%, one block in every twenty
-    starts = imitate.train_starts(N, spans, K)
+    starts = windows.train_starts(N, spans, K)
     assert starts.max() == N - K                                             # the last steps are trained on
     held = np.zeros(N, bool)
     for a, b in spans:
         held[a:b] = True
-    windows = starts[:, None] + np.arange(K)                                 # no training window touches a held-out step
-    assert not held[windows[::997]].any() and not held[windows[-2000:]].any()
+    steps = starts[:, None] + np.arange(K)                                   # no training window touches a held-out step
+    assert not held[steps[::997]].any() and not held[steps[-2000:]].any()
     assert len(starts) == N - K + 1 - 5 * (10_000 + K - 1)                   # and every other window is there
-    v = imitate.heldout_starts(spans, K)
+    v = windows.heldout_starts(spans, K)
     assert held[v[:, None] + np.arange(K)].all() and len(v) == 5 * (10_000 // K)
-    assert imitate.heldout_spans(N, 0.05, 0) == [(950_000, N)]              # the earlier layout: a tail
-    assert imitate.heldout_spans(3000, 0.05, 10_000) == [(1500, 1650)]      # a short history: shorter blocks
+    assert windows.heldout_spans(N, 0.05, 0) == [(950_000, N)]              # the earlier layout: a tail
+    assert windows.heldout_spans(3000, 0.05, 10_000) == [(1500, 1650)]      # a short history: shorter blocks
 
 
 def test_interleaved_heldout_training_writes_its_spans(tiny_run, tmp_path):
@@ -312,8 +315,8 @@ def test_interleaved_heldout_training_writes_its_spans(tiny_run, tmp_path):
 
 def test_late_share_draws_that_share_of_every_batch_from_the_last_quarter():
     N, K = 1_000_000, 32
-    starts = imitate.train_starts(N, imitate.heldout_spans(N, 0.05, 10_000), K)
-    draw = lambda share, seed=0: imitate.draw_starts(imitate.ImitateConfig(batch=64, late_share=share), starts, N,
+    starts = windows.train_starts(N, windows.heldout_spans(N, 0.05, 10_000), K)
+    draw = lambda share, seed=0: windows.draw_starts(imitate.ImitateConfig(batch=64, late_share=share), starts, N,
                                                      np.random.default_rng(seed))
     late = lambda s: (s >= 750_000).sum()
     assert late(draw(0.5)[:32]) == 32 and np.isin(draw(0.5), starts).all()
