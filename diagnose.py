@@ -48,6 +48,7 @@ import heldout
 import checkpoints
 import history_io
 import record
+import table
 import verdict
 import toolbox
 
@@ -367,7 +368,7 @@ def replications(out):
 def ladder_table(out):
     t = out["teacher"]
     lines = [f"# Question 1 for each imitator: {out['games']} games each, epsilon {out['epsilon']:g} for every player", "",
-             f"Teacher `{out['teacher_checkpoint']}`: {verdict.fmt(t)} (75%: {0.75 * t['mean']:.1f}; equivalence margin "
+             f"Teacher `{out['teacher_checkpoint']}`: {table.fmt(t)} (75%: {0.75 * t['mean']:.1f}; equivalence margin "
              f"±{verdict.EQUIV_MARGIN * t['mean']:.1f}; a clone of it passes {out['clone_pass_rate']:.0%} of the time "
              f"over these games). Imitators' context: {out['context']}.", "",
              "| imitator | kind | optimizer updates | examples per update | training minutes | held-out accuracy "
@@ -377,7 +378,7 @@ def ladder_table(out):
     for r in out["rungs"]:
         lines.append(f"| `{r['name']}` | {recipe_of(r)} | {r['updates'] or 0:,} | {r['examples_per_update'] or '-'} | "
                      f"{r['train_minutes'] if r['train_minutes'] is not None else '-'} | {pct(r['heldout_acc'])} "
-                     f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {verdict.fmt(r['score'])} | "
+                     f"({pct(r['heldout_last_span_acc'])}; {r['heldout_layout']}) | {table.fmt(r['score'])} | "
                      f"{r['of_teacher']:.0%} | {r['move_agreement']:.0%} | **{r['reading']}** |")
     for g in out.get("replications", []):
         lines.append(f"\n{g['recipe']} at {g['updates'] or 0:,} updates of {g['examples_per_update']} examples, "

@@ -34,10 +34,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import figures
 import play
 import checkpoints
 import history_io
 import record
+import table
 import verdict
 import toolbox
 
@@ -190,10 +192,10 @@ def imitator_arms(c: EvalConfig, folder, work, sfx):
 def arms(c: EvalConfig):
     """name -> (group, function returning the list of games). The teacher's arms once; the
     imitator's for every seed of its recipe."""
-    table = teacher_arms(c)
+    arm_table = teacher_arms(c)
     for folder, work, sfx in imitator_folders(c):
-        table |= imitator_arms(c, folder, work, sfx)
-    return table
+        arm_table |= imitator_arms(c, folder, work, sfx)
+    return arm_table
 
 
 GROUPS = ("now", "later", "stages", "elsewhere", "controls")
@@ -204,15 +206,15 @@ def wanted(c: EvalConfig):
     return {w.strip() for w in c.only.split(",")}
 
 
-def selected(c, table):
+def selected(c, arm_table):
     asked = wanted(c)
-    unknown = asked - set(table) - set(GROUPS) - {"all", "table"}
+    unknown = asked - set(arm_table) - set(GROUPS) - {"all", "table"}
     if unknown:
         moved = " (the diagnoses are diagnose.py's: python diagnose.py --only copycat,q1)" \
             if unknown & {"copycat", "q1_diagnosis"} else ""
         raise SystemExit(f"--only: unknown {sorted(unknown)}{moved}; valid: all, table, {', '.join(GROUPS)}, "
-                         f"{', '.join(table)}")
-    return [n for n, (g, _) in table.items() if "all" in asked or n in asked or g in asked]
+                         f"{', '.join(arm_table)}")
+    return [n for n, (g, _) in arm_table.items() if "all" in asked or n in asked or g in asked]
 
 
 def arm_folder(c, name):
@@ -330,10 +332,10 @@ def kept_games(c, name, group=None):
 def must_play(c, name):
     """Does the arm still have to be played (or its work folder kept)? Not if it is kept, unless an
     arm still to be played is prompted from its history and its work folder is gone."""
-    table = arms(c)
-    if kept_games(c, name, table[name][0]) is None:
+    arm_table = arms(c)
+    if kept_games(c, name, arm_table[name][0]) is None:
         return True
-    waiting = [n for n, (g, _) in table.items()
+    waiting = [n for n, (g, _) in arm_table.items()
                if PROMPTED_BY.get(n.partition("@seed")[0]) == name and kept_games(c, n, g) is None]
     return bool(waiting) and not os.path.exists(os.path.join(arm_folder(c, name), "history.json"))
 
@@ -365,8 +367,8 @@ def write_verdict(c: EvalConfig, teacher_record=None):
     (and verdict_seed<k>.json/.md, the whole table of each other seed of the imitator's recipe).
     An arm still running is not judged (its reading could flip as it goes on); it is listed.
     teacher_record: a folder with the teacher's teacher_summary.json, whose learning the table then shows."""
-    g_all, running, table = {}, {}, arms(c)
-    for name, (group, _) in table.items():
+    g_all, running, arm_table = {}, {}, arms(c)
+    for name, (group, _) in arm_table.items():
         kept = kept_games(c, name, group)                     # read once per arm
         games = kept if kept is not None else work_games(c, name)
         done, target, unit = arm_progress(c, name, group, games, kept=kept is not None)
@@ -378,7 +380,7 @@ def write_verdict(c: EvalConfig, teacher_record=None):
             running[name] = f"{done:,} of {target:,} {unit}"
 
     def games_of(sfx):               # one seed's arms, under the first seed's names, and the teacher's (shared)
-        return {n: g_all.get(n + sfx if n + sfx in table else n) for n in table if "@seed" not in n}
+        return {n: g_all.get(n + sfx if n + sfx in arm_table else n) for n in arm_table if "@seed" not in n}
 
     Rs, folders = [], imitator_folders(c)
     for folder, _, sfx in folders:                                # one verdict per seed of the imitator
@@ -399,91 +401,16 @@ def write_verdict(c: EvalConfig, teacher_record=None):
         Rk["imitator"] = folder
         toolbox.write_json(os.path.join(c.out, f"verdict_{sfx[1:]}.json"), Rk)
         with open(os.path.join(c.out, f"verdict_{sfx[1:]}.md"), "w") as f:
-            f.write(verdict.table(Rk))
+            f.write(table.table(Rk))
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in folders])
     g = games_of("")
     toolbox.write_json(os.path.join(c.out, "verdict.json"), R)
-    text = verdict.table(R)
+    text = table.table(R)
     with open(os.path.join(c.out, "verdict.md"), "w") as f:
         f.write(text)
-    plots(g, R, c.out)
+    figures.plots(g, R, c.out)
     return R, text
-
-
-# -------------------------------------------------------------------------------------------
-# The plots: the arms' games as learning curves, question 1's scores, the stages told
-# -------------------------------------------------------------------------------------------
-CURVE_FIGURES = [   # (file, title, arms, labels): one learning-curve figure each
-    ("later.png", "2. Later: Breakout, N more steps", ["later_teacher", "later_imitator_held", "later_imitator"],
-     ["DQN teacher, learning on", "frozen imitator, its stage held at the end of its history",
-      "frozen imitator, told its stage as it plays on (2')"]),
-    ("elsewhere.png", "3. Elsewhere: Space Invaders",
-     ["elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator", "elsewhere_imitator_prompted", "elsewhere_random"],
-     ["Breakout teacher, learning on", "fresh DQN", "frozen imitator, empty context",
-      "frozen imitator, prompted with the teacher's first steps", "random"]),
-    ("controls.png", "Controls: swapped LEFT/RIGHT, zeroed rewards", ["swap_teacher", "swap_imitator", "noreward_imitator"],
-     ["teacher, swapped, learning on", "imitator, swapped", "imitator, rewards zeroed"])]
-
-
-def plot_curves(plt, g, R, out, tag):
-    """later.png, elsewhere.png, controls.png: each arm's game scores and their moving mean."""
-    for fname, title, names, labels in CURVE_FIGURES:
-        if not any(g.get(n) for n in names):
-            continue                                       # none of its arms has run yet
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for n, lab in zip(names, labels):
-            if g.get(n):
-                s, v = np.array([x[0] for x in g[n]]) / 1000, np.array([x[1] for x in g[n]])   # s in thousands
-                line, = ax.plot(s, v, ".", ms=2, alpha=0.3)
-                k = min(30, len(v))
-                ax.plot(s[k - 1:], toolbox.moving_average(v, k), color=line.get_color(), lw=2,
-                        label=f"{lab} (mean of {k} games)")
-        if fname == "later.png" and "now" in R:
-            ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher's final score")
-        toolbox.save_figure(fig, ax, os.path.join(out, fname), "thousands of agent steps since the arm began\n"
-                            "(teacher arms: since the end of its recorded history)", "raw game score", title + tag)
-        plt.close(fig)
-
-
-def plot_stages(plt, R, out, tag):
-    """stages.png: the score told each stage, question 2's sharp form."""
-    d = R["stages"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    toolbox.errorbars(ax, d["history_multiples"], [[s["mean"], s["lo"], s["hi"]] for s in d["scores"]], fmt="o-",
-                      label="frozen imitator, told this stage")
-    ax.axvline(1.0, color="gray", ls=":", label="end of its training history")
-    if "now" in R:
-        ax.axhline(R["now"]["teacher"]["mean"], color="gray", ls="--", label="teacher at the end")
-    toolbox.save_figure(fig, ax, os.path.join(out, "stages.png"), "stage told (multiples of the history's length)",
-                        "mean raw score (95% CI)", "2'. Later, told so: Breakout" + tag)
-    plt.close(fig)
-
-
-def plot_now(plt, R, out, tag):
-    """now.png: question 1's scores, the teacher's and the imitator's."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bars = [("teacher", R["now"]["teacher"]), ("imitator,\nprompted", R["now"]["imitator"])]
-    if "imitator_empty_context" in R["now"]:
-        bars.append(("imitator,\nempty context", R["now"]["imitator_empty_context"]))
-    for i, (lab, d) in enumerate(bars):
-        ax.bar(i, d["mean"], yerr=[[d["mean"] - d["lo"]], [d["hi"] - d["mean"]]], capsize=6)
-    ax.set_xticks(range(len(bars)), [b[0] for b in bars])
-    toolbox.save_figure(fig, ax, os.path.join(out, "now.png"), "", "mean raw score (95% CI)",
-                        "1. Now: Breakout, end of training" + tag)
-    plt.close(fig)
-
-
-def plots(g, R, out):
-    """now.png, later.png, elsewhere.png, controls.png (and stages.png) in out, from the games g and
-    the numbers R."""
-    plt = toolbox.pyplot()
-    tag = " (small-scale)" if R["scale"]["quick"] else ""
-    plot_curves(plt, g, R, out, tag)
-    if "stages" in R:
-        plot_stages(plt, R, out, tag)
-    if "now" in R:
-        plot_now(plt, R, out, tag)
 
 
 if __name__ == "__main__":                  # the pipeline's command line (pipeline.py), under this page's name too

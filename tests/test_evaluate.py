@@ -18,6 +18,7 @@ import imitate
 import checkpoints
 import history_io
 import record
+import table
 import verdict
 import power
 import toolbox
@@ -283,7 +284,7 @@ def test_quick_scale_verdict_has_no_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         R = verdict.judge(g, dict(steps=15000, control_steps=5000, games=5, quick=True), np.random.default_rng(0))
-        text = verdict.table(R)
+        text = table.table(R)
     assert "SMALL-SCALE" in text and "too short to tell" in text and "not run yet" not in text.split("2'.")[0]
 
 
@@ -292,11 +293,11 @@ def test_across_seeds_table_prints_no_minus_zero():
     R = verdict.judge(g, dict(steps=1000, control_steps=500, games=3, quick=False), np.random.default_rng(0))
     R["seeds"] = dict(imitators=["a", "b"], swap=dict(values=[0.001, -0.002], mean=-0.0005, min=-0.002, max=0.001,
                                                      readings=["no", "no"], yes=0))
-    row = [line for line in verdict.table(R).splitlines() if line.startswith("| control: LEFT/RIGHT")][-1]
+    row = [line for line in table.table(R).splitlines() if line.startswith("| control: LEFT/RIGHT")][-1]
     assert "slope: 0.00 / 0.00 | 0.00 (0.00 to 0.00)" in row and "-0.00" not in row
-    assert verdict.fmt(dict(mean=-0.001, lo=-0.04, hi=0.02)) == "0.00 [-0.04, 0.02]"   # narrow: more digits
-    assert verdict.fmt(dict(mean=11.53, lo=9.8, hi=13.3)) == "11.5 [9.8, 13.3]" and verdict.num(-0.06) == "-0.1"
-    assert verdict.fmt(dict(mean=0.0, lo=0.0, hi=0.0)) == "0.0 [0.0, 0.0]"                # every game alike
+    assert table.fmt(dict(mean=-0.001, lo=-0.04, hi=0.02)) == "0.00 [-0.04, 0.02]"   # narrow: more digits
+    assert table.fmt(dict(mean=11.53, lo=9.8, hi=13.3)) == "11.5 [9.8, 13.3]" and table.num(-0.06) == "-0.1"
+    assert table.fmt(dict(mean=0.0, lo=0.0, hi=0.0)) == "0.0 [0.0, 0.0]"                # every game alike
 
 
 def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_questions():
@@ -313,7 +314,7 @@ def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_quest
     assert S["noreward"]["readings"] == ["yes", "not testable, fails Q1 (yes)"]   # never a bare answer for seed b
     assert S["now"]["yes"] == 1 and S["noreward"]["yes"] == 1                      # seed b's "(yes)" is no pass
     R = dict(alike, seeds=S)
-    row = [line for line in verdict.table(R).splitlines() if line.startswith("| 1. **Now**")][-1]
+    row = [line for line in table.table(R).splitlines() if line.startswith("| 1. **Now**")][-1]
     assert row.endswith("| yes / no: yes in 1 of 2 |")
 
 
@@ -444,7 +445,7 @@ def test_q1_too_short_to_tell_makes_the_rest_not_testable_for_that_reason():
     R = verdict.judge(g, dict(steps=100_000, control_steps=60_000, games=6, quick=False), np.random.default_rng(0))
     assert R["now"]["reading"] == "too short to tell" and R["now"]["clone_pass_rate"] < 0.95
     assert R["swap"]["untestable_because"] == "Q1 too short to tell"
-    text = verdict.table(R)
+    text = table.table(R)
     assert "not testable (Q1 too short to tell)" in text and "fails Q1)" not in text.split("| control: LEFT")[1]
 
 
