@@ -10,6 +10,7 @@ PyTorch beside the same work in one run. Every figure names the CPU it was measu
   dqn          ms per DQN training update and per acting forward, then agent steps/s end to end
   profile      the DQN update part by part, in interleaved rounds, against its floor
   threads      the DQN update under each setting of OpenBLAS's and Numba's threads, interleaved
+  profile_imitator  the imitator's training step part by part, against its floor
   transformer  training tokens/s of the default transformer, and cached decoding steps/s
   imitator     the imitator's training tokens/s, and its frozen player's steps/s with the emulator
 """
@@ -189,6 +190,84 @@ def profile_dqn(repeats=40, warmup=DQN_WARMUP, rounds=ROUNDS):
                 rounds=rounds, mflop=flops / 1e6, sgemm_gflops=gflops, copy_gbs=gbs, floor_ms=floor, threads=threads())
 
 
+def imitator_update_flops(c: imitate.ImitateConfig):
+    """Floating-point operations of one imitator update at config c (2 per multiply-add): the conv
+    encoder over batch x context stacks (forward; backward: conv2's input and weight gradients,
+    conv1's weight gradient), the observation projection and the transformer's matrices (forward
+    and two backward products each), and attention (QK^T and AV, causal: half of K^2 per head)."""
+    n, C, K, L = c.batch * c.context, c.n_embd, c.context, c.n_layer
+    conv1, conv2 = 20 * 20 * 16 * (8 * 8 * 4), 9 * 9 * 32 * (4 * 4 * 16)
+    encoder = n * (conv1 + conv2) + n * (2 * conv2 + conv1)
+    dense = 3 * n * (2592 * C + L * 12 * C * C + C * dqn.N_ACTIONS)
+    attention = 3 * c.batch * L * 2 * (K * K // 2) * C
+    return 2 * (encoder + dense + attention)
+
+
+def profile_imitator(c: imitate.ImitateConfig = None, rounds=ROUNDS, repeats=5, steps=20_000, seed=0):
+    """The imitator's training step part by part, as profile_dqn: the batch (windows cut from a
+    synthetic history of `steps` random frames, then shifted), the conv encoder forward, the rest of
+    the forward (projection, embeddings, transformer), the loss, the transformer's backward, the
+    encoder's backward, clipping and AdamW; each a median over interleaved rounds, against the
+    whole step and the floor (the step's FLOPs at this CPU's sgemm rate)."""
+    c = c or imitate.ImitateConfig()
+    toolbox.keep_freed_memory()
+    rng = np.random.default_rng(seed)
+    h = dict(frame=rng.integers(0, 255, (steps, 84, 84), dtype=np.uint8), action=rng.integers(0, 4, steps).astype(np.uint8),
+             reward_clip=rng.choice([0.0, 1.0], steps).astype(np.float32), first=rng.random(steps) < 0.002, start=0)
+    tcfg, starts = imitate.tcfg_of(c), np.arange(steps - c.context)
+    flat, shapes = imitate.init_imitator(tcfg, rng, c.stage_input)
+    (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
+    opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
+    batch = imitate.transformer_batch(c, h, starts, rng)
+    stacks, pa, pr, y, stage = batch
+    feats, c_enc = imitate.encode(p, stacks)
+    logits, cache = imitate.imitator_forward(p, stacks, pa, pr, tcfg, stage)
+    loss, cc = layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
+    dlogits = layers.cross_entropy_backward(cc).reshape(logits.shape)
+    c_tf = cache[-1]
+    dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)
+    dfeat = layers.linear_backward(dx.reshape(-1, dx.shape[-1]), cache[2])[0]
+    B, K = pa.shape
+
+    def rest_of_forward():
+        obs, _ = layers.linear_forward(feats, p["w_obs"], p["b_obs"])
+        x = obs.reshape(B, K, -1) + p["e_act"][pa] + p["e_rew"][pr]
+        if "w_stage" in p:
+            x = x + stage[..., None] * p["w_stage"]
+        return tf.transformer_forward(p, x, tcfg)
+
+    work = {
+        "batch (windows, stacks, shifts)": lambda: imitate.transformer_batch(c, h, starts, rng),
+        "conv encoder forward": lambda: imitate.encode(p, stacks),
+        "projection + transformer forward": rest_of_forward,
+        "loss": lambda: layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1)),
+        "transformer backward": lambda: tf.transformer_backward(dlogits, c_tf, g, tcfg),
+        "projection + encoder backward": lambda: (layers.linear_backward(dx.reshape(-1, dx.shape[-1]), cache[2]),
+                                                  imitate.encode_backward(dfeat, c_enc, p, g)),
+        "clip + AdamW": lambda: (tf.clip_grad_norm(grad, 1e9), opt.step(flat, grad, 1e-12)),
+        "whole step (train_step)": lambda: imitate.train_step(p, g, flat, grad, opt, batch, tcfg, 1e9, 1e-12),
+    }
+    got = {k: [] for k in work}
+    for _ in range(rounds):
+        for k, fn in work.items():
+            got[k].append(1e3 * timed(fn, 0.0, repeats))
+    med = {k: float(np.median(v)) for k, v in got.items()}
+    whole = med.pop("whole step (train_step)")
+    for k, v in med.items():
+        print(f"  {k:34s} {v:8.2f} ms  {100 * v / whole:5.1f}%   [{min(got[k]):.2f}, {max(got[k]):.2f}]")
+    ws = got["whole step (train_step)"]
+    print(f"  {'sum of the parts':34s} {sum(med.values()):8.2f} ms   the whole step: {whole:.2f} ms "
+          f"[{min(ws):.2f}, {max(ws):.2f}] over {rounds} rounds ({c.batch * c.context / whole * 1e3:,.0f} tokens/s)")
+    A = np.ones((1024, 1024), np.float32)
+    gflops = 2 * 1024 ** 3 / timed(lambda: A @ A, 0.0, 20) / 1e9
+    flops = imitator_update_flops(c)
+    floor = 1e3 * flops / gflops / 1e9
+    print(f"  floor: {flops / 1e9:.2f} GFLOP at {gflops:.0f} GFLOP/s (1024^3 sgemm, these threads) = {floor:.1f} ms; "
+          f"the step is {whole / floor:.1f}x its floor")
+    return dict(parts_ms=med, step_ms=whole, step_ms_range=[min(ws), max(ws)], rounds=rounds, gflop=flops / 1e9,
+                sgemm_gflops=gflops, floor_ms=floor, tokens_per_s=c.batch * c.context / whole * 1e3, threads=threads())
+
+
 THREAD_SETTINGS = ((1, 1), (1, 2), (2, 1), (2, 2))   # (OpenBLAS threads, Numba threads)
 
 
@@ -302,14 +381,14 @@ def bench_file(cpu, kind, extra=""):
     return os.path.join(root, "results", f"{kind}_{name}_f{cpu['family']}_m{cpu['model']}_{vector}{extra}.json")
 
 
-PARTS = ("dqn", "profile", "threads", "transformer", "imitator")
+PARTS = ("dqn", "profile", "threads", "transformer", "imitator", "profile_imitator")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Speed of this project's NumPy code on this machine.")
-    ap.add_argument("--only", default="dqn,profile,transformer,imitator",
+    ap.add_argument("--only", default="dqn,profile,transformer,imitator,profile_imitator",
                     help="comma-separated: dqn, profile (the DQN update part by part), threads (the update under "
-                         "each thread setting), transformer, imitator")
+                         "each thread setting), transformer, imitator, profile_imitator (its step part by part)")
     ap.add_argument("--json", default="", help="also write the profile's and the thread sweep's figures to this file; "
                                                "\"auto\": results/speed_<cpu>.json, one file per kind of CPU met")
     ap.add_argument("--worker", type=int, default=-1, help=argparse.SUPPRESS)   # one side of the thread sweep
@@ -327,7 +406,8 @@ if __name__ == "__main__":
     for part in parts:
         print(f"--- {part}")
         figures[part] = dict(dqn=bench_dqn, profile=profile_dqn, threads=bench_threads, transformer=bench_transformer,
-                             imitator=lambda: bench_imitator(imitate.ImitateConfig()))[part]()
+                             imitator=lambda: bench_imitator(imitate.ImitateConfig()),
+                             profile_imitator=profile_imitator)[part]()
     if a.json:
         toolbox.write_json(bench_file(figures["cpu"], "speed") if a.json == "auto" else a.json,
                            {k: v for k, v in figures.items() if v is not None})

@@ -66,3 +66,14 @@ def test_each_kind_of_cpu_gets_its_own_figures_file():
     assert speed.bench_file(cpu, "bench").endswith(os.path.join("results", "bench_amd_epyc_f25_m17_avx512.json"))
     other = speed.bench_file(dict(cpu, name="Intel(R) Xeon(R) Platinum", model="143", family="6"), "speed", "_torch1")
     assert other.endswith("speed_intel_r_xeon_r_platinum_f6_m143_avx512_torch1.json")
+
+
+def test_the_imitator_profile_names_every_part_and_its_floor(capsys):
+    import imitate
+    c = imitate.ImitateConfig(batch=2, context=8, n_layer=1, n_embd=32, n_head=2)
+    R = speed.profile_imitator(c, rounds=1, repeats=1, steps=500)
+    assert {"conv encoder forward", "transformer backward", "clip + AdamW"} <= set(R["parts_ms"])
+    assert R["floor_ms"] > 0 and R["step_ms_range"][0] <= R["step_ms"] and "floor" in capsys.readouterr().out
+    n = 2 * 8                                                          # stacks (tokens) per step
+    assert speed.imitator_update_flops(c) == 2 * (n * (1638400 + 663552) + n * (2 * 663552 + 1638400)
+                                                  + 3 * n * (2592 * 32 + 12 * 32 * 32 + 32 * 4) + 3 * 2 * 1 * 2 * 32 * 32)
