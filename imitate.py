@@ -196,17 +196,26 @@ def encode_backward(dfeat, cache, p, g):
         g["b2"] += db2
 
 
-def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
-    """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K), and with a stage input the stage (B, K)
-    -> action logits (B, K, A)."""
+def tokens(p, feats, prev_a, prev_r, stage=None):
+    """Each step's input token, summed here only (training, and play.Player one step at a time):
+    the observation's projection + E_action[previous action] + E_reward[previous reward], plus the
+    stage times a learned vector with a stage input. feats (B*K, 2592); prev_a, prev_r and stage
+    (B, K). Returns (B, K, C) and the caches for imitator_backward."""
     B, K = prev_a.shape
-    feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
     obs, c_obs = layers.linear_forward(feats, p["w_obs"], p["b_obs"])      # (B*K, C)
     ea, c_a = layers.embedding_forward(prev_a, p["e_act"])                  # (B, K, C)
     er, c_r = layers.embedding_forward(prev_r, p["e_rew"])                  # (B, K, C)
     x = obs.reshape(B, K, -1) + ea + er
     if "w_stage" in p:
         x += stage[..., None] * p["w_stage"]                           # the stage: a scalar times a learned vector
+    return x, (c_obs, c_a, c_r)
+
+
+def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
+    """stacks (B*K, 4, 84, 84), prev_a and prev_r (B, K), and with a stage input the stage (B, K)
+    -> action logits (B, K, A)."""
+    feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
+    x, (c_obs, c_a, c_r) = tokens(p, feats, prev_a, prev_r, stage)
     logits, c_tf = tf.transformer_forward(p, x, tcfg)
     return logits, (c_enc, p, c_obs, c_a, c_r, stage, c_tf)
 
@@ -214,7 +223,7 @@ def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
 def imitator_backward(dlogits, cache, g, tcfg):
     c_enc, p, c_obs, c_a, c_r, stage, c_tf = cache
     dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
-    g["e_act"][...] = layers.embedding_backward(dx, c_a)                   # forward was: x = obs + ea + er (+ stage w)
+    g["e_act"][...] = layers.embedding_backward(dx, c_a)                   # tokens was: x = obs + ea + er (+ stage w)
     g["e_rew"][...] = layers.embedding_backward(dx, c_r)
     if "w_stage" in g:
         g["w_stage"][...] = np.einsum("bk,bkc->c", stage, dx)

@@ -89,11 +89,9 @@ class Player:
         """stack (4, 84, 84); prev_action in 0..3 or NEW_GAME; prev_reward clipped -1, 0 or 1."""
         if not self.see_prev_action:
             prev_action = NEW_GAME                           # trained without it: hide it here too
-        x = (imitate.encode(self.p, stack[None])[0] @ self.p["w_obs"] + self.p["b_obs"])[0] + self.p["e_act"][prev_action] \
-            + self.p["e_rew"][imitate.reward_token(prev_reward)]
-        if "w_stage" in self.p:
-            x = x + np.float32(self.stage) * self.p["w_stage"]
-        return self.decoder.step(x)
+        x, _ = imitate.tokens(self.p, imitate.encode(self.p, stack[None])[0], np.array([[prev_action]]),
+                              np.array([[imitate.reward_token(prev_reward)]]), np.array([[self.stage]], np.float32))
+        return self.decoder.step(x[0, 0])
 
     def act(self, stack, prev_action, prev_reward):
         return int(np.argmax(self.logits(stack, prev_action, prev_reward)))
