@@ -157,7 +157,8 @@ ENCODER_PIECE = 32    # stacks the conv encoder handles at a time (see encode); 
 
 
 def encode(p, stacks):
-    """Conv features (N, 2592) of N frame stacks, computed piece by piece, and the cache for encode_backward.
+    """Conv features (N, 2592) of N frame stacks through dqn.py's torso, piece by piece, and the
+    cache for encode_backward.
 
     Why pieces: at 4096 stacks per batch the network input alone (float32, space-to-depth) is 462 MB,
     and walking such buffers costs more in memory traffic than in arithmetic. Pieces of 32 stacks
@@ -168,32 +169,26 @@ def encode(p, stacks):
     feats = np.empty((N, 9 * 9 * 32), dtype)                  # (N, 2592) = ReLU of conv2, flattened
     h1 = np.empty((N, 20, 20, 16), dtype)                     # ReLU of conv1
     for i in range(0, N, ENCODER_PIECE):
-        x = dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE])   # (n, 21, 21, 64)
-        z1, _ = layers.conv_forward(x, p["w1"], p["b1"])          # (n, 20, 20, 16)
-        h1[i:i + len(x)] = layers.relu_forward(z1)[0]
-        z2, _ = layers.conv_forward(layers.space_to_depth(h1[i:i + len(x)], 2), p["w2"], p["b2"])  # (n, 9, 9, 32)
-        feats[i:i + len(x)] = layers.relu_forward(z2)[0].reshape(len(x), -1)
+        f, (_, r1, _, _) = dqn.torso_forward(p, dqn.stacks_to_input(stacks[i:i + ENCODER_PIECE]))
+        feats[i:i + len(f)], h1[i:i + len(f)] = f, r1
     return feats, (stacks, h1, feats)
 
 
 def encode_backward(dfeat, cache, p, g):
-    """Backward of encode, piece by piece (the same steps as dqn.torso_backward, from the kept
-    activations); the shared weights' gradients add up over the pieces."""
+    """Backward of encode, piece by piece through dqn.torso_backward, each piece's cache rebuilt
+    from the kept activations and the uint8 stacks; the shared weights' gradients add up."""
     stacks, h1, feats = cache
-    for n in ("w1", "b1", "w2", "b2"):
+    piece = {n: np.empty_like(g[n]) for n in TORSO}
+    for n in TORSO:
         g[n][...] = 0
     for i in range(0, len(stacks), ENCODER_PIECE):
         s = slice(i, i + ENCODER_PIECE)
-        n = len(h1[s])
-        dz2 = layers.relu_backward(dfeat[s].reshape(n, 9, 9, 32), feats[s].reshape(n, 9, 9, 32))
-        dx2, dw2, db2 = layers.conv_backward(dz2, layers.conv_cache(layers.space_to_depth(h1[s], 2), p["w2"]))
-        dz1 = layers.relu_backward(layers.depth_to_space(dx2, 2), h1[s])              # (n, 20, 20, 16)
         x = dqn.stacks_to_input(stacks[s]).astype(h1.dtype, copy=False)       # rebuilt, not stored
-        _, dw1, db1 = layers.conv_backward(dz1, layers.conv_cache(x, p["w1"]), need_dx=False)
-        g["w1"] += dw1
-        g["b1"] += db1
-        g["w2"] += dw2
-        g["b2"] += db2
+        rebuilt = (layers.conv_cache(x, p["w1"]), h1[s], layers.conv_cache(layers.space_to_depth(h1[s], 2), p["w2"]),
+                   feats[s].reshape(len(x), 9, 9, 32))
+        dqn.torso_backward(dfeat[s], rebuilt, piece)
+        for n in TORSO:
+            g[n] += piece[n]
 
 
 def tokens(p, feats, prev_a, prev_r, stage=None):
