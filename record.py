@@ -61,7 +61,7 @@ class RecordConfig:
     frozen: str = ""                # instead of learning, let this teacher only play (a checkpoint path
                                     # without .npz/.json, e.g. results/breakout/teacher_final): the record
                                     # of a fixed policy, in the same format (imitate.py's positive control)
-    frozen_eps: float = 0.01        # the frozen teacher's exploration rate (the teacher's final epsilon)
+    frozen_eps: float = DQNConfig.eps_end   # the frozen teacher's exploration rate (the teacher's final epsilon)
     same_as: str = ""               # a curve.csv this run must repeat game for game (the same settings,
                                     # recorded before: e.g. results/breakout/curve.csv); it stops at the
                                     # first game that differs (another kind of CPU can record another teacher)
