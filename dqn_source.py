@@ -78,6 +78,8 @@ class DQNSourceConfig(horizon.HorizonConfig):
     subsample: int = 1            # AD's lever: the dial's imitators train on every this-many-th episode of
                                   # each history, so a context of k episodes spans k x subsample of the DQN's learning
     questions: bool = True        # also ask questions 2 and 3 (False: the dial alone, for a variant of it)
+    seeds: str = ""               # other seeds' output folders (comma-separated, e.g. results/dqn_source/seed1):
+                                  # also write seeds.json and seeds.png in --out, every reading across the seeds
     histories: str = "runs/dqn_source"   # where the DQN's histories are kept between runs (not committed)
     out: str = "results/dqn_source"
 
@@ -406,6 +408,48 @@ def plot(D, out):
         plt.close(fig)
 
 
+def across_seeds(folders, out):
+    """seeds.json and seeds.png: the dial, the expert control and questions 2 and 3 of every seed
+    (each folder's dial.json), each with its mean and range across the seeds."""
+    Ds = [toolbox.read_json(os.path.join(f, "dial.json")) for f in folders]
+    missing = [f for f, D in zip(folders, Ds) if not D or "q3" not in D]
+    if missing:
+        raise SystemExit(f"--seeds: no finished dial.json (with questions 2 and 3) in {', '.join(missing)}")
+    spread = lambda v: dict(values=v, mean=float(np.mean(v)), min=float(np.min(v)), max=float(np.max(v)))
+    A = dict(folders=folders, dqn_needs_episodes=spread([D["source"]["needs_episodes"] for D in Ds]),
+             dqn_final_5=spread([D["source"]["final_5"] for D in Ds]),
+             expert=spread([D["expert"]["ratio"]["mean"] for D in Ds]), cells={})
+    for key in Ds[0]["cells"]:
+        if all(key in D["cells"] for D in Ds):
+            A["cells"][key] = dict(context_episodes=Ds[0]["cells"][key]["context_episodes"],
+                                   learning_over_context=spread([D["cells"][key]["learning_over_context"] for D in Ds]),
+                                   ratio=spread([D["cells"][key]["ratio"]["mean"] for D in Ds]))
+    for q in ("q2", "q3"):
+        A[q] = {who: dict(spread([D[q][who]["mean"] for D in Ds]), readings=[D[q][who]["reading"] for D in Ds])
+                for who in ("imitator", "dqn")}
+    toolbox.write_json(os.path.join(out, "seeds.json"), A)
+    plt = toolbox.pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for f, D in zip(folders, Ds):
+        cs = sorted(D["cells"].values(), key=lambda v: v["learning_over_context"])
+        ax.plot([v["learning_over_context"] for v in cs], [v["ratio"]["mean"] for v in cs], "s", alpha=0.5,
+                label=f"page 8, {os.path.basename(f)}")
+    cs = sorted(A["cells"].values(), key=lambda v: v["learning_over_context"]["mean"])
+    ax.plot([v["learning_over_context"]["mean"] for v in cs], [v["ratio"]["mean"] for v in cs], "k-",
+            label=f"page 8, mean of {len(Ds)} seeds")
+    tabular = toolbox.read_json(os.path.join("results", "distill", "horizon.json"))
+    cells = sorted((tabular or {}).get("cells", {}).values(), key=lambda v: v["learning_over_context"])
+    if cells:
+        ax.plot([v["learning_over_context"] for v in cells], [v["ratio"]["mean"] for v in cells], "o",
+                label="page 7: posterior-sampling explorer")
+    ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as its source")
+    ax.set_xscale("log")
+    toolbox.save_figure(fig, ax, os.path.join(out, "seeds.png"), "episodes the source needs / episodes the context holds",
+                        "frozen imitator / source, last 5 episodes", "The dial on a DQN source, seed by seed")
+    plt.close(fig)
+    return A
+
+
 def check_config(c: DQNSourceConfig):
     toolbox.check_positive(c, ("side", "source_runs", "source_episodes", "hidden", "dqn_lr", "n_step", "batch_size",
                                "train_every", "target_every", "replay_capacity", "horizon_runs", "horizon_iters",
@@ -438,6 +482,11 @@ def main(c: DQNSourceConfig):
     D = dial(c)
     plot(D, c.out)
     print(f"wrote {c.out}: dial.json, dial.png, source.png, questions.png")
+    if c.seeds:
+        A = across_seeds([c.out] + [f.strip() for f in c.seeds.split(",") if f.strip()], c.out)
+        print(f"wrote {c.out}: seeds.json, seeds.png (" + ", ".join(
+            f"context {v['context_episodes']}: {v['ratio']['mean']:.2f} [{v['ratio']['min']:.2f}, {v['ratio']['max']:.2f}]"
+            for v in A["cells"].values()) + ")")
     return D
 
 

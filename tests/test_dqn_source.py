@@ -87,6 +87,12 @@ def test_the_dial_writes_its_files_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(horizon, "dial_cell", lambda *a, **k: pytest.fail("a finished cell was trained again"))
     monkeypatch.setattr(horizon, "train_cell", lambda *a, **k: pytest.fail("a finished question was trained again"))
     assert ds.main(c)["cells"]["5x2"]["ratio"] == D["cells"]["5x2"]["ratio"]
+    A = ds.across_seeds([str(tmp_path), str(tmp_path)], str(tmp_path))   # the same seed twice: no spread
+    r = A["cells"]["5x2"]["ratio"]
+    assert r["min"] == r["mean"] == r["max"] == D["cells"]["5x2"]["ratio"]["mean"] and len(A["q2"]["imitator"]["readings"]) == 2
+    assert os.path.exists(tmp_path / "seeds.png")
+    with pytest.raises(SystemExit, match="no finished dial.json"):
+        ds.across_seeds([str(tmp_path), str(tmp_path / "nowhere")], str(tmp_path))
 
 
 @pytest.mark.parametrize("flag,value,message", [("side", 4, "--side 4 must be odd"),
