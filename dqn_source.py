@@ -433,7 +433,7 @@ def across_seeds(folders, out):
     for f, D in zip(folders, Ds):
         cs = sorted(D["cells"].values(), key=lambda v: v["learning_over_context"])
         ax.plot([v["learning_over_context"] for v in cs], [v["ratio"]["mean"] for v in cs], "s", alpha=0.5,
-                label=f"page 8, {os.path.basename(f)}")
+                label=f"page 8, {f}")
     cs = sorted(A["cells"].values(), key=lambda v: v["learning_over_context"]["mean"])
     ax.plot([v["learning_over_context"]["mean"] for v in cs], [v["ratio"]["mean"] for v in cs], "k-",
             label=f"page 8, mean of {len(Ds)} seeds")

@@ -354,8 +354,8 @@ def progress(iterable=None, **kw):
     """tqdm's progress bar on a terminal; when stderr is not one (a background job's log), a plain
     ASCII line at most once every LOG_PROGRESS_SECONDS."""
     if not sys.stderr.isatty():
-        kw.update(mininterval=max(kw.get("mininterval", 0.1), LOG_PROGRESS_SECONDS), ascii=True,
-                  file=LogLines(sys.stderr))
+        kw.update(mininterval=max(kw.get("mininterval", 0.1), LOG_PROGRESS_SECONDS), maxinterval=LOG_PROGRESS_SECONDS,
+                  ascii=True, file=LogLines(sys.stderr))
     return tqdm(iterable, **kw)
 
 
