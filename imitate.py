@@ -47,7 +47,7 @@ import dqn
 import heldout
 import history_io
 import layers
-import transformer as tf
+import transformer
 import toolbox
 import windows
 
@@ -137,18 +137,18 @@ def window_inputs(h, starts, K, hide_prev_action=False):
 # -------------------------------------------------------------------------------------------
 # The imitator: conv torso + embeddings -> transformer -> action logits.
 # -------------------------------------------------------------------------------------------
-def imitator_shapes(tcfg: tf.TransformerConfig, stage_input=False):
+def imitator_shapes(tcfg: transformer.TransformerConfig, stage_input=False):
     C = tcfg.n_embd
     torso = [(n, s) for n, s in dqn.param_shapes() if n in TORSO]
     stage = [("w_stage", (C,))] if stage_input else []
     return torso + [("w_obs", (9 * 9 * 32, C)), ("b_obs", (C,)),
-                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + stage + tf.param_shapes(tcfg)
+                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + stage + transformer.param_shapes(tcfg)
 
 
 def init_imitator(tcfg, rng, stage_input=False):
     shapes = imitator_shapes(tcfg, stage_input)
     flat, p = toolbox.alloc_params(shapes)
-    tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all (w_stage starts at 0) ...
+    transformer.init_params(p, tcfg, rng)                          # GPT-2 init for all (w_stage starts at 0) ...
     layers.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
     return flat, shapes
 
@@ -211,13 +211,13 @@ def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
     -> action logits (B, K, A)."""
     feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
     x, (c_obs, c_a, c_r) = tokens(p, feats, prev_a, prev_r, stage)
-    logits, c_tf = tf.transformer_forward(p, x, tcfg)
+    logits, c_tf = transformer.transformer_forward(p, x, tcfg)
     return logits, (c_enc, p, c_obs, c_a, c_r, stage, c_tf)
 
 
 def imitator_backward(dlogits, cache, g, tcfg):
     c_enc, p, c_obs, c_a, c_r, stage, c_tf = cache
-    dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
+    dx = transformer.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
     g["e_act"][...] = layers.embedding_backward(dx, c_a)                   # tokens was: x = obs + ea + er (+ stage w)
     g["e_rew"][...] = layers.embedding_backward(dx, c_r)
     if "w_stage" in g:
@@ -227,7 +227,7 @@ def imitator_backward(dlogits, cache, g, tcfg):
 
 
 def tcfg_of(c: ImitateConfig):
-    return tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head,
+    return transformer.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head,
                                 n_embd=c.n_embd, n_out=dqn.N_ACTIONS)
 
 
@@ -255,7 +255,7 @@ def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
     logits, cache = imitator_forward(p, stacks, pa, pr, tcfg, stage)
     loss, cc = layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
     imitator_backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
-    gnorm = tf.clip_grad_norm(grad, grad_clip)
+    gnorm = transformer.clip_grad_norm(grad, grad_clip)
     opt.step(flat, grad, lr)
     return float(loss), gnorm
 
@@ -438,14 +438,14 @@ def train_steps(c: ImitateConfig, log=print):
     ck, rng = os.path.join(c.out, "checkpoint"), np.random.default_rng(c.seed)
     flat, shapes = r.init(c, rng)
     (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
-    opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
+    opt = transformer.AdamW(flat, shapes, weight_decay=c.weight_decay)
     state = resume(c, ck, flat, opt, rng)
     bar = toolbox.progress(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, moves = time.perf_counter(), 0
     while state["step"] < c.iters:
         step, t_step = state["step"], time.perf_counter()
         batch = r.batch(c, h, starts, rng)
-        loss, gnorm = r.step(p, g, flat, grad, opt, batch, c, tf.lr_at(step, c.lr, c.warmup, c.iters))
+        loss, gnorm = r.step(p, g, flat, grad, opt, batch, c, transformer.lr_at(step, c.lr, c.warmup, c.iters))
         state["step"] = step + 1
         state["seconds"] = state.get("seconds", 0.0) + time.perf_counter() - t_step   # training time, resumes included
         state["train_loss"].append([step, float(loss)])
