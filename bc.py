@@ -60,7 +60,7 @@ def evaluate_bc(p, h, c: imitate.ImitateConfig, spans, starts):
     return m
 
 
-RECIPE = imitate.Recipe(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn.init_q_params(rng), dqn.param_shapes()),
-                        batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt,
-                                                                                                 batch, c.grad_clip, lr),
-                        heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {})
+KIND = imitate.ModelKind(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn.init_q_params(rng), dqn.param_shapes()),
+                         batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt,
+                                                                                                  batch, c.grad_clip, lr),
+                         heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {})

@@ -342,7 +342,7 @@ def copy_torso(p, bc_folder):
 
 
 @dataclass(frozen=True)
-class Recipe:
+class ModelKind:
     """What differs between the two models train() trains; the data, the loop, the checkpoints
     and the freezing are shared."""
     kind: str                # imitator.json's "kind"
@@ -362,19 +362,19 @@ def init_transformer(c: ImitateConfig, rng):
     return flat, shapes
 
 
-TRANSFORMER = Recipe(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
-                     step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
-                                                                                 tcfg_of(c), c.grad_clip, lr),
-                     heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
-                     meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c))))
+TRANSFORMER = ModelKind(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
+                        step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
+                                                                                    tcfg_of(c), c.grad_clip, lr),
+                        heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
+                        meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c))))
 
 
-def recipe(model):
-    """The Recipe of --model: this page's transformer, or bc.py's behaviour cloning (a page that
+def model_kind(model):
+    """The ModelKind --model names: this page's transformer, or bc.py's behaviour cloning (a page that
     builds on this one, so it is imported only when asked for)."""
     if model == "bc":
         import bc
-        return bc.RECIPE
+        return bc.KIND
     return TRANSFORMER
 
 
@@ -418,7 +418,7 @@ def resume(c: ImitateConfig, ck, flat, opt, rng):
 
 
 def train(c: ImitateConfig, log=print):
-    """Train the model c.model names (recipe) on the history by next-move prediction, checkpointing
+    """Train the model c.model names (model_kind) on the history by next-move prediction, checkpointing
     as it goes (a rerun resumes), then freeze it: c.out/imitator.npz + .json, metrics.json, loss.png."""
     check_config(c)
     done = finished(c)
@@ -431,12 +431,12 @@ def train(c: ImitateConfig, log=print):
 
 def train_steps(c: ImitateConfig, log=print):
     """train()'s loop, in a folder no other process writes: resume or start, step, checkpoint, freeze."""
-    r = recipe(c.model)
+    model = model_kind(c.model)
     toolbox.keep_freed_memory()                                    # faster steps; see toolbox.py
-    h, spans, starts = training_data(c, r.window(c))
+    h, spans, starts = training_data(c, model.window(c))
     os.makedirs(c.out, exist_ok=True)
     ck, rng = os.path.join(c.out, "checkpoint"), np.random.default_rng(c.seed)
-    flat, shapes = r.init(c, rng)
+    flat, shapes = model.init(c, rng)
     (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
     opt = transformer.AdamW(flat, shapes, weight_decay=c.weight_decay)
     state = resume(c, ck, flat, opt, rng)
@@ -444,36 +444,36 @@ def train_steps(c: ImitateConfig, log=print):
     t0, moves = time.perf_counter(), 0
     while state["step"] < c.iters:
         step, t_step = state["step"], time.perf_counter()
-        batch = r.batch(c, h, starts, rng)
-        loss, gnorm = r.step(p, g, flat, grad, opt, batch, c, transformer.lr_at(step, c.lr, c.warmup, c.iters))
+        batch = model.batch(c, h, starts, rng)
+        loss, gnorm = model.step(p, g, flat, grad, opt, batch, c, transformer.lr_at(step, c.lr, c.warmup, c.iters))
         state["step"] = step + 1
         state["seconds"] = state.get("seconds", 0.0) + time.perf_counter() - t_step   # training time, resumes included
         state["train_loss"].append([step, float(loss)])
-        moves += c.batch * r.window(c)                                 # the moves predicted
+        moves += c.batch * model.window(c)                                 # the moves predicted
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            state["val_loss"].append([state["step"], r.heldout_loss(p, h, c, spans)])
+            state["val_loss"].append([state["step"], model.heldout_loss(p, h, c, spans)])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
             toolbox.save_npz(ck + ".npz", params=flat, adam_m=opt.m, adam_v=opt.v)
             toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}", moves_s=f"{moves / (time.perf_counter() - t0):.0f}")
     bar.close()
-    return freeze(c, r, flat, p, state, h, spans, starts, log)
+    return freeze(c, model, flat, p, state, h, spans, starts, log)
 
 
-def freeze(c: ImitateConfig, r: Recipe, flat, p, state, h, spans, starts, log):
+def freeze(c: ImitateConfig, model: ModelKind, flat, p, state, h, spans, starts, log):
     """The final weights alone, everything needed to rebuild the model, and the held-out metrics."""
     toolbox.save_npz(os.path.join(c.out, "imitator.npz"), params=flat)
     N = len(h["action"])
-    meta = dict(kind=r.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
+    meta = dict(kind=model.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
                 see_prev_action=c.see_prev_action, history=os.path.abspath(c.history), history_steps=N,
                 heldout=[[int(a), int(b)] for a, b in spans], train_steps=N - sum(b - a for a, b in spans),
                 augment=c.augment, stage_input=c.stage_input, late_share=c.late_share,
                 init_torso=os.path.abspath(c.init_torso) if c.init_torso else "",
-                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1)) | r.meta(c)
+                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1)) | model.meta(c)
     toolbox.write_json(os.path.join(c.out, "imitator.json"), meta)
     log("evaluating on the held-out steps ...")
-    metrics = r.evaluate(p, h, c, spans, starts)
+    metrics = model.evaluate(p, h, c, spans, starts)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
     toolbox.write_json(os.path.join(c.out, "metrics.json"), metrics)
     plot_losses(state, os.path.join(c.out, "loss.png"))
