@@ -20,7 +20,7 @@ import heldout
 import history_io
 import imitate
 import layers
-import transformer as tf
+import transformer
 import windows
 
 
@@ -30,7 +30,7 @@ def bc_step(p, g, flat, grad, opt, batch, grad_clip, lr):
     logits, cache = dqn.q_forward(p, dqn.stacks_to_input(stacks))      # (B, A): the Q-network, read as logits
     loss, cc = layers.cross_entropy_forward(logits, y)
     dqn.q_backward(layers.cross_entropy_backward(cc), cache, g)
-    gnorm = tf.clip_grad_norm(grad, grad_clip)
+    gnorm = transformer.clip_grad_norm(grad, grad_clip)
     opt.step(flat, grad, lr)
     return float(loss), gnorm
 
@@ -60,7 +60,7 @@ def evaluate_bc(p, h, c: imitate.ImitateConfig, spans, starts):
     return m
 
 
-RECIPE = imitate.Recipe(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn.init_q_params(rng), dqn.param_shapes()),
-                        batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt,
-                                                                                                 batch, c.grad_clip, lr),
-                        heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {})
+KIND = imitate.ModelKind(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn.init_q_params(rng), dqn.param_shapes()),
+                         batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt,
+                                                                                                  batch, c.grad_clip, lr),
+                         heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {})

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import layers
-import transformer as tf
+import transformer
 import toolbox
 
 
@@ -137,10 +137,10 @@ def model_shapes(c: DistillConfig, n_act, room=0, rooms=1):
     """The transformer's config and every parameter's shape; room > 0 (the side of a square room)
     adds E_row and E_col, embeddings of the agent's row and column. rooms > 1: that many rooms
     stacked one above the other (page 9's), so a row says the room too."""
-    tcfg = tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
+    tcfg = transformer.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
                                 n_out=n_act)
     cells = [("e_row", (rooms * room, c.n_embd)), ("e_col", (room, c.n_embd))] if room else []
-    return tcfg, [("e_act", (n_act + 1, c.n_embd)), ("e_rew", (3, c.n_embd))] + cells + tf.param_shapes(tcfg)
+    return tcfg, [("e_act", (n_act + 1, c.n_embd)), ("e_rew", (3, c.n_embd))] + cells + transformer.param_shapes(tcfg)
 
 
 def tokens(actions, rewards, n_act, episode=None):
@@ -164,13 +164,13 @@ def forward(p, prev_a, prev_r, tcfg, cells=None, offset=None):
         ex, cx = layers.embedding_forward(cells % side, p["e_col"])
         x += ey + ex
         cc = (cy, cx)
-    logits, ct = tf.transformer_forward(p, x, tcfg, offset)           # (B, T, n_act)
+    logits, ct = transformer.transformer_forward(p, x, tcfg, offset)           # (B, T, n_act)
     return logits, (ca, cr, cc, ct)
 
 
 def backward(dlogits, cache, g, tcfg):
     ca, cr, cc, ct = cache
-    dx = tf.transformer_backward(dlogits, ct, g, tcfg)
+    dx = transformer.transformer_backward(dlogits, ct, g, tcfg)
     g["e_act"][...] = layers.embedding_backward(dx, ca)                    # forward was: x = ea + er (+ ey + ex)
     g["e_rew"][...] = layers.embedding_backward(dx, cr)
     if cc is not None:
@@ -189,8 +189,8 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
     rng = stream(c, "train")
     tcfg, shapes = model_shapes(c, n_act, room, rooms)
     (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
-    tf.init_params(p, tcfg, rng)
-    opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
+    transformer.init_params(p, tcfg, rng)
+    opt = transformer.AdamW(flat, shapes, weight_decay=c.weight_decay)
     prev_a, prev_r = tokens(actions, rewards, n_act, episode)
     n, T = actions.shape
     K = min(c.context, T)
@@ -203,8 +203,8 @@ def train(c: DistillConfig, actions, rewards, n_act=None, cells=None, room=0, ep
         logits, cache = forward(p, prev_a[win], prev_r[win], tcfg, None if cells is None else cells[win], offset)
         loss, cc = layers.cross_entropy_forward(logits.reshape(-1, n_act), actions[win].reshape(-1))
         backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
-        tf.clip_grad_norm(grad, 1.0)
-        opt.step(flat, grad, tf.lr_at(step, c.lr, min(100, c.iters // 10), c.iters))
+        transformer.clip_grad_norm(grad, 1.0)
+        opt.step(flat, grad, transformer.lr_at(step, c.lr, min(100, c.iters // 10), c.iters))
         losses.append(float(loss))
     flat.setflags(write=False)                                          # frozen from here on: views made
     return toolbox.param_views(flat, shapes), tcfg, losses                  # after this are read-only too
@@ -234,7 +234,7 @@ def play(p, tcfg, probs, pulls, rng):
     n, A = probs.shape
     actions = np.empty((n, pulls), np.int64)
     for i in range(n):
-        dec = tf.Decoder(p, tcfg)
+        dec = transformer.Decoder(p, tcfg)
         a, r = A, 2                                                     # "start"
         for t in range(pulls):
             a = sample(dec.step(p["e_act"][a] + p["e_rew"][r]), rng)
@@ -353,7 +353,7 @@ def play_room(p, tcfg, goals, episodes, rng, room=DARK, keep=None, controls=None
     visits = np.zeros((n, episodes), np.int64) if visits is None else visits
     returns = np.zeros((n, episodes))
     for i in toolbox.progress(range(n), desc="dark room, frozen imitator", unit="room", leave=False):
-        dec = tf.Decoder(p, tcfg, keep)
+        dec = transformer.Decoder(p, tcfg, keep)
         for e in range(episodes):
             here, goal = visits[i, e], goals[i, visits[i, e]]
             cell, a, r = room.start, N_MOVES, 2                          # "start" of an episode

@@ -81,7 +81,7 @@ class DQNSourceConfig(horizon.HorizonConfig):
     seeds: str = ""               # other seeds' output folders (comma-separated, e.g. results/dqn_source/seed1):
                                   # also write seeds.json and seeds.png in --out, every reading across the seeds
     histories: str = "runs/dqn_source"   # where the DQN's histories are kept between runs (not committed)
-    out: str = "results/dqn_source"
+    out: str = "results/dqn_source"   # dial.json, the plots, and (--seeds) seeds.json
 
 
 QUICK = dict(source_runs=200, source_episodes=150, horizon_iters=300, horizon_runs=16, dial_contexts="5",

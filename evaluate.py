@@ -16,14 +16,17 @@ an imitator fails question 1.
 Every arm is a separate, resumable job. Teacher arms that learn are record.py runs that start
 from the final teacher (--init_from); playing arms save their games and context after every game.
 
-    python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm
+    python evaluate.py --only now            # one group (now, later, elsewhere, controls) or arm, here
     python evaluate.py --only table          # no arm: rewrite the table and plots from what is on disk
-    python evaluate.py                       # the whole pipeline: the same as python pipeline.py
+    python evaluate.py                       # every arm, one after another (the teacher and imitator must exist)
+    python pipeline.py                       # the whole experiment: records and trains what is missing, then the
+                                             # arms as parallel jobs (pipeline.py builds on this page)
 
 writes results/ (or results/quick/): verdict.md (the table), verdict.json (every number), *.png.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import hashlib
@@ -64,14 +67,8 @@ class EvalConfig:
     seeds: str = ""                    # more seeds of the imitator's recipe: comma-separated imitator folders
                                        # (e.g. imitate.py --seed 1, --seed 2); each plays every imitator arm, in
                                        # <work>/seed<k>/, and the table adds the mean and spread across seeds
-    table: bool = True                 # after the arms, rewrite the table (the jobs of --list_jobs do not, so
-                                       # that parallel jobs never write one file at once: their last wave does)
-    list_jobs: int = 0                 # print the commands of wave k (1, 2, ...: each wave's commands are
-                                       # independent, each wave needs the ones before it) one per line and exit,
-                                       # for xargs -P, GNU parallel or a Slurm array; -1: every wave, each under
-                                       # a "# wave k" line; 0: run the pipeline here
-    jobs: int = 0                      # arms run at once, each its own process with one BLAS thread, wave after
-                                       # wave of --list_jobs (0: one per core; 1: here, one after another)
+    table: bool = True                 # after the arms, rewrite the table (the pipeline's parallel jobs do not,
+                                       # so that they never write one file at once: its last job does)
 
 
 # -------------------------------------------------------------------------------------------
@@ -413,6 +410,60 @@ def write_verdict(c: EvalConfig, teacher_record=None):
     return R, text
 
 
-if __name__ == "__main__":                  # the pipeline's command line (pipeline.py), under this page's name too
-    import pipeline
-    pipeline.main()
+# -------------------------------------------------------------------------------------------
+# Playing the chosen arms, one after another, then the table
+# -------------------------------------------------------------------------------------------
+def check_config(c: EvalConfig):
+    """Refuse bad settings before anything is played or written, naming the flag."""
+    toolbox.check_positive(c, ("games", "steps", "control_steps"))
+    if c.max_game_steps < 0:
+        raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
+
+
+def play_arms(c: EvalConfig, teacher_record=None, log=print):
+    """Play the arms --only chooses, one after another in this process (each resumable), keep each
+    finished arm's games, then (--table) write the table from every finished arm on disk.
+    teacher_record: as write_verdict's. Returns the verdict's numbers ({} without a table)."""
+    all_arms = arms(c)
+    for name in selected(c, all_arms):
+        if not must_play(c, name):
+            log(f"arm {name}: finished, its games kept in {kept_path(c, name)}")
+            continue
+        log(f"arm {name}")
+        all_arms[name][1]()
+        keep_arm(c, name, all_arms[name][0])
+    if not c.table:
+        return {}
+    if not any(load_arm(c, name) for name in all_arms):           # finished or running
+        log(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
+            f"Run the arms first (python evaluate.py --only now, ...).")
+        return {}
+    R, text = write_verdict(c, teacher_record)
+    log(text)
+    return R
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Play the experiment's arms (--only) and write the table. The teacher "
+                                             "and the imitator must exist: pipeline.py makes them.")
+    toolbox.add_config_flags(ap, EvalConfig)
+    c = toolbox.config_from_args(EvalConfig, ap.parse_args())
+    check_config(c)
+    if c.quick:
+        raise SystemExit("--quick is the pipeline's classroom run: python pipeline.py --quick (make quick)")
+    chosen = selected(c, arms(c))                               # an unknown --only stops here, before any work
+    folder_of = {sfx: folder for folder, _, sfx in imitator_folders(c)}  # "" / "@seed1" ... -> its imitator
+    imitators = {folder_of["@seed" + n.partition("@seed")[2] if "@seed" in n else ""]
+                 for n in chosen if n not in teacher_arms(c)}
+    missing = [f"--imitator {f} (no imitator.json)" for f in sorted(imitators)
+               if not os.path.exists(os.path.join(f, "imitator.json"))]
+    if any(needs_final_teacher(n) for n in chosen) and not record.finished(c.teacher):
+        missing.insert(0, f"--teacher {c.teacher} (no finished record.py run)")
+    if missing:
+        raise SystemExit(f"{'; '.join(missing)}: make them first, with python pipeline.py (the whole experiment, "
+                         f"which records and trains what is missing), or record.py and imitate.py")
+    play_arms(c)
+
+
+if __name__ == "__main__":
+    main()

@@ -47,7 +47,7 @@ import dqn
 import heldout
 import history_io
 import layers
-import transformer as tf
+import transformer
 import toolbox
 import windows
 
@@ -137,18 +137,18 @@ def window_inputs(h, starts, K, hide_prev_action=False):
 # -------------------------------------------------------------------------------------------
 # The imitator: conv torso + embeddings -> transformer -> action logits.
 # -------------------------------------------------------------------------------------------
-def imitator_shapes(tcfg: tf.TransformerConfig, stage_input=False):
+def imitator_shapes(tcfg: transformer.TransformerConfig, stage_input=False):
     C = tcfg.n_embd
     torso = [(n, s) for n, s in dqn.param_shapes() if n in TORSO]
     stage = [("w_stage", (C,))] if stage_input else []
     return torso + [("w_obs", (9 * 9 * 32, C)), ("b_obs", (C,)),
-                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + stage + tf.param_shapes(tcfg)
+                    ("e_act", (N_PREV_ACTIONS, C)), ("e_rew", (3, C))] + stage + transformer.param_shapes(tcfg)
 
 
 def init_imitator(tcfg, rng, stage_input=False):
     shapes = imitator_shapes(tcfg, stage_input)
     flat, p = toolbox.alloc_params(shapes)
-    tf.init_params(p, tcfg, rng)                                   # GPT-2 init for all (w_stage starts at 0) ...
+    transformer.init_params(p, tcfg, rng)                          # GPT-2 init for all (w_stage starts at 0) ...
     layers.init_uniform_fan_in(p, rng, ("1", "2"))                   # ... but the conv layers
     return flat, shapes
 
@@ -211,13 +211,13 @@ def imitator_forward(p, stacks, prev_a, prev_r, tcfg, stage=None):
     -> action logits (B, K, A)."""
     feats, c_enc = encode(p, stacks)                                  # (B*K, 2592)
     x, (c_obs, c_a, c_r) = tokens(p, feats, prev_a, prev_r, stage)
-    logits, c_tf = tf.transformer_forward(p, x, tcfg)
+    logits, c_tf = transformer.transformer_forward(p, x, tcfg)
     return logits, (c_enc, p, c_obs, c_a, c_r, stage, c_tf)
 
 
 def imitator_backward(dlogits, cache, g, tcfg):
     c_enc, p, c_obs, c_a, c_r, stage, c_tf = cache
-    dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
+    dx = transformer.transformer_backward(dlogits, c_tf, g, tcfg)               # (B, K, C)
     g["e_act"][...] = layers.embedding_backward(dx, c_a)                   # tokens was: x = obs + ea + er (+ stage w)
     g["e_rew"][...] = layers.embedding_backward(dx, c_r)
     if "w_stage" in g:
@@ -227,7 +227,7 @@ def imitator_backward(dlogits, cache, g, tcfg):
 
 
 def tcfg_of(c: ImitateConfig):
-    return tf.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head,
+    return transformer.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head,
                                 n_embd=c.n_embd, n_out=dqn.N_ACTIONS)
 
 
@@ -255,7 +255,7 @@ def train_step(p, g, flat, grad, opt, batch, tcfg, grad_clip, lr):
     logits, cache = imitator_forward(p, stacks, pa, pr, tcfg, stage)
     loss, cc = layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
     imitator_backward(layers.cross_entropy_backward(cc).reshape(logits.shape), cache, g, tcfg)
-    gnorm = tf.clip_grad_norm(grad, grad_clip)
+    gnorm = transformer.clip_grad_norm(grad, grad_clip)
     opt.step(flat, grad, lr)
     return float(loss), gnorm
 
@@ -342,7 +342,7 @@ def copy_torso(p, bc_folder):
 
 
 @dataclass(frozen=True)
-class Recipe:
+class ModelKind:
     """What differs between the two models train() trains; the data, the loop, the checkpoints
     and the freezing are shared."""
     kind: str                # imitator.json's "kind"
@@ -362,19 +362,19 @@ def init_transformer(c: ImitateConfig, rng):
     return flat, shapes
 
 
-TRANSFORMER = Recipe(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
-                     step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
-                                                                                 tcfg_of(c), c.grad_clip, lr),
-                     heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
-                     meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c))))
+TRANSFORMER = ModelKind(kind="imitator", window=lambda c: c.context, init=init_transformer, batch=transformer_batch,
+                        step=lambda p, g, flat, grad, opt, batch, c, lr: train_step(p, g, flat, grad, opt, batch,
+                                                                                    tcfg_of(c), c.grad_clip, lr),
+                        heldout_loss=transformer_heldout_loss, evaluate=evaluate_imitator,
+                        meta=lambda c: dict(transformer=dataclasses.asdict(tcfg_of(c))))
 
 
-def recipe(model):
-    """The Recipe of --model: this page's transformer, or bc.py's behaviour cloning (a page that
+def model_kind(model):
+    """The ModelKind --model names: this page's transformer, or bc.py's behaviour cloning (a page that
     builds on this one, so it is imported only when asked for)."""
     if model == "bc":
         import bc
-        return bc.RECIPE
+        return bc.KIND
     return TRANSFORMER
 
 
@@ -418,7 +418,7 @@ def resume(c: ImitateConfig, ck, flat, opt, rng):
 
 
 def train(c: ImitateConfig, log=print):
-    """Train the model c.model names (recipe) on the history by next-move prediction, checkpointing
+    """Train the model c.model names (model_kind) on the history by next-move prediction, checkpointing
     as it goes (a rerun resumes), then freeze it: c.out/imitator.npz + .json, metrics.json, loss.png."""
     check_config(c)
     done = finished(c)
@@ -431,49 +431,49 @@ def train(c: ImitateConfig, log=print):
 
 def train_steps(c: ImitateConfig, log=print):
     """train()'s loop, in a folder no other process writes: resume or start, step, checkpoint, freeze."""
-    r = recipe(c.model)
+    model = model_kind(c.model)
     toolbox.keep_freed_memory()                                    # faster steps; see toolbox.py
-    h, spans, starts = training_data(c, r.window(c))
+    h, spans, starts = training_data(c, model.window(c))
     os.makedirs(c.out, exist_ok=True)
     ck, rng = os.path.join(c.out, "checkpoint"), np.random.default_rng(c.seed)
-    flat, shapes = r.init(c, rng)
+    flat, shapes = model.init(c, rng)
     (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
-    opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
+    opt = transformer.AdamW(flat, shapes, weight_decay=c.weight_decay)
     state = resume(c, ck, flat, opt, rng)
     bar = toolbox.progress(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, moves = time.perf_counter(), 0
     while state["step"] < c.iters:
         step, t_step = state["step"], time.perf_counter()
-        batch = r.batch(c, h, starts, rng)
-        loss, gnorm = r.step(p, g, flat, grad, opt, batch, c, tf.lr_at(step, c.lr, c.warmup, c.iters))
+        batch = model.batch(c, h, starts, rng)
+        loss, gnorm = model.step(p, g, flat, grad, opt, batch, c, transformer.lr_at(step, c.lr, c.warmup, c.iters))
         state["step"] = step + 1
         state["seconds"] = state.get("seconds", 0.0) + time.perf_counter() - t_step   # training time, resumes included
         state["train_loss"].append([step, float(loss)])
-        moves += c.batch * r.window(c)                                 # the moves predicted
+        moves += c.batch * model.window(c)                                 # the moves predicted
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
-            state["val_loss"].append([state["step"], r.heldout_loss(p, h, c, spans)])
+            state["val_loss"].append([state["step"], model.heldout_loss(p, h, c, spans)])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
             toolbox.save_npz(ck + ".npz", params=flat, adam_m=opt.m, adam_v=opt.v)
             toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}", moves_s=f"{moves / (time.perf_counter() - t0):.0f}")
     bar.close()
-    return freeze(c, r, flat, p, state, h, spans, starts, log)
+    return freeze(c, model, flat, p, state, h, spans, starts, log)
 
 
-def freeze(c: ImitateConfig, r: Recipe, flat, p, state, h, spans, starts, log):
+def freeze(c: ImitateConfig, model: ModelKind, flat, p, state, h, spans, starts, log):
     """The final weights alone, everything needed to rebuild the model, and the held-out metrics."""
     toolbox.save_npz(os.path.join(c.out, "imitator.npz"), params=flat)
     N = len(h["action"])
-    meta = dict(kind=r.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
+    meta = dict(kind=model.kind, n_actions=dqn.N_ACTIONS, n_params=int(flat.size), trained_steps=state["step"],
                 see_prev_action=c.see_prev_action, history=os.path.abspath(c.history), history_steps=N,
                 heldout=[[int(a), int(b)] for a, b in spans], train_steps=N - sum(b - a for a, b in spans),
                 augment=c.augment, stage_input=c.stage_input, late_share=c.late_share,
                 init_torso=os.path.abspath(c.init_torso) if c.init_torso else "",
-                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1)) | r.meta(c)
+                batch=c.batch, train_minutes=round(state.get("seconds", 0.0) / 60, 1)) | model.meta(c)
     toolbox.write_json(os.path.join(c.out, "imitator.json"), meta)
     log("evaluating on the held-out steps ...")
-    metrics = r.evaluate(p, h, c, spans, starts)
+    metrics = model.evaluate(p, h, c, spans, starts)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
     toolbox.write_json(os.path.join(c.out, "metrics.json"), metrics)
     plot_losses(state, os.path.join(c.out, "loss.png"))

@@ -15,8 +15,8 @@ scheduler (--list_jobs; docs/CLUSTER.md).
     python pipeline.py --quick               # = make quick: classroom scale from the committed teacher and imitator
     python pipeline.py --list_jobs -1        # the pipeline as waves of commands, one per line
 
-`python evaluate.py` takes the same flags and runs this page. Writes results/ (or results/quick/):
-verdict.md (the table), verdict.json (every number), *.png.
+evaluate.py (which this page builds on) plays chosen arms one after another, without the stages or
+the jobs. Writes results/ (or results/quick/): verdict.md (the table), verdict.json (every number), *.png.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import shlex
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from tqdm import tqdm
 
@@ -37,6 +38,17 @@ import history_io
 import record
 import toolbox
 from evaluate import EvalConfig
+
+
+@dataclass
+class PipelineConfig(EvalConfig):
+    """evaluate.py's settings (the arms, where they play, how long), and how the pipeline runs them."""
+    list_jobs: int = 0                 # print the commands of wave k (1, 2, ...: each wave's commands are
+                                       # independent, each wave needs the ones before it) one per line and exit,
+                                       # for xargs -P, GNU parallel or a Slurm array; -1: every wave, each under
+                                       # a "# wave k" line; 0: run the pipeline here
+    jobs: int = 0                      # arms run at once, each its own process with one BLAS thread, wave after
+                                       # wave of --list_jobs (0: one per core; 1: here, one after another)
 
 # Classroom preset. Learning Breakout takes a DQN about 200k steps to show (half an hour here) and
 # the full experiment about 9 hours, so the class starts from the committed full-scale teacher and
@@ -50,7 +62,7 @@ QUICK = dict(teacher="results/breakout/teacher_final", imitator="results/q1_reci
              evaluate=dict(games=8, steps=10_000, control_steps=4_000, max_game_steps=4_000))
 
 
-def run_quick_stage1(c: EvalConfig):
+def run_quick_stage1(c: PipelineConfig):
     """--quick's first stage: a few thousand steps of the committed teacher playing, frozen."""
     for path, what in ((QUICK["teacher"] + ".npz", "the committed teacher"),
                        (os.path.join(c.imitator, "imitator.json"), "the committed imitator")):
@@ -62,13 +74,11 @@ def run_quick_stage1(c: EvalConfig):
                                       **QUICK["record"]), dqn.DQNConfig())
 
 
-def check_config(c: EvalConfig):
+def check_config(c: PipelineConfig):
     """Refuse bad settings before anything is started or written, naming the flag."""
-    toolbox.check_positive(c, ("games", "steps", "control_steps"))
+    evaluate.check_config(c)
     if c.jobs < 0:
         raise SystemExit(f"--jobs {c.jobs} must be 0 (one per core) or a positive number of processes")
-    if c.max_game_steps < 0:
-        raise SystemExit(f"--max_game_steps {c.max_game_steps} must be 0 (no cap) or a positive number of steps")
     untrained = [(k, folder) for k, folder, _ in missing_imitators(c) if k]   # (a missing --imitator: run_pipeline)
     if untrained and "all" not in evaluate.wanted(c):                  # the whole pipeline trains them
         k, folder = untrained[0]
@@ -77,14 +87,14 @@ def check_config(c: EvalConfig):
                          f"whole pipeline (--only all), which does")
 
 
-def missing_imitators(c: EvalConfig):
+def missing_imitators(c: PipelineConfig):
     """(k, folder, suffix) of each imitator the pipeline must train first: seed k of imitate.py's
     default recipe goes into the k-th folder (--imitator, then each of --seeds)."""
     return [(k, folder, sfx) for k, (folder, _, sfx) in enumerate(evaluate.imitator_folders(c))
             if not os.path.exists(os.path.join(folder, "imitator.json"))]
 
 
-def teacher_missing(c: EvalConfig):
+def teacher_missing(c: PipelineConfig):
     """What is missing of the teacher, "" if nothing: the pipeline must record it first if there is
     no record.py run at --teacher, or one stopped before the steps it was started for (its last
     checkpoint is not the final teacher)."""
@@ -94,7 +104,7 @@ def teacher_missing(c: EvalConfig):
     return f"--teacher {c.teacher}" + (f" (recorded {done:,} of {target:,} steps)" if target else "")
 
 
-def teacher_record_config(c: EvalConfig):
+def teacher_record_config(c: PipelineConfig):
     """The teacher's record.py run: the default one, or the unfinished run at --teacher resumed to
     the steps it was started for."""
     target = record.progress(c.teacher)[1] or record.RecordConfig.steps
@@ -105,7 +115,7 @@ def one_thread_python():
     return f"OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 {shlex.quote(sys.executable)}"
 
 
-def teacher_command(c: EvalConfig):
+def teacher_command(c: PipelineConfig):
     """The teacher's record.py command (one BLAS thread; its default --numerics portable, so that any
     AVX2 CPU can record the same teacher again), as a job or run from here."""
     rc = teacher_record_config(c)
@@ -113,7 +123,7 @@ def teacher_command(c: EvalConfig):
             f"--results {shlex.quote(rc.results)} --steps {rc.steps}")
 
 
-def job_graph(c: EvalConfig):
+def job_graph(c: PipelineConfig):
     """The pipeline as shell commands, one job each (one process, one BLAS thread), in the order
     listed: (wave, name, command, needs). `needs` names the listed jobs it must wait for: the
     teacher (record.py) if it is missing; then the imitators that are missing (seed k of the
@@ -127,9 +137,9 @@ def job_graph(c: EvalConfig):
     after another."""
     if c.quick:
         raise SystemExit("--list_jobs and --jobs are for the full pipeline; --quick runs in one process "
-                         "(python evaluate.py --quick)")
+                         "(python pipeline.py --quick)")
     py = one_thread_python()
-    flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(EvalConfig)
+    flags = "".join(f" --{f.name} {shlex.quote(str(getattr(c, f.name)))}" for f in dataclasses.fields(PipelineConfig)
                     if f.name not in ("only", "list_jobs", "table", "jobs") and getattr(c, f.name) != f.default)
     wave = {}                                              # job name -> its wave (0 = the first)
     jobs = []                                              # (wave, name, command, needs), in the order listed
@@ -159,7 +169,7 @@ def job_graph(c: EvalConfig):
                     [name for _, name, _, _ in jobs])]
 
 
-def job_waves(c: EvalConfig):
+def job_waves(c: PipelineConfig):
     """job_graph as waves of (name, command), for a scheduler that runs a wave's jobs at once and
     each wave after the one before (--list_jobs; docs/CLUSTER.md): each job is in the first wave
     after every job it needs; the table is the last."""
@@ -167,7 +177,7 @@ def job_waves(c: EvalConfig):
     return [[(name, cmd) for w, name, cmd, _ in jobs if w == k] for k in range(jobs[-1][0] + 1)]
 
 
-def print_jobs(c: EvalConfig):
+def print_jobs(c: PipelineConfig):
     waves = job_waves(c)
     for k, wave in enumerate(waves, start=1):
         if c.list_jobs in (k, -1):
@@ -186,7 +196,7 @@ def last_line(path):
     return lines[-1][-100:] if lines else ""
 
 
-def run_jobs(c: EvalConfig, n_jobs, poll=2.0):
+def run_jobs(c: PipelineConfig, n_jobs, poll=2.0):
     """The jobs of job_graph run here, at most n_jobs processes at once. Each starts, first listed
     first, as soon as every job it needs has finished: an imitator's arms start while the teacher's
     long arms still learn, where waiting for the whole wave would leave a core idle for hours. Every
@@ -230,7 +240,7 @@ def run_jobs(c: EvalConfig, n_jobs, poll=2.0):
         raise SystemExit(f"{'; '.join(failed)}. Fix it and run again: finished arms are kept")
 
 
-def run_pipeline(c: EvalConfig):
+def run_pipeline(c: PipelineConfig):
     check_config(c)
     if c.quick:
         c.teacher, c.imitator = "runs/quick/breakout", QUICK["imitator"]
@@ -251,8 +261,8 @@ def run_pipeline(c: EvalConfig):
         run_quick_stage1(c)
         missing = []
     if work_to_do and missing and "all" not in wanted:        # a chosen arm needs them: never start hours of work
-        raise SystemExit(f"{' and '.join(missing)}: not found or unfinished. Make them with `python evaluate.py` "
-                         f"(the whole pipeline), or python record.py --out {c.teacher} (the same command resumes "
+        raise SystemExit(f"{' and '.join(missing)}: not found or unfinished. Make them with `python pipeline.py` "
+                         f"(the whole experiment, --only all), or python record.py --out {c.teacher} (the same command resumes "
                          f"it) and python imitate.py --history {c.teacher} --out {c.imitator}, then run --only "
                          f"{c.only} again")
     n_jobs = c.jobs or os.cpu_count() or 1
@@ -271,28 +281,13 @@ def run_pipeline(c: EvalConfig):
         for k, folder, _ in missing_imitators(c):
             print(f"stage 2: the imitator, seed {k} of its recipe (imitate.py)")
             imitate.train(imitate.ImitateConfig(history=c.teacher, out=folder, seed=k))
-    for name in chosen:
-        if not evaluate.must_play(c, name):
-            print(f"arm {name}: finished, its games kept in {evaluate.kept_path(c, name)}")
-            continue
-        print(f"arm {name}")
-        all_arms[name][1]()
-        evaluate.keep_arm(c, name, all_arms[name][0])
-    if not c.table:
-        return {}
-    if not any(evaluate.load_arm(c, name) for name in all_arms):           # finished or running
-        print(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
-              f"Run the arms first (python evaluate.py --only now, ...).")
-        return {}
-    R, text = evaluate.write_verdict(c, os.path.dirname(QUICK["teacher"]) if c.quick else None)
-    print(text)
-    return R
+    return evaluate.play_arms(c, os.path.dirname(QUICK["teacher"]) if c.quick else None)
 
 
 def main():
     ap = argparse.ArgumentParser(description="The whole experiment: the teacher, the imitator, every arm, the verdict.")
-    toolbox.add_config_flags(ap, EvalConfig)
-    cfg = toolbox.config_from_args(EvalConfig, ap.parse_args())
+    toolbox.add_config_flags(ap, PipelineConfig)
+    cfg = toolbox.config_from_args(PipelineConfig, ap.parse_args())
     try:
         print_jobs(cfg) if cfg.list_jobs else run_pipeline(cfg)
     except (history_io.HistoryError, ValueError) as e:

@@ -29,7 +29,7 @@ import dqn
 import imitate
 import history_io
 import toolbox
-import transformer as tf
+import transformer
 
 NEW_GAME = imitate.NEW_GAME          # the previous-move input at the first step of a game
 
@@ -53,13 +53,13 @@ class Player:
         if meta.get("kind") != "imitator" or meta.get("n_actions") != n_actions:
             raise ValueError(f"{path}.json is not an imitator for {n_actions} actions "
                              f"(kind={meta.get('kind')}, n_actions={meta.get('n_actions')})")
-        self.tcfg = tf.TransformerConfig(**meta["transformer"])
+        self.tcfg = transformer.TransformerConfig(**meta["transformer"])
         shapes = imitate.imitator_shapes(self.tcfg, meta.get("stage_input", False))
         if flat.size != sum(int(np.prod(s)) for _, s in shapes):
             raise ValueError(f"{path}.npz holds {flat.size} parameters, its .json describes another model")
         flat.setflags(write=False)                                 # frozen: any write would raise
         self.flat, self.p = flat, toolbox.param_views(flat, shapes)
-        self.decoder = tf.Decoder(self.p, self.tcfg)
+        self.decoder = transformer.Decoder(self.p, self.tcfg)
         self.see_prev_action = meta.get("see_prev_action", True)
         self.history_steps = int(meta.get("history_steps", 0))
         self.stage = self.history_steps / imitate.STAGE_UNIT                # the end of the history, unless set_stage

@@ -54,8 +54,8 @@ class RevisitConfig(dqn_source.DQNSourceConfig):
     source_episodes: int = 400    # episodes of every DQN run (about 100 visits to each room)
     dial_contexts: str = "1,2,4"  # the imitator's contexts, in episodes
     keeps_share: float = 0.8      # "keeps": past the context, at least this share of the DQN's score
-    histories: str = "runs/revisit"
-    out: str = "results/revisit"
+    histories: str = "runs/revisit"   # where the DQN's histories of the worlds are kept between runs
+    out: str = "results/revisit"      # revisit.json and revisit.png
 
 
 QUICK = dict(source_runs=200, source_episodes=200, horizon_iters=300, horizon_runs=16, dial_contexts="2")

@@ -30,7 +30,7 @@ sys.path.insert(0, ROOT)
 import dqn          # noqa: E402
 import layers       # noqa: E402
 import imitate      # noqa: E402
-import transformer as tf  # noqa: E402
+import transformer  # noqa: E402
 import toolbox  # noqa: E402
 from speed import DQN_WARMUP, bench_file, dqn_case, paired, threads, timed, transformer_case, transformer_step  # noqa: E402
 
@@ -197,9 +197,9 @@ def bench_transformer(seconds):
         if arr.ndim == 1:
             arr += rng.normal(0, 0.1, arr.shape).astype(np.float32)
 
-    out, cache = tf.transformer_forward(p, x, cfg)
+    out, cache = transformer.transformer_forward(p, x, cfg)
     loss, cc = layers.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-    tf.transformer_backward(layers.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+    transformer.transformer_backward(layers.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
     model = TorchGPT(p, cfg)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     tloss = F.cross_entropy(model(tx).reshape(-1, cfg.n_out), ty)
@@ -210,7 +210,7 @@ def bench_transformer(seconds):
     errors["all"] = rel_err(grad, np.concatenate([model.t[k].grad.numpy().reshape(-1) for k, _ in shapes]))
     ok = report_check("transformer", errors)
 
-    opt = tf.AdamW(flat, shapes)
+    opt = transformer.AdamW(flat, shapes)
     topt = model.adamw()
 
     ours_step = lambda: transformer_step(cfg, flat, p, grad, g, opt, x, y)
@@ -304,7 +304,7 @@ def bench_imitator(seconds):
     close = all(ours64[k] <= max(1e-4, 1.5 * theirs64[k]) for k in ours64)
     ok = ok and (close or (crossings > 0 and max(same_kinks.values()) <= 1e-5))
 
-    opt = tf.AdamW(flat, shapes)
+    opt = transformer.AdamW(flat, shapes)
     allt = list(enc.values()) + list(gpt.t.values())
     topt = torch.optim.AdamW(allt, lr=1e-4, betas=(0.9, 0.95))
 

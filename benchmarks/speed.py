@@ -31,7 +31,7 @@ import layers             # noqa: E402
 import imitate            # noqa: E402
 import play               # noqa: E402
 import toolbox            # noqa: E402
-import transformer as tf  # noqa: E402
+import transformer  # noqa: E402
 
 
 
@@ -83,20 +83,20 @@ def transformer_case(B=8, seed=0):
     """The benchmarked transformer (the default config: d_model 128, 4 layers, 4 heads, context 512)
     with its parameters, gradient buffers and a batch of B random inputs and targets:
     (cfg, shapes, flat, p, grad, g, x, y)."""
-    cfg, rng = tf.TransformerConfig(), np.random.default_rng(seed)
-    shapes = tf.param_shapes(cfg)
+    cfg, rng = transformer.TransformerConfig(), np.random.default_rng(seed)
+    shapes = transformer.param_shapes(cfg)
     (flat, p), (grad, g) = toolbox.alloc_params(shapes), toolbox.alloc_params(shapes)
-    tf.init_params(p, cfg, rng)
+    transformer.init_params(p, cfg, rng)
     x = rng.standard_normal((B, cfg.block_size, cfg.n_embd)).astype(np.float32)
     return cfg, shapes, flat, p, grad, g, x, rng.integers(0, cfg.n_out, B * cfg.block_size)
 
 
 def transformer_step(cfg, flat, p, grad, g, opt, x, y):
     """One training step of the benchmarked transformer: forward, loss, backward, clipping, AdamW."""
-    out, cache = tf.transformer_forward(p, x, cfg)
+    out, cache = transformer.transformer_forward(p, x, cfg)
     _, cc = layers.cross_entropy_forward(out.reshape(-1, cfg.n_out), y)
-    tf.transformer_backward(layers.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
-    tf.clip_grad_norm(grad, 1.0)
+    transformer.transformer_backward(layers.cross_entropy_backward(cc).reshape(out.shape), cache, g, cfg)
+    transformer.clip_grad_norm(grad, 1.0)
     opt.step(flat, grad, 1e-4)
 
 
@@ -217,7 +217,7 @@ def profile_imitator(c: imitate.ImitateConfig = None, rounds=ROUNDS, repeats=5, 
     tcfg, starts = imitate.tcfg_of(c), np.arange(steps - c.context)
     flat, shapes = imitate.init_imitator(tcfg, rng, c.stage_input)
     (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
-    opt = tf.AdamW(flat, shapes, weight_decay=c.weight_decay)
+    opt = transformer.AdamW(flat, shapes, weight_decay=c.weight_decay)
     batch = imitate.transformer_batch(c, h, starts, rng)
     stacks, pa, pr, y, stage = batch
     feats, c_enc = imitate.encode(p, stacks)
@@ -225,7 +225,7 @@ def profile_imitator(c: imitate.ImitateConfig = None, rounds=ROUNDS, repeats=5, 
     loss, cc = layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1))
     dlogits = layers.cross_entropy_backward(cc).reshape(logits.shape)
     c_tf = cache[-1]
-    dx = tf.transformer_backward(dlogits, c_tf, g, tcfg)
+    dx = transformer.transformer_backward(dlogits, c_tf, g, tcfg)
     dfeat = layers.linear_backward(dx.reshape(-1, dx.shape[-1]), cache[2])[0]
     B, K = pa.shape
 
@@ -234,17 +234,17 @@ def profile_imitator(c: imitate.ImitateConfig = None, rounds=ROUNDS, repeats=5, 
         x = obs.reshape(B, K, -1) + p["e_act"][pa] + p["e_rew"][pr]
         if "w_stage" in p:
             x = x + stage[..., None] * p["w_stage"]
-        return tf.transformer_forward(p, x, tcfg)
+        return transformer.transformer_forward(p, x, tcfg)
 
     work = {
         "batch (windows, stacks, shifts)": lambda: imitate.transformer_batch(c, h, starts, rng),
         "conv encoder forward": lambda: imitate.encode(p, stacks),
         "projection + transformer forward": rest_of_forward,
         "loss": lambda: layers.cross_entropy_forward(logits.reshape(-1, dqn.N_ACTIONS), y.reshape(-1)),
-        "transformer backward": lambda: tf.transformer_backward(dlogits, c_tf, g, tcfg),
+        "transformer backward": lambda: transformer.transformer_backward(dlogits, c_tf, g, tcfg),
         "projection + encoder backward": lambda: (layers.linear_backward(dx.reshape(-1, dx.shape[-1]), cache[2]),
                                                   imitate.encode_backward(dfeat, c_enc, p, g)),
-        "clip + AdamW": lambda: (tf.clip_grad_norm(grad, 1e9), opt.step(flat, grad, 1e-12)),
+        "clip + AdamW": lambda: (transformer.clip_grad_norm(grad, 1e9), opt.step(flat, grad, 1e-12)),
         "whole step (train_step)": lambda: imitate.train_step(p, g, flat, grad, opt, batch, tcfg, 1e9, 1e-12),
     }
     got = {k: [] for k in work}
@@ -317,12 +317,12 @@ def bench_transformer(seconds=20):
     toolbox.keep_freed_memory()
     cfg, shapes, flat, p, grad, g, x, y = transformer_case()
     (B, T), rng = x.shape[:2], np.random.default_rng(1)
-    opt = tf.AdamW(flat, shapes)
+    opt = transformer.AdamW(flat, shapes)
 
     train_step = lambda: transformer_step(cfg, flat, p, grad, g, opt, x, y)
     print(f"training: {B * T / timed(train_step, seconds):8.0f} tokens/s  (median step of "
           f"{B}x{T} tokens, d_model {cfg.n_embd}, {cfg.n_layer} layers, {cfg.n_head} heads)")
-    dec = tf.Decoder(p, cfg)
+    dec = transformer.Decoder(p, cfg)
     xs = rng.standard_normal((4 * T, cfg.n_embd)).astype(np.float32)
     dec.step(xs[0])
     t0 = time.perf_counter()
@@ -339,7 +339,7 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
     flat, shapes = imitate.init_imitator(tcfg, rng)
     grad = np.zeros_like(flat)
     p, g = toolbox.param_views(flat, shapes), toolbox.param_views(grad, shapes)
-    opt = tf.AdamW(flat, shapes)
+    opt = transformer.AdamW(flat, shapes)
     B, K = c.batch, c.context
     batch = (rng.integers(0, 256, (B * K, 4, 84, 84), dtype=np.uint8), rng.integers(0, 5, (B, K)),
              rng.integers(0, 3, (B, K)), rng.integers(0, 4, (B, K)))

@@ -32,7 +32,7 @@ def test_both_diagnoses_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_ga
     saved = json.load(open(tmp_path / "results" / "q1_diagnosis.json"))
     assert saved["states"] == 150 and json.load(open(tmp_path / "results" / "copycat.json")) == cc
     # the verdict carries copycat.json when it finds one in its own --out
-    R = pipeline.run_pipeline(ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"),
+    R = pipeline.run_pipeline(pipeline.PipelineConfig(jobs=1, teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"),
                                       out=str(tmp_path / "results"), games=1, only="now_teacher"))
     assert R["copycat"] == cc
 

@@ -129,8 +129,8 @@ def test_histories_shorter_than_the_context_are_placed_at_random_offsets(monkeyp
     """Question 2's training: a 6-pull history in a context of 20 sits at every offset 0 .. 14, so
     every position a 20-pull test reaches is trained; a history as long as the context sits at 0."""
     seen = []
-    real = distill.tf.transformer_forward
-    monkeypatch.setattr(distill.tf, "transformer_forward",
+    real = distill.transformer.transformer_forward
+    monkeypatch.setattr(distill.transformer, "transformer_forward",
                         lambda p, x, cfg, offset=None: seen.append((x.shape[1], offset)) or real(p, x, cfg, offset))
     c = distill.DistillConfig(arms=3, pulls=20, context=20, n_layer=1, n_head=2, n_embd=8, batch=64, iters=3)
     acts, rews = distill.thompson(distill.make_bandits(np.random.default_rng(0), 10, 3), 20, np.random.default_rng(1))

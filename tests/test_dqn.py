@@ -160,12 +160,17 @@ def test_every_flag_of_every_page_has_help_from_its_comment():
 
     import distill
     import evaluate
+    import dqn_source
+    import horizon
     import imitate
+    import pipeline
     import record
+    import revisit
     import transformer
     import watch
     for cls in (dqn.DQNConfig, record.RecordConfig, transformer.DemoConfig, imitate.ImitateConfig,
-                evaluate.EvalConfig, distill.DistillConfig, watch.WatchConfig):
+                evaluate.EvalConfig, pipeline.PipelineConfig, distill.DistillConfig, horizon.HorizonConfig,
+                dqn_source.DQNSourceConfig, revisit.RevisitConfig, watch.WatchConfig):
         comments = toolbox.field_comments(cls)
         missing = [f.name for f in dataclasses.fields(cls) if not comments.get(f.name)]
         assert not missing, (cls.__name__, missing)

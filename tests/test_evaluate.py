@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 import shutil
+import subprocess
 import sys
 import types
 
@@ -105,7 +106,7 @@ def short_games(monkeypatch):
 
 
 def test_evaluate_end_to_end_on_tiny_runs(tiny_run, tiny_imitator, tmp_path, short_games):
-    c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "work"),
+    c = pipeline.PipelineConfig(jobs=1, teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "work"),
                       out=str(tmp_path / "results"), games=3, steps=800, control_steps=400)
     R = pipeline.run_pipeline(c)
     for key in ("now", "later", "elsewhere", "swap", "noreward"):
@@ -196,7 +197,7 @@ def test_tiny_reward_effect_is_not_using_reward():
 
 
 def test_only_is_checked_before_any_work_and_table_never_starts_a_run(tmp_path):
-    c = ev.EvalConfig(jobs=1, teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+    c = pipeline.PipelineConfig(jobs=1, teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="nonsense")
     with pytest.raises(SystemExit, match="unknown"):
         pipeline.run_pipeline(c)
@@ -247,7 +248,7 @@ def test_stage_arms_and_the_prompted_transplant(tiny_run, tmp_path, short_games)
     last = pol.prompt(tiny_run, where="start")                       # the first K recorded steps
     h = history_io.load_history(tiny_run)
     assert last == (int(h["action"][31]), float(h["reward_clip"][31]))
-    c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+    c = pipeline.PipelineConfig(jobs=1, teacher=tiny_run, imitator=str(im), work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       games=2, only="now_teacher,stages")
     R = pipeline.run_pipeline(c)
     assert R["stages"]["history_multiples"] == list(ev.STAGE_PROBES)
@@ -321,7 +322,7 @@ def test_across_seeds_a_seed_that_fails_q1_reads_not_testable_on_the_other_quest
 def test_seeds_of_the_imitator_play_their_own_arms_and_the_table_shows_the_spread(tiny_run, tmp_path, short_games):
     for k in (0, 1):
         imitate.train(tiny_config(tiny_run, tmp_path / f"im{k}", iters=2, seed=k), log=lambda *a: None)
-    c = ev.EvalConfig(jobs=1, teacher=tiny_run, imitator=str(tmp_path / "im0"), seeds=str(tmp_path / "im1"),
+    c = pipeline.PipelineConfig(jobs=1, teacher=tiny_run, imitator=str(tmp_path / "im0"), seeds=str(tmp_path / "im1"),
                       work=str(tmp_path / "w"), out=str(tmp_path / "o"), games=3, only="now")
     assert ev.selected(c, ev.arms(c)) == ["now_teacher", "now_imitator", "now_imitator_empty", "now_imitator_argmax",
                                           "now_imitator@seed1", "now_imitator_empty@seed1",
@@ -358,7 +359,7 @@ def test_quick_starts_from_the_committed_teacher_and_imitator(tiny_run, tiny_imi
     monkeypatch.setitem(pipeline.QUICK, "record", dict(steps=300, chunk_steps=100, checkpoint_every=300))
     monkeypatch.setitem(pipeline.QUICK, "evaluate", dict(games=2, steps=300, control_steps=200, max_game_steps=120))
     monkeypatch.chdir(tmp_path)
-    R = pipeline.run_pipeline(ev.EvalConfig(quick=True, out="results", only="now,later,controls"))
+    R = pipeline.run_pipeline(pipeline.PipelineConfig(quick=True, out="results", only="now,later,controls"))
     assert history_io.history_length("runs/quick/breakout") == 300
     assert json.load(open("runs/quick/breakout/config.json"))["frozen"] == str(committed / "teacher_final")
     assert not os.path.exists("runs/quick/imitator")                          # nothing trained
@@ -374,7 +375,7 @@ def test_bad_numbers_stop_before_any_work(tmp_path):
                         (dict(max_game_steps=-1), "--max_game_steps -1"),
                         (dict(seeds=str(tmp_path / "nope"), only="now"), "holds no trained imitator.*--seed 1")):
         with pytest.raises(SystemExit, match=message):
-            pipeline.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
+            pipeline.run_pipeline(pipeline.PipelineConfig(work=str(tmp_path / "w"), out=str(tmp_path / "o"), **kw))
     assert not os.path.exists(tmp_path / "w") and not os.path.exists(tmp_path / "o")
 
 
@@ -407,7 +408,7 @@ def fake_arms(work, seed=0):
 
 def test_an_arm_still_running_is_listed_not_judged(tmp_path):
     """A half-played arm's reading could flip as it goes on: the table names it and waits."""
-    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+    c = pipeline.PipelineConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), games=3, steps=1_000, control_steps=500)
     arm = fake_arms(tmp_path / "w")
     arm("now_teacher", 3, 100)
@@ -527,15 +528,14 @@ def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch, t
 def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_run, tiny_imitator, tmp_path):
     """--list_jobs prints the pipeline as waves of independent commands; run by `xargs -P 2`, wave
     after wave, they give the same games and the same table as the pipeline run in one process."""
-    import subprocess
     kw = dict(teacher=tiny_run, imitator=tiny_imitator, games=2, max_game_steps=150, only="now", jobs=1)
-    seq = pipeline.run_pipeline(ev.EvalConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
-    c = ev.EvalConfig(work=str(tmp_path / "w2"), out=str(tmp_path / "o2"), **kw)
+    seq = pipeline.run_pipeline(pipeline.PipelineConfig(work=str(tmp_path / "w1"), out=str(tmp_path / "o1"), **kw))
+    c = pipeline.PipelineConfig(work=str(tmp_path / "w2"), out=str(tmp_path / "o2"), **kw)
     waves = [[cmd for _, cmd in w] for w in pipeline.job_waves(c)]
     names = sorted(f"{n}.log" for w in pipeline.job_waves(c) for n, _ in w)     # listed before any has run
     assert [len(w) for w in waves] == [4, 1] and waves[-1][0].endswith("--only table")
     for k in range(1, len(waves) + 1):
-        listed = subprocess.run([sys.executable, "evaluate.py", "--list_jobs", str(k), "--teacher", tiny_run,
+        listed = subprocess.run([sys.executable, "pipeline.py", "--list_jobs", str(k), "--teacher", tiny_run,
                                  "--imitator", tiny_imitator, "--games", "2", "--max_game_steps", "150", "--only", "now",
                                  "--work", c.work, "--out", c.out], cwd=ROOT,
                                 capture_output=True, text=True, check=True).stdout
@@ -556,7 +556,7 @@ def test_listed_jobs_run_two_at_a_time_by_xargs_give_the_sequential_table(tiny_r
 
 
 def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respect_only(tmp_path):
-    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+    c = pipeline.PipelineConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="elsewhere")
     waves = [[cmd for _, cmd in w] for w in pipeline.job_waves(c)]
     assert [name for name, _ in pipeline.job_waves(c)[0]] == ["teacher"]
@@ -596,7 +596,7 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
     assert "elsewhere_fresh" not in graph                                  # still kept: the same settings
     os.remove(os.path.join(c.teacher, "config.json"))
     with pytest.raises(SystemExit, match="--quick runs in one process"):
-        pipeline.job_waves(ev.EvalConfig(quick=True))
+        pipeline.job_waves(pipeline.PipelineConfig(quick=True))
     with pytest.raises(SystemExit, match="--jobs -1 must be 0"):
         pipeline.run_pipeline(dataclasses.replace(c, jobs=-1))
     assert os.listdir(tmp_path / "t") == []                                 # listing starts nothing
@@ -616,7 +616,7 @@ def test_jobs_start_as_soon_as_the_jobs_they_need_are_done_and_a_failure_stops_o
              (2, "after_that", f"touch {m('after_that')}", ["after_broken"]),
              (1, "last", f"touch {m('last')}", ["after_quick"])]
     monkeypatch.setattr(pipeline, "job_graph", lambda c: graph)
-    c = ev.EvalConfig(work=str(tmp_path / "w"), table=False)
+    c = pipeline.PipelineConfig(work=str(tmp_path / "w"), table=False)
     with pytest.raises(SystemExit) as stop:
         pipeline.run_jobs(c, 2, poll=0.05)
     assert [os.path.exists(m(n)) for n in ("quick", "long", "after_quick", "last")] == [True] * 4
@@ -632,7 +632,7 @@ def test_jobs_start_as_soon_as_the_jobs_they_need_are_done_and_a_failure_stops_o
 def test_finished_arms_are_kept_and_outlive_their_work_folder(tiny_run, tiny_imitator, tmp_path, capsys):
     """A finished arm's games are copied to <out>/arms/<name>.json: with its work folder lost, the
     table still judges it and the pipeline does not play it again; other settings play it anew."""
-    c = ev.EvalConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+    c = pipeline.PipelineConfig(teacher=tiny_run, imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       games=3, steps=1_000, control_steps=500, jobs=1)
     arm = fake_arms(tmp_path / "w")
     arm("now_teacher", 3, 100)
@@ -661,7 +661,7 @@ def test_a_kept_arm_that_needs_the_teacher_is_played_anew_for_another_teacher_at
     the arms that need its final weights know them by content; the others do not care."""
     t = tmp_path / "t"
     shutil.copytree(tiny_run, t)
-    c = ev.EvalConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"))
+    c = pipeline.PipelineConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"))
     os.makedirs(tmp_path / "o" / "arms")
     for name, group in (("now_teacher", "now"), ("elsewhere_random", "elsewhere"), ("stage_x1", "stages")):
         toolbox.write_json(ev.kept_path(c, name), dict(identity=ev.arm_identity(c, name, group), games=[[9, 1.0]]))
@@ -679,7 +679,7 @@ def test_a_kept_arm_that_needs_the_teacher_is_played_anew_for_another_teacher_at
 def test_an_arm_that_prompts_a_waiting_arm_is_kept_with_its_history(tmp_path):
     """elsewhere_imitator_prompted is prompted with elsewhere_teacher's first steps: a kept
     elsewhere_teacher whose history is gone is played again while the prompted arm still waits."""
-    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+    c = pipeline.PipelineConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), steps=1_000)
 
     os.makedirs(tmp_path / "o" / "arms")
@@ -706,7 +706,7 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
     cfg = json.load(open(t / "config.json"))
     json.dump(cfg | {"steps": 6_000}, open(t / "config.json", "w"))
     assert record.progress(str(t)) == (3_000, 6_000) and not record.finished(str(t)) and record.finished(tiny_run)
-    c = ev.EvalConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"),
+    c = pipeline.PipelineConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"),
                       only="now_teacher", jobs=1)
     with pytest.raises(SystemExit, match=r"recorded 3,000 of 6,000 steps\): not found or unfinished"):
         pipeline.run_pipeline(c)
@@ -732,7 +732,7 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
 def test_the_pipeline_in_one_process_records_the_teacher_by_its_job_command(tmp_path, monkeypatch):
     """Run here (--jobs 1) or as a job, the teacher is recorded by one command, record.py's (so
     with its pinned kernels); if it stops, the pipeline stops, saying how to resume."""
-    c = ev.EvalConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
+    c = pipeline.PipelineConfig(teacher=str(tmp_path / "t"), imitator=str(tmp_path / "i"), work=str(tmp_path / "w"),
                       out=str(tmp_path / "o"), only="all", jobs=1)
     ran = []
     monkeypatch.setattr(pipeline.subprocess, "run",
@@ -741,3 +741,14 @@ def test_the_pipeline_in_one_process_records_the_teacher_by_its_job_command(tmp_
         pipeline.run_pipeline(c)
     assert ran == [pipeline.teacher_command(c)] == [cmd for name, cmd in pipeline.job_waves(c)[0] if name == "teacher"]
     assert " record.py --game breakout " in ran[0] and "--numerics" not in ran[0]      # its default: portable
+
+
+def test_evaluate_plays_arms_alone_and_names_what_the_pipeline_must_make_first(tmp_path):
+    """python evaluate.py plays chosen arms in its process; it makes no teacher or imitator (the
+    pipeline, which builds on it, does) and says so, naming what is missing."""
+    run = lambda *a: subprocess.run([sys.executable, "evaluate.py", *a], cwd=ROOT, capture_output=True, text=True)
+    p = run("--teacher", str(tmp_path / "t"), "--imitator", str(tmp_path / "i"), "--only", "now_teacher,now_imitator",
+            "--work", str(tmp_path / "w"), "--out", str(tmp_path / "o"))
+    assert p.returncode != 0 and "no finished record.py run" in p.stderr and "no imitator.json" in p.stderr
+    assert "python pipeline.py" in p.stderr and not os.path.exists(tmp_path / "w")
+    assert "python pipeline.py --quick" in run("--quick").stderr

@@ -14,7 +14,7 @@ import bc
 import history_io
 import play
 import layers
-import transformer as tf
+import transformer
 import toolbox
 
 
@@ -26,7 +26,7 @@ def tiny_config(run_dir, out, **kw):
 
 @pytest.mark.parametrize("stage_input", [False, True])
 def test_whole_imitator_gradient_including_the_conv_encoder(stage_input):
-    tcfg = tf.TransformerConfig(block_size=3, n_layer=1, n_head=2, n_embd=4, n_out=4)
+    tcfg = transformer.TransformerConfig(block_size=3, n_layer=1, n_head=2, n_embd=4, n_out=4)
     flat32, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0), stage_input)
     flat32 += np.random.default_rng(2).normal(0, 0.01, flat32.size).astype(np.float32)  # w_stage not 0
     flat = flat32.astype(np.float64)
@@ -82,7 +82,7 @@ def test_train_end_to_end_and_resume_equals_uninterrupted(tiny_run, tmp_path, mo
         assert os.path.exists(tmp_path / "full" / f)
 
     calls = {"n": 0}
-    real_clip = tf.clip_grad_norm
+    real_clip = transformer.clip_grad_norm
 
     def dies_at_step_8(g, m):                         # an interruption between checkpoints 5 and 10
         calls["n"] += 1
@@ -90,11 +90,11 @@ def test_train_end_to_end_and_resume_equals_uninterrupted(tiny_run, tmp_path, mo
             raise KeyboardInterrupt
         return real_clip(g, m)
 
-    monkeypatch.setattr(tf, "clip_grad_norm", dies_at_step_8)
+    monkeypatch.setattr(transformer, "clip_grad_norm", dies_at_step_8)
     with pytest.raises(KeyboardInterrupt):
         imitate.train(tiny_config(tiny_run, tmp_path / "cut"), log=lambda *a: None)
     assert json.load(open(tmp_path / "cut" / "checkpoint.json"))["step"] == 5
-    monkeypatch.setattr(tf, "clip_grad_norm", real_clip)
+    monkeypatch.setattr(transformer, "clip_grad_norm", real_clip)
     imitate.train(tiny_config(tiny_run, tmp_path / "cut"), log=lambda *a: None)
     a = np.load(tmp_path / "full" / "imitator.npz", allow_pickle=False)["params"]
     b = np.load(tmp_path / "cut" / "imitator.npz", allow_pickle=False)["params"]
@@ -158,7 +158,7 @@ def test_bc_step_learns_a_small_task():
     flat = dqn.init_q_params(rng)
     grad = np.zeros_like(flat)
     p, g = toolbox.param_views(flat, shapes), toolbox.param_views(grad, shapes)
-    opt = tf.AdamW(flat, shapes, weight_decay=0.0)
+    opt = transformer.AdamW(flat, shapes, weight_decay=0.0)
 
     def batch(n):
         y = rng.integers(0, 2, n)                       # 0: square on the left -> RIGHT, 1: on the right -> LEFT
