@@ -80,6 +80,8 @@ class DQNSourceConfig(horizon.HorizonConfig):
     questions: bool = True        # also ask questions 2 and 3 (False: the dial alone, for a variant of it)
     seeds: str = ""               # other seeds' output folders (comma-separated, e.g. results/dqn_source/seed1):
                                   # also write seeds.json and seeds.png in --out, every reading across the seeds
+    variants: str = ""            # with --seeds: variants' output folders (other rooms, --subsample), their
+                                  # cells drawn in seeds.png too
     histories: str = "runs/dqn_source"   # where the DQN's histories are kept between runs (not committed)
     out: str = "results/dqn_source"   # dial.json, the plots, and (--seeds) seeds.json
 
@@ -408,9 +410,10 @@ def plot(D, out):
         plt.close(fig)
 
 
-def across_seeds(folders, out):
+def across_seeds(folders, out, variants=()):
     """seeds.json and seeds.png: the dial, the expert control and questions 2 and 3 of every seed
-    (each folder's dial.json), each with its mean and range across the seeds."""
+    (each folder's dial.json), each with its mean and range across the seeds; the cells of
+    `variants` (folders of other rooms or subsampled histories) drawn beside them."""
     Ds = [toolbox.read_json(os.path.join(f, "dial.json")) for f in folders]
     missing = [f for f, D in zip(folders, Ds) if not D or "q3" not in D]
     if missing:
@@ -437,6 +440,12 @@ def across_seeds(folders, out):
     cs = sorted(A["cells"].values(), key=lambda v: v["learning_over_context"]["mean"])
     ax.plot([v["learning_over_context"]["mean"] for v in cs], [v["ratio"]["mean"] for v in cs], "k-",
             label=f"page 8, mean of {len(Ds)} seeds")
+    for f in variants:
+        V = toolbox.read_json(os.path.join(f, "dial.json")) or {"cells": {}}
+        cs = sorted(V["cells"].values(), key=lambda v: v["learning_over_context"])
+        if cs:
+            ax.plot([v["learning_over_context"] for v in cs], [v["ratio"]["mean"] for v in cs], "^-", alpha=0.8,
+                    label=f"page 8, {f}")
     tabular = toolbox.read_json(os.path.join("results", "distill", "horizon.json"))
     cells = sorted((tabular or {}).get("cells", {}).values(), key=lambda v: v["learning_over_context"])
     if cells:
@@ -445,7 +454,7 @@ def across_seeds(folders, out):
     ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as its source")
     ax.set_xscale("log")
     toolbox.save_figure(fig, ax, os.path.join(out, "seeds.png"), "episodes the source needs / episodes the context holds",
-                        "frozen imitator / source, last 5 episodes", "The dial on a DQN source, seed by seed")
+                        "frozen imitator / source, last 5 episodes", "The dial on a DQN source: seeds and variants")
     plt.close(fig)
     return A
 
@@ -483,7 +492,8 @@ def main(c: DQNSourceConfig):
     plot(D, c.out)
     print(f"wrote {c.out}: dial.json, dial.png, source.png, questions.png")
     if c.seeds:
-        A = across_seeds([c.out] + [f.strip() for f in c.seeds.split(",") if f.strip()], c.out)
+        A = across_seeds([c.out] + [f.strip() for f in c.seeds.split(",") if f.strip()], c.out,
+                         [f.strip() for f in c.variants.split(",") if f.strip()])
         print(f"wrote {c.out}: seeds.json, seeds.png (" + ", ".join(
             f"context {v['context_episodes']}: {v['ratio']['mean']:.2f} [{v['ratio']['min']:.2f}, {v['ratio']['max']:.2f}]"
             for v in A["cells"].values()) + ")")

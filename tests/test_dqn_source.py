@@ -87,7 +87,7 @@ def test_the_dial_writes_its_files_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr(horizon, "dial_cell", lambda *a, **k: pytest.fail("a finished cell was trained again"))
     monkeypatch.setattr(horizon, "train_cell", lambda *a, **k: pytest.fail("a finished question was trained again"))
     assert ds.main(c)["cells"]["5x2"]["ratio"] == D["cells"]["5x2"]["ratio"]
-    A = ds.across_seeds([str(tmp_path), str(tmp_path)], str(tmp_path))   # the same seed twice: no spread
+    A = ds.across_seeds([str(tmp_path), str(tmp_path)], str(tmp_path), [str(tmp_path)])   # the same seed twice
     r = A["cells"]["5x2"]["ratio"]
     assert r["min"] == r["mean"] == r["max"] == D["cells"]["5x2"]["ratio"]["mean"] and len(A["q2"]["imitator"]["readings"]) == 2
     assert os.path.exists(tmp_path / "seeds.png")
