@@ -18,6 +18,7 @@ STRUCTURAL = {"1", "2", "3", "0", "32", "90", "95", "100k", "2'"}
 SOURCES = ("verdict*.json", "power*.json", "action_mix.json", "watch.json", "*/teacher_summary.json",
            "q1_recipe_*/metrics.json", "imitator*/imitator.json", "q1_recipe_*/imitator.json", "distill/*.json",
            "dqn_source/dial.json", "dqn_source/seeds.json", "dqn_source/*/dial.json", "revisit/revisit.json",
+           "revisit/*/revisit.json",
            "nostage/verdict.json")
 LONG = 12                         # a list longer than this is a curve or a game list: not quoted in a summary
 
