@@ -25,7 +25,7 @@ imitator's score over the DQN's, past d / k = 1, lies above 0.8; "forgets" when 
 and below the same ratio within the context (d / k <= 1); otherwise "can't tell".
 
     python revisit.py --quick        # a classroom run (2 min 21 s on one core, beside another job)
-    python revisit.py                # the DQN's worlds and contexts 1, 2 and 4 (~40 min on one core, resumable)
+    python revisit.py                # the DQN's worlds and contexts 1, 2 and 4 (about 25 min on one core beside another job; resumable)
 
 writes results/revisit/: revisit.json (the DQN's learning, one entry per context: its score and the
 DQN's by d / k, the reading), revisit.png (score against d / k).
