@@ -453,8 +453,8 @@ def main():
         raise SystemExit("--quick is the pipeline's classroom run: python pipeline.py --quick (make quick)")
     chosen = selected(c, arms(c))                               # an unknown --only stops here, before any work
     folder_of = {sfx: folder for folder, _, sfx in imitator_folders(c)}  # "" / "@seed1" ... -> its imitator
-    imitators = {folder_of["@seed" + n.partition("@seed")[2] if "@seed" in n else ""]
-                 for n in chosen if n not in teacher_arms(c)}
+    own = teacher_arms(c)
+    imitators = {folder_of["@seed" + n.partition("@seed")[2] if "@seed" in n else ""] for n in chosen if n not in own}
     missing = [f"--imitator {f} (no imitator.json)" for f in sorted(imitators)
                if not os.path.exists(os.path.join(f, "imitator.json"))]
     if any(needs_final_teacher(n) for n in chosen) and not record.finished(c.teacher):

@@ -143,6 +143,30 @@ def dqn_update_flops(batch=32):
     return 2 * batch * (2 * forward + backward)
 
 
+def time_in_rounds(work, rounds, repeats, digits):
+    """Each of work's callables (the parts, then the whole, last) timed in `rounds` interleaved rounds,
+    each a median of `repeats` calls; prints every part's median ms, its share of the whole and its
+    range, and their sum against the whole. Returns the parts' medians, the whole's, and its range."""
+    got = {k: [] for k in work}
+    for _ in range(rounds):
+        for k, fn in work.items():
+            got[k].append(1e3 * timed(fn, 0.0, repeats))
+    med = {k: float(np.median(v)) for k, v in got.items()}
+    name = list(work)[-1]
+    whole, w = med.pop(name), max(map(len, work)) + 2
+    for k, v in med.items():
+        print(f"  {k:{w}s} {v:8.{digits}f} ms  {100 * v / whole:5.1f}%   [{min(got[k]):.{digits}f}, {max(got[k]):.{digits}f}]")
+    print(f"  {'sum of the parts':{w}s} {sum(med.values()):8.{digits}f} ms   {name}: {whole:.{digits}f} ms "
+          f"[{min(got[name]):.{digits}f}, {max(got[name]):.{digits}f}] over {rounds} rounds")
+    return med, whole, [min(got[name]), max(got[name])]
+
+
+def sgemm_gflops():
+    """This CPU's float32 matrix-product rate with the threads in use: one 1024^3 product, GFLOP/s."""
+    A = np.ones((1024, 1024), np.float32)
+    return 2 * 1024 ** 3 / timed(lambda: A @ A, 0.0, 20) / 1e9
+
+
 def profile_dqn(repeats=40, warmup=DQN_WARMUP, rounds=ROUNDS):
     """The DQN update part by part (the replay's batch, the input's space to depth, the target
     forward, the online forward, its backward, Adam) and whole, in `rounds` interleaved rounds
@@ -150,7 +174,6 @@ def profile_dqn(repeats=40, warmup=DQN_WARMUP, rounds=ROUNDS):
     whole update, and the floor: the update's FLOPs at this CPU's matrix-product rate with these
     threads, and the bytes Adam must move at its measured copy bandwidth."""
     cfg, agent, rng = dqn_case(warmup)
-    ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
     s, a, ret, disc, s2 = agent.replay.sample(rng, cfg.batch_size, cfg.n_step, cfg.gamma)
     x, x2 = dqn.stacks_to_input(s), dqn.stacks_to_input(s2)
     q, cache = dqn.q_forward(agent.p, x)
@@ -165,18 +188,8 @@ def profile_dqn(repeats=40, warmup=DQN_WARMUP, rounds=ROUNDS):
         "Adam": lambda: layers.adam_step(agent.flat, agent.grad_flat, agent.m, agent.v, 1e-9, 0.9, 0.999, 1.5e-4, 1),
         "whole update": agent.update,
     }
-    got = {k: [] for k in work}
-    for _ in range(rounds):
-        for k, fn in work.items():
-            got[k].append(ms(fn))
-    med = {k: float(np.median(v)) for k, v in got.items()}
-    whole = med.pop("whole update")
-    for k, v in med.items():
-        print(f"  {k:28s} {v:7.3f} ms  {100 * v / whole:5.1f}%   [{min(got[k]):.3f}, {max(got[k]):.3f}]")
-    print(f"  {'sum of the parts':28s} {sum(med.values()):7.3f} ms   the whole update: {whole:.3f} ms "
-          f"[{min(got['whole update']):.3f}, {max(got['whole update']):.3f}] over {rounds} rounds")
-    A, B = np.ones((1024, 1024), np.float32), np.ones((1024, 1024), np.float32)
-    gflops = 2 * 1024 ** 3 / timed(lambda: A @ B, 0.0, 20) / 1e9
+    med, whole, whole_range = time_in_rounds(work, rounds, repeats, 3)
+    gflops = sgemm_gflops()
     flops = dqn_update_flops(cfg.batch_size)
     big = np.ones(64 * 2 ** 20 // 4, np.float32)
     out = np.empty_like(big)
@@ -186,7 +199,7 @@ def profile_dqn(repeats=40, warmup=DQN_WARMUP, rounds=ROUNDS):
     print(f"  floor: {flops / 1e6:.0f} MFLOP at {gflops:.0f} GFLOP/s (1024^3 sgemm, these threads) = "
           f"{1e3 * flops / gflops / 1e9:.2f} ms; Adam moves {adam_bytes / 1e6:.0f} MB at {gbs:.0f} GB/s "
           f"(copy) = {1e3 * adam_bytes / gbs / 1e9:.2f} ms; the update is {whole / floor:.1f}x its floor")
-    return dict(parts_ms=med, update_ms=whole, update_ms_range=[min(got["whole update"]), max(got["whole update"])],
+    return dict(parts_ms=med, update_ms=whole, update_ms_range=whole_range,
                 rounds=rounds, mflop=flops / 1e6, sgemm_gflops=gflops, copy_gbs=gbs, floor_ms=floor, threads=threads())
 
 
@@ -247,24 +260,14 @@ def profile_imitator(c: imitate.ImitateConfig = None, rounds=ROUNDS, repeats=5, 
         "clip + AdamW": lambda: (transformer.clip_grad_norm(grad, 1e9), opt.step(flat, grad, 1e-12)),
         "whole step (train_step)": lambda: imitate.train_step(p, g, flat, grad, opt, batch, tcfg, 1e9, 1e-12),
     }
-    got = {k: [] for k in work}
-    for _ in range(rounds):
-        for k, fn in work.items():
-            got[k].append(1e3 * timed(fn, 0.0, repeats))
-    med = {k: float(np.median(v)) for k, v in got.items()}
-    whole = med.pop("whole step (train_step)")
-    for k, v in med.items():
-        print(f"  {k:34s} {v:8.2f} ms  {100 * v / whole:5.1f}%   [{min(got[k]):.2f}, {max(got[k]):.2f}]")
-    ws = got["whole step (train_step)"]
-    print(f"  {'sum of the parts':34s} {sum(med.values()):8.2f} ms   the whole step: {whole:.2f} ms "
-          f"[{min(ws):.2f}, {max(ws):.2f}] over {rounds} rounds ({c.batch * c.context / whole * 1e3:,.0f} tokens/s)")
-    A = np.ones((1024, 1024), np.float32)
-    gflops = 2 * 1024 ** 3 / timed(lambda: A @ A, 0.0, 20) / 1e9
+    med, whole, whole_range = time_in_rounds(work, rounds, repeats, 2)
+    print(f"  ({c.batch * c.context / whole * 1e3:,.0f} tokens/s)")
+    gflops = sgemm_gflops()
     flops = imitator_update_flops(c)
     floor = 1e3 * flops / gflops / 1e9
     print(f"  floor: {flops / 1e9:.2f} GFLOP at {gflops:.0f} GFLOP/s (1024^3 sgemm, these threads) = {floor:.1f} ms; "
           f"the step is {whole / floor:.1f}x its floor")
-    return dict(parts_ms=med, step_ms=whole, step_ms_range=[min(ws), max(ws)], rounds=rounds, gflop=flops / 1e9,
+    return dict(parts_ms=med, step_ms=whole, step_ms_range=whole_range, rounds=rounds, gflop=flops / 1e9,
                 sgemm_gflops=gflops, floor_ms=floor, tokens_per_s=c.batch * c.context / whole * 1e3, threads=threads())
 
 
