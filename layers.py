@@ -341,7 +341,15 @@ def init_uniform_fan_in(p, rng, layers):
         p["b" + layer][...] = rng.uniform(-bound, bound, p["b" + layer].shape)
 
 
-@njit(cache=True, fastmath=True)
+# Exact-but-fast compiler flags for an elementwise loop: the fast-math flags that let LLVM vectorize
+# (no NaN/inf/signed-zero care, reassociation, fused multiply-add), without the two that change
+# results (approximate reciprocals and functions: vrsqrtps instead of a true square root), and
+# errors as NumPy has them (a float division by zero gives inf, not a Python exception: the check
+# alone keeps a loop scalar, 7x slower here).
+EXACT_FAST = dict(fastmath={"nnan", "ninf", "nsz", "reassoc", "contract"}, error_model="numpy")
+
+
+@njit(cache=True, **EXACT_FAST)
 def adam_step(p, g, m, v, lr, beta1, beta2, eps, t):
     """One Adam step (Kingma & Ba 2015) on flat float32 vectors, in place; t counts steps from 1.
     Constants are cast to float32 first: mixing in float64 would stop the loop vectorizing.

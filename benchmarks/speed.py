@@ -122,8 +122,9 @@ def bench_dqn(repeats=200, warmup=DQN_WARMUP):
     median_ms = lambda fn: 1e3 * timed(fn, 0.0, repeats)
 
     stack = rng.integers(0, 255, (4, 84, 84), dtype=np.uint8)
-    print(f"training update (batch {cfg.batch_size}, Adam, after {warmup} updates): {median_ms(agent.update):6.2f} ms")
-    print(f"acting forward (1 stack):          {median_ms(lambda: agent.act(stack, 0.0)):6.3f} ms")
+    update_ms, act_ms = median_ms(agent.update), median_ms(lambda: agent.act(stack, 0.0))
+    print(f"training update (batch {cfg.batch_size}, Adam, after {warmup} updates): {update_ms:6.2f} ms")
+    print(f"acting forward (1 stack):          {act_ms:6.3f} ms")
     env, rates = dqn.make_env("breakout"), []                  # the real loop, 1 update per 4 steps
     for rep in range(3):
         t0 = time.perf_counter()
@@ -132,6 +133,7 @@ def bench_dqn(repeats=200, warmup=DQN_WARMUP):
         rates.append(4000 / (time.perf_counter() - t0))
     print(f"end to end (Breakout, epsilon 0.01, 1 update / 4 steps): {np.median(rates):6.0f} agent steps/s "
           f"(1M steps in {1e6 / np.median(rates) / 60:.0f} min)")
+    return dict(update_ms=update_ms, act_ms=act_ms, agent_steps_per_s=float(np.median(rates)), warmup=warmup)
 
 
 def dqn_update_flops(batch=32):
@@ -323,7 +325,8 @@ def bench_transformer(seconds=20):
     opt = transformer.AdamW(flat, shapes)
 
     train_step = lambda: transformer_step(cfg, flat, p, grad, g, opt, x, y)
-    print(f"training: {B * T / timed(train_step, seconds):8.0f} tokens/s  (median step of "
+    tokens_s = B * T / timed(train_step, seconds)
+    print(f"training: {tokens_s:8.0f} tokens/s  (median step of "
           f"{B}x{T} tokens, d_model {cfg.n_embd}, {cfg.n_layer} layers, {cfg.n_head} heads)")
     dec = transformer.Decoder(p, cfg)
     xs = rng.standard_normal((4 * T, cfg.n_embd)).astype(np.float32)
@@ -331,8 +334,9 @@ def bench_transformer(seconds=20):
     t0 = time.perf_counter()
     for v in xs:
         dec.step(v)
-    print(f"cached decoding: {len(xs) / (time.perf_counter() - t0):8.0f} steps/s "
-          f"(one position at a time, window {T}, slides included)")
+    decode_s = len(xs) / (time.perf_counter() - t0)
+    print(f"cached decoding: {decode_s:8.0f} steps/s (one position at a time, window {T}, slides included)")
+    return dict(train_tokens_per_s=tokens_s, decode_steps_per_s=decode_s)
 
 
 def bench_imitator(c: imitate.ImitateConfig, steps=5):
@@ -353,7 +357,8 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
         t0 = time.perf_counter()
         imitate.train_step(p, g, flat, grad, opt, batch, tcfg, 1.0, 1e-4)
         times.append(time.perf_counter() - t0)
-    print(f"training: {B * K / np.median(times):7.0f} tokens/s (batch {B} x context {K}, conv encoder included)")
+    figures = dict(train_tokens_per_s=B * K / float(np.median(times)))
+    print(f"training: {figures['train_tokens_per_s']:7.0f} tokens/s (batch {B} x context {K}, conv encoder included)")
     os.makedirs("/tmp/imitator_bench", exist_ok=True)
     np.savez("/tmp/imitator_bench/imitator.npz", params=flat)
     toolbox.write_json("/tmp/imitator_bench/imitator.json", dict(kind="imitator", n_actions=dqn.N_ACTIONS,
@@ -364,7 +369,8 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
     t0 = time.perf_counter()
     for i in range(3 * K):                               # several slides of the window included
         player.act(stacks[i % 256], i % 4, 0.0)
-    print(f"frozen player: {3 * K / (time.perf_counter() - t0):7.0f} steps/s (no emulator)")
+    figures["player_steps_per_s"] = 3 * K / (time.perf_counter() - t0)
+    print(f"frozen player: {figures['player_steps_per_s']:7.0f} steps/s (no emulator)")
     env = dqn.make_env("breakout")
     obs, _ = env.reset(seed=0)
     a, t0 = play.NEW_GAME, time.perf_counter()
@@ -372,7 +378,9 @@ def bench_imitator(c: imitate.ImitateConfig, steps=5):
         a = player.act(obs[0], a, 0.0)
         env.send(np.array([a]))
         obs, *_ = env.recv()
-    print(f"frozen player + Breakout emulator: {2000 / (time.perf_counter() - t0):7.0f} steps/s")
+    figures["player_with_emulator_steps_per_s"] = 2000 / (time.perf_counter() - t0)
+    print(f"frozen player + Breakout emulator: {figures['player_with_emulator_steps_per_s']:7.0f} steps/s")
+    return figures
 
 
 def bench_file(cpu, kind, extra=""):
@@ -392,7 +400,7 @@ if __name__ == "__main__":
     ap.add_argument("--only", default="dqn,profile,transformer,imitator,profile_imitator",
                     help="comma-separated: dqn, profile (the DQN update part by part), threads (the update under "
                          "each thread setting), transformer, imitator, profile_imitator (its step part by part)")
-    ap.add_argument("--json", default="", help="also write the profile's and the thread sweep's figures to this file; "
+    ap.add_argument("--json", default="", help="also write every part's figures to this file; "
                                                "\"auto\": results/speed_<cpu>.json, one file per kind of CPU met")
     ap.add_argument("--worker", type=int, default=-1, help=argparse.SUPPRESS)   # one side of the thread sweep
     a = ap.parse_args()
@@ -405,7 +413,7 @@ if __name__ == "__main__":
         raise SystemExit(f"--only {','.join(unknown)}: unknown; valid: {', '.join(PARTS)}")
     print(f"CPU: {toolbox.cpu_name()} ({toolbox.cpu_flags()}), {os.cpu_count()} cores; numpy {np.__version__}; "
           f"threads {threads()}")
-    figures = dict(cpu=toolbox.cpu_info(), numpy=np.__version__, threads=threads())
+    figures = dict(cpu=toolbox.cpu_info(), numpy=np.__version__, process_threads=threads())
     for part in parts:
         print(f"--- {part}")
         figures[part] = dict(dqn=bench_dqn, profile=profile_dqn, threads=bench_threads, transformer=bench_transformer,
