@@ -13,6 +13,9 @@ transformer's conv layers from a trained behaviour-cloning network's.
 """
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 
 import dqn
@@ -20,6 +23,7 @@ import heldout
 import history_io
 import imitate
 import layers
+import toolbox
 import transformer
 import windows
 
@@ -64,3 +68,26 @@ KIND = imitate.ModelKind(kind="bc", window=lambda c: 1, init=lambda c, rng: (dqn
                          batch=bc_batch, step=lambda p, g, flat, grad, opt, batch, c, lr: bc_step(p, g, flat, grad, opt,
                                                                                                   batch, c.grad_clip, lr),
                          heldout_loss=bc_heldout_loss, evaluate=evaluate_bc, meta=lambda c: {})
+
+
+# -------------------------------------------------------------------------------------------
+# The imitator's optional eyes: imitate.py --init_torso <a bc folder>
+# -------------------------------------------------------------------------------------------
+def check_init_torso(c: imitate.ImitateConfig):
+    """Refuse an --init_torso that is not a trained behaviour-cloning network, naming the folder."""
+    if c.model != "transformer":
+        raise SystemExit("--init_torso is for the transformer imitator (--model transformer)")
+    meta = os.path.join(c.init_torso, "imitator.json")
+    if not os.path.exists(meta):
+        raise SystemExit(f"--init_torso {c.init_torso}: no trained network there (no imitator.json)")
+    with open(meta) as f:
+        if json.load(f).get("kind") != "bc":
+            raise SystemExit(f"--init_torso {c.init_torso}: not a behaviour-cloning network (imitate.py --model bc)")
+
+
+def copy_torso(p, bc_folder):
+    """Set the imitator's conv layers (imitate.TORSO) to a trained behaviour-cloning network's."""
+    with np.load(os.path.join(bc_folder, "imitator.npz"), allow_pickle=False) as z:
+        trained = toolbox.param_views(z["params"], dqn.param_shapes())
+        for n in imitate.TORSO:
+            p[n][...] = trained[n]

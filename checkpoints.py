@@ -17,12 +17,17 @@ can keep to its loop:
     other settings are refused, another machine's kernels are said (claim_run); --same_as stops a
     run at its first game that differs from a reference curve (check_same_game)
   - sessions.json: which command recorded which stretch, when, how long, on which CPU
+  - the teacher's checkpoint files themselves (save_agent, load_agent, load_checkpoint): .npz for
+    arrays, JSON for everything else, no pickle anywhere
+  - the imitator's training resumes the same way (resume_training): a checkpoint made with other
+    settings is refused, naming them
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
 import glob
+import json
 import os
 import sys
 import time
@@ -30,10 +35,50 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from dqn import env_step, load_checkpoint, new_game
+from dqn import N_ACTIONS, env_step, new_game, param_shapes
 from history_io import HistoryError, history_index, history_segments, read_chunk, read_history, write_chunk, \
     write_history_meta
 import toolbox
+
+
+def save_agent(agent, path):
+    """Write path.npz (weights, target, Adam moments) and path.json (counters, RNG, config) of a dqn.Agent."""
+    toolbox.save_npz(path + ".npz", params=agent.flat, target=agent.target_flat, adam_m=agent.m, adam_v=agent.v)
+    meta = dict(steps=agent.steps, updates=agent.updates, n_actions=agent.n_actions,
+                n_params=int(agent.flat.size), network="dqn2013",
+                rng=agent.rng.bit_generator.state, config=dataclasses.asdict(agent.cfg))
+    toolbox.write_json(path + ".json", meta)
+
+
+def load_agent(agent, path, weights_only=False):
+    """Load a checkpoint written by save_agent into agent; weights_only keeps its counters and optimizer."""
+    meta, arrays = load_checkpoint(path, agent.n_actions)
+    agent.flat[...] = arrays["params"]
+    if weights_only:
+        agent.target_flat[...] = arrays["params"]
+        return meta
+    agent.target_flat[...] = arrays["target"]
+    agent.m[...], agent.v[...] = arrays["adam_m"], arrays["adam_v"]
+    agent.steps, agent.updates = meta["steps"], meta["updates"]
+    agent.rng.bit_generator.state = meta["rng"]
+    return meta
+
+
+def load_checkpoint(path, n_actions=N_ACTIONS):
+    """Read and check a teacher checkpoint: (meta, arrays); a wrong network or action count names the file."""
+    try:
+        with open(path + ".json") as f:
+            meta = json.load(f)
+        with np.load(path + ".npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read teacher checkpoint {path}(.npz/.json): {e}") from e
+    expect = toolbox.n_params(param_shapes(n_actions))
+    if meta.get("network") != "dqn2013" or meta.get("n_actions") != n_actions \
+            or arrays.get("params", np.empty(0)).shape != (expect,):
+        raise ValueError(f"{path}.npz is not a 2013-DQN checkpoint with {n_actions} actions "
+                         f"(network={meta.get('network')}, n_actions={meta.get('n_actions')})")
+    return meta, arrays
 
 
 def checkpoint_name(run_dir, step):
@@ -151,17 +196,17 @@ def resume_agent(rc, agent, run_dir, resumed, start, base, init_step):
     --init_from teacher or the frozen one), cut the history and curve back to that checkpoint,
     refill the replay from the history. Returns the history's chunks and segments, and the curve's rows."""
     if resumed:
-        agent.load(checkpoint_name(run_dir, start))
+        load_agent(agent, checkpoint_name(run_dir, start))
     elif rc.init_from:
-        agent.load(checkpoint_name(rc.init_from, init_step))
+        load_agent(agent, checkpoint_name(rc.init_from, init_step))
     elif rc.frozen:
-        agent.load(rc.frozen, weights_only=True)              # its weights; a fresh optimizer state,
+        load_agent(agent, rc.frozen, weights_only=True)              # its weights; a fresh optimizer state,
         agent.steps = base                                     # but its step count: a later learner goes on from it
     (chunks, segments), rows = cut_history(run_dir, rc.game, start, agent.cfg.seed), cut_curve(run_dir, start)
     if not rc.frozen:
         refill_replay(agent, ([(rc.init_from, init_step)] if rc.init_from else []) + [(run_dir, start)])
     if not resumed:
-        agent.save(checkpoint_name(run_dir, 0))            # the teacher as this run starts
+        save_agent(agent, checkpoint_name(run_dir, 0))            # the teacher as this run starts
     return chunks, segments, rows
 
 
@@ -235,3 +280,23 @@ def refill_replay(agent, sources):
         for _, cols in toolbox.progress(read_history(run, a, b), desc="rebuilding replay", unit="chunk", leave=False):
             agent.replay.extend(cols["frame"], cols["action"], cols["reward_clip"],
                                 cols["terminated"] | cols["truncated"] | cols["life_lost"], cols["first"])
+
+
+def resume_training(ck, c, defaults, ignored, flat, opt, rng):
+    """The training state saved at ck (.json/.npz) by imitate.py, loaded into flat, opt (its Adam
+    moments and step) and rng; a fresh state if there is none. A checkpoint made with settings other
+    than c's (fields of the config dataclass, except those in `ignored`) is refused, naming them;
+    a setting the checkpoint predates reads as its value in `defaults`."""
+    state = toolbox.read_json(ck + ".json")
+    if state is None:
+        return dict(step=0, train_loss=[], val_loss=[], seconds=0.0)
+    saved = dataclasses.asdict(defaults) | state["config"]
+    changed = sorted(k for k, v in dataclasses.asdict(c).items() if k not in ignored and saved[k] != v)
+    if changed:
+        raise SystemExit(f"{ck}.json was trained with other settings ({', '.join(f'--{k} {saved[k]}' for k in changed)}); "
+                         f"use those flags or another --out")
+    with np.load(ck + ".npz", allow_pickle=False) as z:
+        flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
+    opt.t = state["step"]
+    rng.bit_generator.state = state["rng"]
+    return state

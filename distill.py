@@ -7,8 +7,9 @@ them, freeze it, and put it in front of a task it has never seen. If its context
 learning, it can improve from pull to pull with frozen weights: it has learned to infer, from the
 context, what the source learner would do next, and the source learner was improving.
 
-The tasks are 5-armed Bernoulli bandits: each arm pays 1 with its own probability, drawn uniformly
-for every new task. The source learner is Thompson sampling. One token per pull:
+The tasks are 5-armed Bernoulli bandits: each arm (a bandit's lever, as the literature calls it;
+not one of page 5's experiment arms) pays 1 with its own probability, drawn uniformly for every new
+task. The source learner is Thompson sampling. One token per pull:
 
     token_t  = E_action[arm pulled at t-1 (or "start")] + E_reward[its reward (or "start")]
     logits_t = transformer(token_1 .. token_t)           -> which arm the learner pulls at t
@@ -48,6 +49,7 @@ import numpy as np
 import layers
 import transformer
 import toolbox
+import verdict
 
 
 @dataclass
@@ -216,7 +218,7 @@ def gain_reading(gains, rng, min_gain):
     and the mean gain is at least min_gain, "no" when the interval lies below min_gain, otherwise
     "too short to tell"."""
     gains = np.asarray(gains, float)
-    lo, hi = np.quantile(toolbox.bootstrap_means(gains, rng), [0.025, 0.975])
+    lo, hi = np.quantile(verdict.bootstrap_means(gains, rng), [0.025, 0.975])
     yes, no = bool(lo > 0 and gains.mean() >= min_gain), bool(hi < min_gain)
     return dict(mean=float(gains.mean()), lo=float(lo), hi=float(hi), min_gain=min_gain,
                 reading="yes" if yes else "no" if no else "too short to tell")

@@ -9,16 +9,12 @@ evaluation) watches this learner or competes with it, so every piece is here in 
   replay       -> every frame stored once; stacks rebuilt by index, never across an episode start
   learning     -> epsilon-greedy, n-step Huber TD loss, target network, Adam
 
-Run:
-    python dqn.py                  # the same agent learns Catch, a toy game, in about a minute
-The Atari learning run, which also records the history, is `python record.py` (next page);
-the speed figures are benchmarks/speed.py's.
+Nothing to run on its own: `python catch.py` shows this agent learn a toy game in a minute, and the
+Atari learning run, which also records the history, is `python record.py` (the next page). Its
+checkpoint files are checkpoints.py's (an appendix page); the speed figures benchmarks/speed.py's.
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -343,47 +339,6 @@ class Agent:
         if self.steps % self.cfg.target_every == 0:
             self.target_flat[...] = self.flat
 
-    # --- checkpoints: .npz for arrays, JSON for everything else; no pickle anywhere ---
-    def save(self, path):
-        """Write path.npz (weights, target, Adam moments) and path.json (counters, RNG, config)."""
-        toolbox.save_npz(path + ".npz", params=self.flat, target=self.target_flat, adam_m=self.m, adam_v=self.v)
-        meta = dict(steps=self.steps, updates=self.updates, n_actions=self.n_actions,
-                    n_params=int(self.flat.size), network="dqn2013",
-                    rng=self.rng.bit_generator.state, config=dataclasses.asdict(self.cfg))
-        toolbox.write_json(path + ".json", meta)
-
-    def load(self, path, weights_only=False):
-        """Load a checkpoint written by save(); weights_only keeps this agent's counters/optimizer."""
-        meta, arrays = load_checkpoint(path, self.n_actions)
-        self.flat[...] = arrays["params"]
-        if weights_only:
-            self.target_flat[...] = arrays["params"]
-            return meta
-        self.target_flat[...] = arrays["target"]
-        self.m[...], self.v[...] = arrays["adam_m"], arrays["adam_v"]
-        self.steps, self.updates = meta["steps"], meta["updates"]
-        self.rng.bit_generator.state = meta["rng"]
-        return meta
-
-
-
-
-def load_checkpoint(path, n_actions=N_ACTIONS):
-    """Read and check a teacher checkpoint; a wrong network or action count names the file."""
-    try:
-        with open(path + ".json") as f:
-            meta = json.load(f)
-        with np.load(path + ".npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise ValueError(f"cannot read teacher checkpoint {path}(.npz/.json): {e}") from e
-    expect = toolbox.n_params(param_shapes(n_actions))
-    if meta.get("network") != "dqn2013" or meta.get("n_actions") != n_actions \
-            or arrays.get("params", np.empty(0)).shape != (expect,):
-        raise ValueError(f"{path}.npz is not a 2013-DQN checkpoint with {n_actions} actions "
-                         f"(network={meta.get('network')}, n_actions={meta.get('n_actions')})")
-    return meta, arrays
-
 
 # -------------------------------------------------------------------------------------------
 # The learning loop: act, step the emulator, remember, learn. It yields one record per step.
@@ -434,101 +389,3 @@ def learn(env, agent, n_steps, game, frozen_eps=None):
         yield dict(frame=game.obs[0, -1], action=a, reward_raw=r_raw, reward_clip=r_clip,
                    terminated=term, truncated=trunc, life_lost=life_lost, first=game.first, epsilon=eps)
         game = nxt
-
-
-# -------------------------------------------------------------------------------------------
-# A minute's demonstration: the same agent and loop learn Catch (python dqn.py)
-# -------------------------------------------------------------------------------------------
-class Catch:
-    """A game small enough to learn in a minute, with AtariVectorEnv's reset/send/recv and shapes.
-
-    A 12x12 ball falls down one of 7 columns for 6 steps; the agent moves a paddle on the bottom
-    row (RIGHT = action 2, LEFT = action 3, anything else stays). Reward +1 for a catch, -1 for a
-    miss, then the next game starts. A random policy averages about -0.6."""
-
-    def __init__(self):
-        self.rng = np.random.default_rng(0)
-
-    def _frame(self):
-        f = np.zeros((84, 84), np.uint8)
-        f[self.row * 12:(self.row + 1) * 12, self.col * 12:(self.col + 1) * 12] = 255
-        f[72:84, self.pad * 12:(self.pad + 1) * 12] = 128
-        return f
-
-    def _new_game(self):
-        self.col, self.row, self.pad = int(self.rng.integers(7)), 0, 3
-        self.stack = np.zeros((4, 84, 84), np.uint8)
-        self.stack[3] = self._frame()
-
-    def reset(self, seed=None):
-        self.rng = np.random.default_rng(seed)
-        self._new_game()
-        return self.stack[None].copy(), {"lives": np.array([1])}
-
-    def send(self, actions):
-        self.action = int(actions[0])
-
-    def recv(self):
-        self.pad = int(np.clip(self.pad + {2: 1, 3: -1}.get(self.action, 0), 0, 6))
-        self.row += 1
-        r, term = 0.0, False
-        if self.row == 6:
-            r, term = (1.0 if self.pad == self.col else -1.0), True
-            self._new_game()
-        else:
-            self.stack = np.concatenate([self.stack[1:], self._frame()[None]])
-        return self.stack[None].copy(), np.array([r]), np.array([term]), np.array([False]), {"lives": np.array([1])}
-
-    def close(self):
-        pass
-
-
-@dataclass
-class CatchConfig:
-    steps: int = 6000                # agent steps of learning Catch (about a minute on 2 cores)
-    report_every: int = 1000         # print the learning curve every this many steps
-    seed: int = 1                    # seeds the network and the agent's sampling
-
-
-# Settings that learn Catch in a few thousand steps: Atari's are for millions (a larger learning
-# rate, a short exploration schedule, a small replay memory, a target copied often).
-CATCH_DQN = dict(lr=1e-3, learning_starts=500, eps_decay_steps=2500, target_every=250, replay_capacity=10_000,
-                 n_step=3)
-
-
-def mean_return(agent, env, games, eps, seed):
-    """The agent's mean return over `games` games of env, epsilon-greedy at eps, without learning."""
-    game, total, done = new_game(env, seed), 0.0, 0
-    while done < games:
-        game, r, term, _, _ = env_step(env, game, agent.act(game.obs[0], eps))
-        total += r
-        done += term
-    return total / games
-
-
-def learn_catch(c: CatchConfig, log=print):
-    """Learn Catch from random weights, printing the curve; returns (random play, greedy play after)."""
-    agent = Agent(DQNConfig(**CATCH_DQN, seed=c.seed))
-    before = mean_return(agent, Catch(), 200, 1.0, seed=5)
-    log(f"random play: mean return {before:+.2f} per game (+1 a catch, -1 a miss)")
-    ends = []
-    env = Catch()
-    for t, rec in enumerate(learn(env, agent, c.steps, new_game(env, 0)), start=1):
-        if rec["terminated"]:
-            ends.append(rec["reward_clip"])
-        if t % c.report_every == 0:
-            log(f"step {t:6d}  epsilon {rec['epsilon']:.2f}  updates {agent.updates:5d}  "
-                f"mean return of its last 100 games {np.mean(ends[-100:]):+.2f}")
-    after = mean_return(agent, Catch(), 200, 0.0, seed=6)
-    log(f"greedy play after {c.steps} steps: mean return {after:+.2f} per game")
-    return before, after
-
-
-
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="The DQN learns Catch from pixels in about a minute (the Atari run is "
-                                             "record.py's, the next page's).")
-    toolbox.add_config_flags(ap, CatchConfig)
-    c = toolbox.config_from_args(CatchConfig, ap.parse_args())
-    toolbox.check_positive(c, ("steps", "report_every"))
-    learn_catch(c)

@@ -9,10 +9,13 @@ learner; a transformer trained by next-move prediction, it claims, learns only t
   Controls.     Breakout with LEFT and RIGHT swapped (can it adapt in context?), and the imitator
                 with the rewards in its context zeroed (is it using reward to learn in context?).
 
-This page defines the arms and draws their plots; play.py (before it) holds the players and the
-play loop, verdict.py (after it) the rules that read the arms' games and the table; pipeline.py runs the
-stages in order (the teacher, the imitator, the arms, the table); diagnose.py (an aside) asks why
-an imitator fails question 1.
+This page lists the arms as a plain table (TEACHER_ARMS, IMITATOR_ARMS: one Arm row each, who
+plays which game from what), plays the chosen ones (play_one) and writes the table from their
+games. play.py (before it) holds the players and the play loop, verdict.py (after it) the rules
+that read the games; appendix pages keep the rest: arm_files.py (finished arms' games kept beside
+the table), table.py and figures.py (the Markdown table, the plots); pipeline.py runs the stages in
+order (the teacher, the imitator, the arms as parallel jobs, the table); diagnose.py (an aside) asks
+why an imitator fails question 1.
 Every arm is a separate, resumable job. Teacher arms that learn are record.py runs that start
 from the final teacher (--init_from); playing arms save their games and context after every game.
 
@@ -28,9 +31,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -40,7 +40,7 @@ import numpy as np
 import figures
 import play
 import checkpoints
-import history_io
+import arm_files
 import record
 import table
 import verdict
@@ -90,19 +90,42 @@ def learn_arm(c, name, game, steps, init_from):
 # history's length: 1 = the end of the history it was trained on; past 1 = stages it never saw).
 STAGE_PROBES = (0.25, 0.5, 1.0, 1.5, 2.0)
 
-# An imitator arm prompted with another arm's first steps (its history's start), and that arm.
-PROMPTED_BY = {"elsewhere_imitator_prompted": "elsewhere_teacher"}
-
 # The arms that need only the teacher's settings (its config.json: the final epsilon, the DQN's
 # settings), neither its final weights nor its history: they may play while it is still recorded.
 SETTINGS_ONLY = ("elsewhere_fresh", "elsewhere_random", "elsewhere_imitator", "later_imitator_held") + tuple(
     f"stage_x{f:g}" for f in STAGE_PROBES)
 
 
+@dataclass(frozen=True)
+class Arm:
+    """One arm of the experiment as a row of data: who plays which game, starting from what. How long
+    follows from its group (arm_target); play_one turns the row into games."""
+    name: str                      # as --only and the table name it; "<arm>@seed<k>": the k-th extra seed's
+    group: str                     # now, later, stages, elsewhere, controls
+    game: str                      # a dqn.GAMES name
+    player: str                    # "teacher" (frozen), "learner" (a record.py run), "random", "imitator"
+    from_teacher: bool = True      # a learner starts from the final teacher (False: from random weights)
+    prompt: str = ""               # the imitator's context first holds "teacher": its history's last K steps,
+                                   # or <an arm's name>: that arm's first K steps; "": nothing
+    judge: bool = False            # also count how often its move is the final teacher's greedy move
+    argmax: bool = False           # always the most likely move (else epsilon-greedy at the teacher's final epsilon)
+    zero_rewards: bool = False     # every reward in its context reads 0
+    stage: float | None = None     # told this multiple of its history's length as its stage (None: its default)
+    stage_advances: bool = False   # its stage moves on with the steps it plays
+    rng_offset: int = 0            # a teacher or random player's stream: seed + offset, fixed per arm, so that
+                                   # adding games or arms never shifts another's draws
+
+
+def split_seed(name):
+    """(base name, k) of an arm's name: "later_imitator@seed2" -> ("later_imitator", 2); k = 0 for the first."""
+    base, _, k = name.partition("@seed")
+    return base, int(k or 0)
+
+
 def needs_final_teacher(name):
     """Does the arm play, prompt from or judge by the finished teacher (its last checkpoint, its
     history)?"""
-    return name.partition("@seed")[0] not in SETTINGS_ONLY
+    return split_seed(name)[0] not in SETTINGS_ONLY
 
 
 def imitator_folders(c: EvalConfig):
@@ -113,86 +136,83 @@ def imitator_folders(c: EvalConfig):
                                          for k, f in enumerate(extra, start=1)]
 
 
-def run_arm(c: EvalConfig, arm_dir, name, game, policy, prompt=None, **kw):
-    """Play one arm (play.play_arm) under the experiment's seed and game cap."""
-    return play.play_arm(arm_dir, game, policy, seed=c.seed, desc=name, max_game_steps=c.max_game_steps,
-                         prompt=prompt, **kw)
-
-
 def final_teacher(c: EvalConfig):
     return checkpoints.checkpoint_name(c.teacher, checkpoints.list_checkpoints(c.teacher)[-1])
 
 
-def teacher_arms(c: EvalConfig):
-    """The arms without an imitator: name -> (group, function returning the list of games)."""
-    T, W = c.teacher, c.work
-    rng = lambda k: np.random.default_rng(c.seed + k)   # one stream per consumer (a fixed offset each), so
-                                                        # that adding games or arms never shifts another's draws
-    return {
-        "now_teacher": ("now", lambda: run_arm(c, os.path.join(W, "now_teacher"), "now_teacher", "breakout",
-                                               play.TeacherPolicy(final_teacher(c), play.final_epsilon(T), rng(1)),
-                                               n_games=c.games)),
-        "later_teacher": ("later", lambda: learn_arm(c, "later_teacher", "breakout", c.steps, T)),
-        "elsewhere_teacher": ("elsewhere", lambda: learn_arm(c, "elsewhere_teacher", "space_invaders", c.steps, T)),
-        "elsewhere_fresh": ("elsewhere", lambda: learn_arm(c, "elsewhere_fresh", "space_invaders", c.steps, "")),
-        "elsewhere_random": ("elsewhere", lambda: run_arm(c, os.path.join(W, "elsewhere_random"), "elsewhere_random",
-                                                          "space_invaders", play.RandomPolicy(rng(4)),
-                                                          n_steps=c.steps)),
-        "swap_teacher": ("controls", lambda: learn_arm(c, "swap_teacher", "breakout_swapped", c.control_steps, T)),
-    }
+TEACHER_ARMS = (
+    Arm("now_teacher", "now", "breakout", "teacher", rng_offset=1),
+    Arm("later_teacher", "later", "breakout", "learner"),
+    Arm("elsewhere_teacher", "elsewhere", "space_invaders", "learner"),
+    Arm("elsewhere_fresh", "elsewhere", "space_invaders", "learner", from_teacher=False),
+    Arm("elsewhere_random", "elsewhere", "space_invaders", "random", rng_offset=4),
+    Arm("swap_teacher", "controls", "breakout_swapped", "learner"),
+)
 
+IMITATOR_ARMS = (
+    Arm("now_imitator", "now", "breakout", "imitator", prompt="teacher", judge=True),
+    Arm("now_imitator_empty", "now", "breakout", "imitator", judge=True),
+    Arm("later_imitator", "later", "breakout", "imitator", prompt="teacher", stage_advances=True),
+    # question 2 asked plainly: the frozen imitator plays on for N steps, its stage (if it has one)
+    # held at the end of its history, from an empty context (at K = 32 a prompt is gone in 32 steps)
+    Arm("later_imitator_held", "later", "breakout", "imitator"),
+    Arm("elsewhere_imitator", "elsewhere", "space_invaders", "imitator"),
+    Arm("elsewhere_imitator_prompted", "elsewhere", "space_invaders", "imitator", prompt="elsewhere_teacher"),
+    Arm("swap_imitator", "controls", "breakout_swapped", "imitator", prompt="teacher"),
+    Arm("noreward_imitator", "controls", "breakout", "imitator", prompt="teacher", zero_rewards=True,
+        stage_advances=True),                                        # the stage moves on as in later_imitator
+) + tuple(Arm(f"stage_x{f:g}", "stages", "breakout", "imitator", stage=f) for f in STAGE_PROBES)
 
-def imitator_arms(c: EvalConfig, folder, work, sfx):
-    """The arms of one imitator (one seed of its recipe): name + sfx -> (group, function returning
-    the list of games), played in `work`. Each arm's policy is built only when the arm runs."""
-    T, I = c.teacher, os.path.join(folder, "imitator")
-    arm_rng = lambda name: toolbox.named_rng(c.seed, name)   # an imitator arm's moves
+TEACHER_NAMES = {a.name for a in TEACHER_ARMS}
 
-    def arm(name, game, prompt=None, prompt_from="end", judge=False, argmax=False, zero_rewards=False, stage=None,
-            stage_advances=False, **kw):
-        def run():
-            policy = play.ImitatorPolicy(I, zero_rewards, stage, stage_advances,
-                                         eps=0.0 if argmax else play.final_epsilon(T), rng=arm_rng(name + sfx))
-            return run_arm(c, os.path.join(work, name), name + sfx, game, policy,
-                           (prompt, prompt_from) if prompt else None,
-                           judge=play.TeacherPolicy(final_teacher(c), 0.0, arm_rng("judge")) if judge else None, **kw)
-        return run
-
-    def stage_probe(f):                                      # only for an imitator with a stage input
-        meta = toolbox.read_json(I + ".json") or {}          # its metadata: no weights loaded twice
-        if not meta.get("stage_input"):
-            print(f"stage_x{f:g}: {I} has no stage input (imitate.py --stage_input); skipped")
-            return None                                      # f times the length of its own history:
-        return arm(f"stage_x{f:g}", "breakout", stage=round(f * meta["history_steps"]), n_games=c.games)()
-
-    mine = {
-        "now_imitator": ("now", arm("now_imitator", "breakout", T, judge=True, n_games=c.games)),
-        "now_imitator_empty": ("now", arm("now_imitator_empty", "breakout", judge=True, n_games=c.games)),
-        "later_imitator": ("later", arm("later_imitator", "breakout", T, stage_advances=True, n_steps=c.steps)),
-        # question 2 asked plainly: the frozen imitator plays on for N steps, its stage (if it has one)
-        # held at the end of its history, from an empty context (at K = 32 a prompt is gone in 32 steps)
-        "later_imitator_held": ("later", arm("later_imitator_held", "breakout", n_steps=c.steps)),
-        "elsewhere_imitator": ("elsewhere", arm("elsewhere_imitator", "space_invaders", n_steps=c.steps)),
-        "elsewhere_imitator_prompted": ("elsewhere", arm("elsewhere_imitator_prompted", "space_invaders",
-                                                         arm_folder(c, PROMPTED_BY["elsewhere_imitator_prompted"]),
-                                                         prompt_from="start", n_steps=c.steps)),
-        "swap_imitator": ("controls", arm("swap_imitator", "breakout_swapped", T, n_steps=c.control_steps)),
-        "noreward_imitator": ("controls", arm("noreward_imitator", "breakout", T, zero_rewards=True,  # the stage
-                                              stage_advances=True, n_steps=c.control_steps)),  # moves on as in later
-    } | {f"stage_x{f:g}": ("stages", lambda f=f: stage_probe(f)) for f in STAGE_PROBES}
-    if not c.quick:                                          # the variant, argmax play: reported, not judged
-        mine["now_imitator_argmax"] = ("now", arm("now_imitator_argmax", "breakout", T, judge=True, argmax=True,
-                                                  n_games=c.games))
-    return {name + sfx: v for name, v in mine.items()}
+# the variant, argmax play: reported, not judged (not in --quick's classroom run)
+ARGMAX_ARM = Arm("now_imitator_argmax", "now", "breakout", "imitator", prompt="teacher", judge=True, argmax=True)
 
 
 def arms(c: EvalConfig):
-    """name -> (group, function returning the list of games). The teacher's arms once; the
-    imitator's for every seed of its recipe."""
-    arm_table = teacher_arms(c)
-    for folder, work, sfx in imitator_folders(c):
-        arm_table |= imitator_arms(c, folder, work, sfx)
-    return arm_table
+    """name -> Arm: the teacher's arms once, the imitator's for every seed of its recipe."""
+    table = {a.name: a for a in TEACHER_ARMS}
+    for _, _, sfx in imitator_folders(c):
+        for a in IMITATOR_ARMS + (() if c.quick else (ARGMAX_ARM,)):
+            table[a.name + sfx] = dataclasses.replace(a, name=a.name + sfx)
+    return table
+
+
+def prompted_by(arm: Arm):
+    """The arm whose history's first steps prompt this one, or ""."""
+    return "" if arm.prompt in ("", "teacher") else arm.prompt
+
+
+def play_one(c: EvalConfig, arm: Arm):
+    """Play (or learn) one arm from its row: its games, resumable (play.play_arm, record.py); None
+    for a stage probe of an imitator without a stage input."""
+    T, k = c.teacher, split_seed(arm.name)[1]
+    target, unit = arm_target(c, arm.group)
+    if arm.player == "learner":
+        return learn_arm(c, arm.name, arm.game, target, T if arm.from_teacher else "")
+    judge, stream = None, np.random.default_rng(c.seed + arm.rng_offset)
+    if arm.player == "teacher":
+        policy = play.TeacherPolicy(final_teacher(c), play.final_epsilon(T), stream)
+    elif arm.player == "random":
+        policy = play.RandomPolicy(stream)
+    else:
+        I = os.path.join(imitator_folders(c)[k][0], "imitator")
+        stage = None
+        if arm.stage is not None:                                  # f times the length of its own history
+            meta = toolbox.read_json(I + ".json") or {}            # its metadata: no weights loaded twice
+            if not meta.get("stage_input"):
+                print(f"{arm.name}: {I} has no stage input (imitate.py --stage_input); skipped")
+                return None
+            stage = round(arm.stage * meta["history_steps"])
+        policy = play.ImitatorPolicy(I, arm.zero_rewards, stage, arm.stage_advances,
+                                     eps=0.0 if arm.argmax else play.final_epsilon(T),
+                                     rng=toolbox.named_rng(c.seed, arm.name))
+        if arm.judge:
+            judge = play.TeacherPolicy(final_teacher(c), 0.0, toolbox.named_rng(c.seed, "judge"))
+    prompt = (T, "end") if arm.prompt == "teacher" else (arm_folder(c, arm.prompt), "start") if arm.prompt else None
+    length = dict(n_games=target) if unit == "games" else dict(n_steps=target)
+    return play.play_arm(arm_folder(c, arm.name), arm.game, policy, seed=c.seed, desc=arm.name,
+                         max_game_steps=c.max_game_steps, prompt=prompt, judge=judge, **length)
 
 
 GROUPS = ("now", "later", "stages", "elsewhere", "controls")
@@ -211,33 +231,20 @@ def selected(c, arm_table):
             if unknown & {"copycat", "q1_diagnosis"} else ""
         raise SystemExit(f"--only: unknown {sorted(unknown)}{moved}; valid: all, table, {', '.join(GROUPS)}, "
                          f"{', '.join(arm_table)}")
-    return [n for n, (g, _) in arm_table.items() if "all" in asked or n in asked or g in asked]
+    return [n for n, a in arm_table.items() if "all" in asked or n in asked or a.group in asked]
 
 
 def arm_folder(c, name):
     """Where an arm plays: <work>/<name>, or <work>/seed<k>/<name> for the k-th extra seed."""
-    base, _, k = name.partition("@seed")
+    base, k = split_seed(name)
     return os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
-
-
-def work_games(c, name):
-    """The games an arm has played in its work folder (finished or not), or None if it has none."""
-    folder = arm_folder(c, name)
-    state = os.path.join(folder, "state.json")
-    if os.path.exists(state):
-        with open(state) as f:
-            return json.load(f)["games"]
-    if os.path.exists(os.path.join(folder, "curve.csv")):            # a teacher arm: a record.py run
-        s, v = record.read_curve(folder)
-        return [[int(a), float(b), 0, -1.0] for a, b in zip(s, v)]
-    return None
 
 
 def load_arm(c, name, group=None):
     """The games of a finished or partly finished arm: its kept copy if it has one (kept_games),
     else its work folder's, or None if it never ran."""
     games = kept_games(c, name, group)
-    return games if games is not None else work_games(c, name)
+    return games if games is not None else arm_files.work_games(arm_folder(c, name))
 
 
 def arm_target(c, group):
@@ -248,50 +255,22 @@ def arm_target(c, group):
     return (c.control_steps if group == "controls" else c.steps), "steps"
 
 
-def arm_progress(c, name, group, games, kept=None):
-    """(done, target, unit) of an arm, from its games (load_arm): a played arm's steps end with its
-    last saved game; a teacher arm's are those recorded in its history, which runs past its last
-    finished game; a kept arm is finished (kept: whether games are its kept copy; None: look)."""
-    folder = arm_folder(c, name)
+# -------------------------------------------------------------------------------------------
+# Finished arms, kept (arm_files.py): the games outlive the work folder
+# -------------------------------------------------------------------------------------------
+def arm_identity(c, name, group):
+    """What an arm's games depend on besides the code: its name, the teacher (its folder, as given,
+    and its final weights; for an arm that needs only its settings, those: any teacher recorded with
+    them will do), the imitator's folder, the seed, its length and the game cap."""
+    imitator = "" if name in TEACHER_NAMES else os.path.normpath(imitator_folders(c)[split_seed(name)[1]][0])
     target, unit = arm_target(c, group)
-    if kept is None:
-        kept = kept_games(c, name, group) is not None
-    if kept:
-        return target, target, unit
-    if unit == "games":
-        return len(games or []), target, unit
-    if os.path.exists(os.path.join(folder, "history.json")):
-        return history_io.history_length(folder), target, unit
-    return (games[-1][0] if games else 0), target, unit
-
-
-# -------------------------------------------------------------------------------------------
-# Finished arms, kept: the games outlive the work folder
-# -------------------------------------------------------------------------------------------
-# An arm's work folder holds what it needs to resume (a learning arm's history and replay, gigabytes);
-# its games are a few kilobytes. When an arm finishes, its games are copied to <out>/arms/<name>.json
-# with what they depend on, so that a lost work folder costs only the arms still running: a finished
-# arm is then neither played again nor missing from the table. The copy is used only while every
-# setting it names is the run's own (another --games, --steps, seed, teacher or imitator: played anew).
-# --quick keeps nothing: its arms take minutes, and a class should see them played.
-def kept_path(c, name):
-    return os.path.join(c.out, "arms", f"{name}.json")
-
-
-def teacher_fingerprint(c):
-    """The finished teacher's final weights, by content (the first 16 hex digits of their SHA-256;
-    "" while it is unfinished): a run recorded again at the same folder on another kind of CPU can
-    be another teacher (OpenBLAS and Numba choose their kernels, so the order of float sums, by CPU)."""
-    if not record.finished(c.teacher):
-        return ""
-    path = final_teacher(c) + ".npz"
-    return _weights_sha(path, os.path.getmtime(path), os.path.getsize(path))
-
-
-@functools.lru_cache(maxsize=8)
-def _weights_sha(path, mtime, size):               # read once per file version
-    with np.load(path, allow_pickle=False) as z:
-        return hashlib.sha256(np.ascontiguousarray(z["params"]).tobytes()).hexdigest()[:16]
+    if not needs_final_teacher(name):
+        teacher = dict(teacher_settings=dataclasses.asdict(teacher_settings(c)))
+    else:
+        weights = arm_files.weights_fingerprint(final_teacher(c) + ".npz") if record.finished(c.teacher) else ""
+        teacher = dict(teacher=os.path.normpath(c.teacher), teacher_weights=weights)
+    return dict(arm=name, imitator=imitator, seed=c.seed, target=target, unit=unit,
+                max_game_steps=c.max_game_steps) | teacher
 
 
 def teacher_settings(c):
@@ -302,56 +281,33 @@ def teacher_settings(c):
     return record.DQNConfig()
 
 
-def arm_identity(c, name, group):
-    """What an arm's games depend on besides the code: its name, the teacher (its folder, as given,
-    and its final weights; for an arm that needs only its settings, those: any teacher recorded with
-    them will do), the imitator's folder, the seed, its length and the game cap."""
-    k = name.partition("@seed")[2]
-    imitator = "" if name in teacher_arms(c) else os.path.normpath(imitator_folders(c)[int(k or 0)][0])
-    target, unit = arm_target(c, group)
-    teacher = (dict(teacher=os.path.normpath(c.teacher), teacher_weights=teacher_fingerprint(c))
-               if needs_final_teacher(name) else
-               dict(teacher_settings=dataclasses.asdict(teacher_settings(c))))
-    return dict(arm=name, imitator=imitator, seed=c.seed, target=target, unit=unit,
-                max_game_steps=c.max_game_steps) | teacher
-
-
 def kept_games(c, name, group=None):
     """The games of the arm's kept copy, if it has one made with the run's own settings, else None.
-    group: the arm's group (None: looked up in the arm table)."""
-    kept = None if c.quick else toolbox.read_json(kept_path(c, name))
-    if kept is None:
+    --quick keeps nothing: its arms take minutes, and a class should see them played."""
+    if c.quick:
         return None
-    group = group or arms(c)[name][0]
-    return kept["games"] if kept.get("identity") == arm_identity(c, name, group) else None
+    return arm_files.read(c.out, name, lambda: arm_identity(c, name, group or arms(c)[name].group))
 
 
 def must_play(c, name):
     """Does the arm still have to be played (or its work folder kept)? Not if it is kept, unless an
     arm still to be played is prompted from its history and its work folder is gone."""
     arm_table = arms(c)
-    if kept_games(c, name, arm_table[name][0]) is None:
+    if kept_games(c, name, arm_table[name].group) is None:
         return True
-    waiting = [n for n, (g, _) in arm_table.items()
-               if PROMPTED_BY.get(n.partition("@seed")[0]) == name and kept_games(c, n, g) is None]
+    waiting = [n for n, a in arm_table.items() if prompted_by(a) == name and kept_games(c, n, a.group) is None]
     return bool(waiting) and not os.path.exists(os.path.join(arm_folder(c, name), "history.json"))
 
 
 def keep_arm(c, name, group=None):
     """Copy a finished arm's games from its work folder to <out>/arms/<name>.json (once)."""
-    group = group or arms(c)[name][0]
+    group = group or arms(c)[name].group
     if c.quick or kept_games(c, name, group) is not None:
         return
-    games = work_games(c, name)
-    done, target, _ = arm_progress(c, name, group, games, kept=False)
-    if games is None or done < target:
-        return
-    os.makedirs(os.path.dirname(kept_path(c, name)), exist_ok=True)
-    began = toolbox.read_json(os.path.join(arm_folder(c, name), "started.json")) or {}   # a playing arm's
-    toolbox.write_json(kept_path(c, name), dict(identity=arm_identity(c, name, group), games=games,
-                                                cpu=toolbox.cpu_info(), started=began.get("started", "not recorded"),
-                                                started_on=began.get("cpu", "not recorded"),
-                                                kept=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    games = arm_files.work_games(arm_folder(c, name))
+    done, target = arm_files.progress(arm_folder(c, name), games, *arm_target(c, group))
+    if games is not None and done >= target:
+        arm_files.write(c.out, name, arm_identity(c, name, group), games, arm_folder(c, name))
 
 
 # -------------------------------------------------------------------------------------------
@@ -364,20 +320,22 @@ def write_verdict(c: EvalConfig, teacher_record=None):
     (and verdict_seed<k>.json/.md, the whole table of each other seed of the imitator's recipe).
     An arm still running is not judged (its reading could flip as it goes on); it is listed.
     teacher_record: a folder with the teacher's teacher_summary.json, whose learning the table then shows."""
-    g_all, running, arm_table = {}, {}, arms(c)
-    for name, (group, _) in arm_table.items():
+    finished, running, arm_table = {}, {}, arms(c)
+    for name, arm in arm_table.items():
+        group = arm.group
         kept = kept_games(c, name, group)                     # read once per arm
-        games = kept if kept is not None else work_games(c, name)
-        done, target, unit = arm_progress(c, name, group, games, kept=kept is not None)
+        games = kept if kept is not None else arm_files.work_games(arm_folder(c, name))
+        target, unit = arm_target(c, group)
+        done = target if kept is not None else arm_files.progress(arm_folder(c, name), games, target, unit)[0]
         if done >= target:
-            g_all[name] = games
+            finished[name] = games
             if kept is None:                     # finished by a job that kept nothing (run by hand, say)
                 keep_arm(c, name, group)
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"
 
     def games_of(sfx):               # one seed's arms, under the first seed's names, and the teacher's (shared)
-        return {n: g_all.get(n + sfx if n + sfx in arm_table else n) for n in arm_table if "@seed" not in n}
+        return {n: finished.get(n + sfx if n + sfx in arm_table else n) for n in arm_table if "@seed" not in n}
 
     Rs, folders = [], imitator_folders(c)
     for folder, _, sfx in folders:                                # one verdict per seed of the imitator
@@ -401,12 +359,11 @@ def write_verdict(c: EvalConfig, teacher_record=None):
             f.write(table.table(Rk))
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in folders])
-    g = games_of("")
     toolbox.write_json(os.path.join(c.out, "verdict.json"), R)
     text = table.table(R)
     with open(os.path.join(c.out, "verdict.md"), "w") as f:
         f.write(text)
-    figures.plots(g, R, c.out)
+    figures.plots(games_of(""), R, c.out)
     return R, text
 
 
@@ -427,11 +384,11 @@ def play_arms(c: EvalConfig, teacher_record=None, log=print):
     all_arms = arms(c)
     for name in selected(c, all_arms):
         if not must_play(c, name):
-            log(f"arm {name}: finished, its games kept in {kept_path(c, name)}")
+            log(f"arm {name}: finished, its games kept in {arm_files.path(c.out, name)}")
             continue
         log(f"arm {name}")
-        all_arms[name][1]()
-        keep_arm(c, name, all_arms[name][0])
+        play_one(c, all_arms[name])
+        keep_arm(c, name, all_arms[name].group)
     if not c.table:
         return {}
     if not any(load_arm(c, name) for name in all_arms):           # finished or running
@@ -452,9 +409,7 @@ def main():
     if c.quick:
         raise SystemExit("--quick is the pipeline's classroom run: python pipeline.py --quick (make quick)")
     chosen = selected(c, arms(c))                               # an unknown --only stops here, before any work
-    folder_of = {sfx: folder for folder, _, sfx in imitator_folders(c)}  # "" / "@seed1" ... -> its imitator
-    own = teacher_arms(c)
-    imitators = {folder_of["@seed" + n.partition("@seed")[2] if "@seed" in n else ""] for n in chosen if n not in own}
+    imitators = {imitator_folders(c)[split_seed(n)[1]][0] for n in chosen if n not in TEACHER_NAMES}
     missing = [f"--imitator {f} (no imitator.json)" for f in sorted(imitators)
                if not os.path.exists(os.path.join(f, "imitator.json"))]
     if any(needs_final_teacher(n) for n in chosen) and not record.finished(c.teacher):

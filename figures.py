@@ -2,7 +2,8 @@
 
 From the arms' games (evaluate.py) and the verdict's numbers (verdict.judge): later.png,
 elsewhere.png and controls.png (each arm's game scores against agent steps, with a moving mean),
-now.png (question 1's scores), stages.png (the score told each stage, question 2').
+now.png (question 1's scores), stages.png (the score told each stage, question 2'); and
+imitate.py's loss.png (plot_losses).
 """
 from __future__ import annotations
 
@@ -25,15 +26,15 @@ CURVE_FIGURES = [   # (file, title, arms, labels): one learning-curve figure eac
      ["teacher, swapped, learning on", "imitator, swapped", "imitator, rewards zeroed"])]
 
 
-def plot_curves(plt, g, R, out, tag):
+def plot_curves(plt, games, R, out, tag):
     """later.png, elsewhere.png, controls.png: each arm's game scores and their moving mean."""
     for fname, title, names, labels in CURVE_FIGURES:
-        if not any(g.get(n) for n in names):
+        if not any(games.get(n) for n in names):
             continue                                       # none of its arms has run yet
         fig, ax = plt.subplots(figsize=(7, 4))
         for n, lab in zip(names, labels):
-            if g.get(n):
-                s, v = np.array([x[0] for x in g[n]]) / 1000, np.array([x[1] for x in g[n]])   # s in thousands
+            if games.get(n):
+                s, v = np.array([x[0] for x in games[n]]) / 1000, np.array([x[1] for x in games[n]])   # s in thousands
                 line, = ax.plot(s, v, ".", ms=2, alpha=0.3)
                 k = min(30, len(v))
                 ax.plot(s[k - 1:], toolbox.moving_average(v, k), color=line.get_color(), lw=2,
@@ -73,13 +74,30 @@ def plot_now(plt, R, out, tag):
     plt.close(fig)
 
 
-def plots(g, R, out):
-    """now.png, later.png, elsewhere.png, controls.png (and stages.png) in out, from the games g and
-    the numbers R."""
+def plots(games, R, out):
+    """now.png, later.png, elsewhere.png, controls.png (and stages.png) in out, from the arms' games
+    (arm name -> its games) and the numbers R."""
     plt = toolbox.pyplot()
     tag = " (small-scale)" if R["scale"]["quick"] else ""
-    plot_curves(plt, g, R, out, tag)
+    plot_curves(plt, games, R, out, tag)
     if "stages" in R:
         plot_stages(plt, R, out, tag)
     if "now" in R:
         plot_now(plt, R, out, tag)
+
+
+def plot_losses(state, path):
+    """imitate.py's loss.png: the training batches' loss, its moving mean, and the held-out loss."""
+    plt = toolbox.pyplot()
+    tr = np.array(state["train_loss"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(tr[:, 0], tr[:, 1], alpha=0.3, label="training batch")
+    if len(tr) >= 20:
+        k = max(10, len(tr) // 50)
+        ax.plot(tr[k - 1:, 0], toolbox.moving_average(tr[:, 1], k), label=f"training, mean of {k}")
+    if state["val_loss"]:
+        va = np.array(state["val_loss"])
+        ax.plot(va[:, 0], va[:, 1], "o-", label="held-out steps")
+    toolbox.save_figure(fig, ax, path, "optimizer step", "next-action cross-entropy (nats)",
+                        "Imitator: next-action prediction on the DQN's learning history", legend=10)
+    plt.close(fig)

@@ -50,7 +50,7 @@ def heldout_metrics(pred, actual, idx, h, history, spans):
     ckpts = checkpoints.list_checkpoints(history)
     final = ckpts[-1]
     earlier = max([s for s in ckpts if s <= final - 50_000] or [ckpts[0]])
-    load = lambda s: dqn.load_checkpoint(checkpoints.checkpoint_name(history, s))[1]["params"]
+    load = lambda s: checkpoints.load_checkpoint(checkpoints.checkpoint_name(history, s))[1]["params"]
     q_final = teacher_q(load(final), h, idx)                   # one pass: greedy moves and Q-gaps
     g_final, g_earlier = q_final.argmax(1), teacher_q(load(earlier), h, idx).argmax(1)
     gap = q_gap(q_final)

@@ -43,7 +43,9 @@ from typing import Callable
 
 import numpy as np
 
+import checkpoints
 import dqn
+import figures
 import heldout
 import history_io
 import layers
@@ -311,34 +313,13 @@ def check_config(c: ImitateConfig):
                                "checkpoint_every"))
     if c.n_embd % c.n_head:
         raise SystemExit(f"--n_embd {c.n_embd} must be a multiple of --n_head {c.n_head}")
-    if not 0 <= c.late_share <= 1:
-        raise SystemExit(f"--late_share {c.late_share} must be a share between 0 and 1")
-    if not 0 < c.val_frac < 1:
-        raise SystemExit(f"--val_frac {c.val_frac} must be between 0 and 1")
-    if c.val_block < 0:
-        raise SystemExit(f"--val_block {c.val_block} must be 0 (a held-out tail) or a positive number of steps")
-    if not 0 <= c.augment < 42:
-        raise SystemExit(f"--augment {c.augment} must be a shift of 0 to 41 pixels")
+    windows.check_config(c)                                       # the windows' own settings
     if not os.path.exists(os.path.join(c.history, "history.json")):
         raise SystemExit(f"--history {c.history}: no recorded history there (no history.json); "
                          f"record one first, e.g. python record.py --out {c.history}")
     if c.init_torso:
-        if c.model != "transformer":
-            raise SystemExit("--init_torso is for the transformer imitator (--model transformer)")
-        meta = os.path.join(c.init_torso, "imitator.json")
-        if not os.path.exists(meta):
-            raise SystemExit(f"--init_torso {c.init_torso}: no trained network there (no imitator.json)")
-        with open(meta) as f:
-            if json.load(f).get("kind") != "bc":
-                raise SystemExit(f"--init_torso {c.init_torso}: not a behaviour-cloning network (imitate.py --model bc)")
-
-
-def copy_torso(p, bc_folder):
-    """Set the imitator's conv layers to a trained behaviour-cloning network's (its "eyes")."""
-    with np.load(os.path.join(bc_folder, "imitator.npz"), allow_pickle=False) as z:
-        trained = toolbox.param_views(z["params"], dqn.param_shapes())
-        for n in TORSO:
-            p[n][...] = trained[n]
+        import bc                                                  # the yardstick's page (built on this one)
+        bc.check_init_torso(c)
 
 
 @dataclass(frozen=True)
@@ -358,7 +339,8 @@ class ModelKind:
 def init_transformer(c: ImitateConfig, rng):
     flat, shapes = init_imitator(tcfg_of(c), rng, c.stage_input)
     if c.init_torso:                                               # (a resumed run overwrites it)
-        copy_torso(toolbox.param_views(flat, shapes), c.init_torso)
+        import bc
+        bc.copy_torso(toolbox.param_views(flat, shapes), c.init_torso)
     return flat, shapes
 
 
@@ -398,25 +380,6 @@ def training_data(c: ImitateConfig, K):
     return h, spans, starts
 
 
-def resume(c: ImitateConfig, ck, flat, opt, rng):
-    """The training state saved at ck (.json/.npz), loaded into flat, opt and rng; a fresh state if
-    there is none. A checkpoint trained with other settings is refused, naming them."""
-    state = toolbox.read_json(ck + ".json")
-    if state is None:
-        return dict(step=0, train_loss=[], val_loss=[], seconds=0.0)
-    saved = dataclasses.asdict(ImitateConfig()) | state["config"]    # a setting it predates: today's default
-    ignored = {"iters"} | (set(TRANSFORMER_ONLY) if c.model == "bc" else set())   # more steps may be asked
-    changed = sorted(k for k, v in dataclasses.asdict(c).items() if k not in ignored and saved[k] != v)
-    if changed:
-        raise SystemExit(f"{ck}.json was trained with other settings ({', '.join(f'--{k} {saved[k]}' for k in changed)}); "
-                         f"use those flags or another --out")
-    with np.load(ck + ".npz", allow_pickle=False) as z:
-        flat[...], opt.m[...], opt.v[...] = z["params"], z["adam_m"], z["adam_v"]
-    opt.t = state["step"]
-    rng.bit_generator.state = state["rng"]
-    return state
-
-
 def train(c: ImitateConfig, log=print):
     """Train the model c.model names (model_kind) on the history by next-move prediction, checkpointing
     as it goes (a rerun resumes), then freeze it: c.out/imitator.npz + .json, metrics.json, loss.png."""
@@ -439,7 +402,8 @@ def train_steps(c: ImitateConfig, log=print):
     flat, shapes = model.init(c, rng)
     (grad, g), p = toolbox.alloc_params(shapes), toolbox.param_views(flat, shapes)
     opt = transformer.AdamW(flat, shapes, weight_decay=c.weight_decay)
-    state = resume(c, ck, flat, opt, rng)
+    ignored = {"iters"} | (set(TRANSFORMER_ONLY) if c.model == "bc" else set())   # more steps may be asked
+    state = checkpoints.resume_training(ck, c, ImitateConfig(), ignored, flat, opt, rng)
     bar = toolbox.progress(total=c.iters, initial=state["step"], desc=c.model, unit="step")
     t0, moves = time.perf_counter(), 0
     while state["step"] < c.iters:
@@ -456,7 +420,8 @@ def train_steps(c: ImitateConfig, log=print):
             toolbox.save_npz(ck + ".npz", params=flat, adam_m=opt.m, adam_v=opt.v)
             toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}", moves_s=f"{moves / (time.perf_counter() - t0):.0f}")
+        bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}", moves_s=f"{moves / (time.perf_counter() - t0):.0f}",
+                        refresh=False)                                     # shown at the bar's next line
     bar.close()
     return freeze(c, model, flat, p, state, h, spans, starts, log)
 
@@ -476,25 +441,9 @@ def freeze(c: ImitateConfig, model: ModelKind, flat, p, state, h, spans, starts,
     metrics = model.evaluate(p, h, c, spans, starts)
     metrics["final_val_loss"] = state["val_loss"][-1][1] if state["val_loss"] else None
     toolbox.write_json(os.path.join(c.out, "metrics.json"), metrics)
-    plot_losses(state, os.path.join(c.out, "loss.png"))
+    figures.plot_losses(state, os.path.join(c.out, "loss.png"))
     log(json.dumps(metrics, indent=1))
     return metrics
-
-
-def plot_losses(state, path):
-    plt = toolbox.pyplot()
-    tr = np.array(state["train_loss"])
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(tr[:, 0], tr[:, 1], alpha=0.3, label="training batch")
-    if len(tr) >= 20:
-        k = max(10, len(tr) // 50)
-        ax.plot(tr[k - 1:, 0], toolbox.moving_average(tr[:, 1], k), label=f"training, mean of {k}")
-    if state["val_loss"]:
-        va = np.array(state["val_loss"])
-        ax.plot(va[:, 0], va[:, 1], "o-", label="held-out steps")
-    toolbox.save_figure(fig, ax, path, "optimizer step", "next-action cross-entropy (nats)",
-                        "Imitator: next-action prediction on the DQN's learning history", legend=10)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -150,13 +150,13 @@ def job_graph(c: PipelineConfig):
         jobs.append((len(first), f"imitator{sfx.replace('@', '_')}", f"{py} imitate.py --history "
                      f"{shlex.quote(c.teacher)} --out {shlex.quote(folder)}" + (f" --seed {k}" if k else ""), first))
     wave.update({name: w for w, name, _, _ in jobs})
-    own = set(evaluate.teacher_arms(c))
     started = record.started(c.teacher)                    # its settings are on disk
-    for n in evaluate.selected(c, evaluate.arms(c)):
-        base, _, k = n.partition("@seed")
-        needs = [] if n in own else [f"imitator_seed{k}" if k else "imitator"]
-        if base in evaluate.PROMPTED_BY:                   # it is prompted with that arm's first steps
-            needs.append(evaluate.PROMPTED_BY[base])
+    arm_table = evaluate.arms(c)
+    for n in evaluate.selected(c, arm_table):
+        k = evaluate.split_seed(n)[1]
+        needs = [] if n in evaluate.TEACHER_NAMES else [f"imitator_seed{k}" if k else "imitator"]
+        if evaluate.prompted_by(arm_table[n]):             # it is prompted with that arm's first steps
+            needs.append(evaluate.prompted_by(arm_table[n]))
         # an arm that needs only the teacher's settings plays while a started teacher is still recorded
         after = [] if started and not evaluate.needs_final_teacher(n) else first
         wave[n] = max([len(after)] + [wave[x] + 1 for x in needs if x in wave])

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+import checkpoints
 import dqn
 import imitate
 import history_io
@@ -148,7 +149,7 @@ class TeacherPolicy:
     """A frozen teacher checkpoint, epsilon-greedy."""
 
     def __init__(self, ckpt, eps, rng):
-        self.p_flat = dqn.load_checkpoint(ckpt)[1]["params"]
+        self.p_flat = checkpoints.load_checkpoint(ckpt)[1]["params"]
         self.p = toolbox.param_views(self.p_flat, dqn.param_shapes())
         self.eps, self.rng = eps, rng
 
@@ -321,7 +322,7 @@ def play_arm(arm_dir, game, policy, n_steps=None, n_games=None, seed=0, judge=No
                 score, length, agree = 0.0, 0, 0
                 if not n_steps:
                     bar.update(1)
-                bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}")
+                bar.set_postfix(games=len(state["games"]), last=f"{state['games'][-1][1]:.0f}", refresh=False)
                 if done():
                     break
         return state["games"]

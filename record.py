@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from checkpoints import check_same_game, checkpoint_name, claim_run, curve_game, list_checkpoints, log_session, \
-    resume_agent, resume_game, starting_point
+    resume_agent, resume_game, save_agent, starting_point
 from dqn import GAMES, Agent, DQNConfig, check_dqn_config, learn, make_env
 from history_io import FIELDS, history_index, history_length, write_chunk, write_history_meta
 import toolbox
@@ -218,12 +218,12 @@ def record_steps(rc: RecordConfig, dc: DQNConfig, run_dir, agent, base, start, c
                 write_history_meta(run_dir, rc.game, chunks, segments)
                 buf, chunk_start = {k: [] for k in FIELDS}, t
             if t % rc.checkpoint_every == 0 or t == rc.steps:   # after the chunk: history >= checkpoint
-                agent.save(checkpoint_name(run_dir, t))
+                save_agent(agent, checkpoint_name(run_dir, t))
                 log_session(run_dir, previous, start, t, began)
             if t % 100 == 0:
                 bar.update(t - bar.n)
                 bar.set_postfix(eps=f"{rec['epsilon']:.3f}", score=f"{np.mean(scores[-20:]) if scores else 0:.1f}",
-                                games=len(scores), loss=f"{agent.last_loss:.4f}")
+                                games=len(scores), loss=f"{agent.last_loss:.4f}", refresh=False)
     finally:
         bar.close()
         curve_file.close()

@@ -10,7 +10,8 @@ plumbing they share lives here, once:
   - flat parameter vectors: one float array per model, each weight a view into it
   - the C allocator setting that keeps freed memory for the next training step, the CPU's name,
     and the pinned kernels that let any AVX2 CPU record the same run (use_numerics)
-  - a bootstrap interval, a moving average, and matplotlib set up to write files
+  - a moving average, a random stream per name, and matplotlib set up to write files (the
+    bootstrap is verdict.py's: that page teaches it)
   - progress bars that stay readable in a background job's log
 
 Nothing here imports a lesson page, so any page may import it.
@@ -293,13 +294,6 @@ def named_rng(seed, name):
     """A random generator of its own for the consumer called `name` (an arm, a player), so that
     adding or removing one never shifts another's draws."""
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
-
-
-def bootstrap_means(x, rng, n_boot=4000):
-    """The means of n_boot resamples (with replacement) of the values x: their spread is the
-    uncertainty of x's mean."""
-    x = np.asarray(x, float)
-    return x[rng.integers(0, len(x), (n_boot, len(x)))].mean(axis=1)
 
 
 def moving_average(y, k):

@@ -24,18 +24,24 @@ rebuild both from finished arms without playing: python evaluate.py --only table
 from __future__ import annotations
 
 import numpy as np
-import toolbox
 
 
 # -------------------------------------------------------------------------------------------
 # Statistics: a mean with its interval, a slope with its interval, and the verdict rules.
 # -------------------------------------------------------------------------------------------
+def bootstrap_means(x, rng, n_boot=4000):
+    """The means of n_boot resamples (with replacement) of the values x: their spread is the
+    uncertainty of x's mean (the percentile bootstrap, Efron 1979)."""
+    x = np.asarray(x, float)
+    return x[rng.integers(0, len(x), (n_boot, len(x)))].mean(axis=1)
+
+
 def mean_ci(x, rng, n_boot=4_000, level=0.95):
     """Mean and percentile-bootstrap confidence interval."""
     x = np.asarray(x, float)
     if len(x) == 0:
         return dict(mean=float("nan"), lo=float("nan"), hi=float("nan"), n=0)
-    boots = toolbox.bootstrap_means(x, rng, n_boot)
+    boots = bootstrap_means(x, rng, n_boot)
     a = (1 - level) / 2
     return dict(mean=float(x.mean()), lo=float(np.quantile(boots, a)), hi=float(np.quantile(boots, 1 - a)), n=len(x))
 
@@ -45,7 +51,7 @@ def diff_ci(x, y, rng, n_boot=4_000, level=0.95):
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) == 0 or len(y) == 0:
         return dict(diff=float("nan"), lo=float("nan"), hi=float("nan"))
-    d = toolbox.bootstrap_means(x, rng, n_boot) - toolbox.bootstrap_means(y, rng, n_boot)
+    d = bootstrap_means(x, rng, n_boot) - bootstrap_means(y, rng, n_boot)
     a = (1 - level) / 2
     return dict(diff=float(x.mean() - y.mean()), lo=float(np.quantile(d, a)), hi=float(np.quantile(d, 1 - a)))
 
@@ -262,94 +268,94 @@ def move_agreement(games):
     return float(np.sum(np.array([x[3] for x in games]) * lengths) / max(1.0, lengths.sum()))
 
 
-def scores(g, name):
+def scores(games, name):
     """The scores of arm `name`'s games ([] if it has none)."""
-    return [x[1] for x in g[name]] if g.get(name) else []
+    return [x[1] for x in games[name]] if games.get(name) else []
 
 
-def end_steps(g, name):
+def end_steps(games, name):
     """The agent step at the end of each of arm `name`'s games."""
-    return [x[0] for x in g[name]] if g.get(name) else []
+    return [x[0] for x in games[name]] if games.get(name) else []
 
 
-def judge_now(g, boot, clone_rng):
+def judge_now(games, boot, clone_rng):
     """Question 1: the imitator's score against the teacher's, the equivalence test, how often a
     clone would pass with these many games, and the reported variants."""
-    teacher, imitator = scores(g, "now_teacher"), scores(g, "now_imitator")
+    teacher, imitator = scores(games, "now_teacher"), scores(games, "now_imitator")
     n_games = min(len(teacher), len(imitator))
     R = dict(teacher=mean_ci(teacher, boot), imitator=mean_ci(imitator, boot),
              imitator_minus_teacher=diff_ci(imitator, teacher, boot), equivalence=equivalence(imitator, teacher, boot),
-             move_agreement=move_agreement(g["now_imitator"]),
+             move_agreement=move_agreement(games["now_imitator"]),
              clone_pass_rate=clone_pass_rate(np.mean(teacher), np.std(teacher), n_games, clone_rng), games=n_games)
     R["games_a_clone_needs"] = games_for_clone(np.mean(teacher), np.std(teacher), clone_rng)
     for name, key in (("now_imitator_empty", "imitator_empty_context"), ("now_imitator_argmax", "imitator_argmax")):
-        if g.get(name):                                    # the variants: reported, not judged
-            R[key] = mean_ci(scores(g, name), boot)
+        if games.get(name):                                    # the variants: reported, not judged
+            R[key] = mean_ci(scores(games, name), boot)
     R["verdict"], R["reading"] = R["equivalence"]["verdict"], R["equivalence"]["reading"]
     return R
 
 
-def judge_later(g, scale, boot, teacher_final):
+def judge_later(games, scale, boot, teacher_final):
     """Question 2: the teacher learns on for N steps; the frozen imitator plays on for N steps, its
     stage (if it has one) held at the end of its history. Does it improve at least half as fast?"""
-    held = scores(g, "later_imitator_held")
-    t_steps, t_scores = end_steps(g, "later_teacher"), scores(g, "later_teacher")
+    held = scores(games, "later_imitator_held")
+    t_steps, t_scores = end_steps(games, "later_teacher"), scores(games, "later_teacher")
     return dict(teacher=trend(t_steps, t_scores, scale["steps"], boot),
-                imitator=trend(end_steps(g, "later_imitator_held"), held, scale["steps"], boot, (t_steps, t_scores)),
+                imitator=trend(end_steps(games, "later_imitator_held"), held, scale["steps"], boot, (t_steps, t_scores)),
                 imitator_mean=mean_ci(held, boot), teacher_final_score=teacher_final)
 
 
-def judge_elsewhere(g, scale, boot):
+def judge_elsewhere(games, scale, boot):
     """Question 3: which players learn Space Invaders (a slope each, and the mean score)? The
     imitators against half the transplanted teacher's slope; the other players on their own."""
-    t_steps, t_scores = end_steps(g, "elsewhere_teacher"), scores(g, "elsewhere_teacher")
-    arm = lambda n: trend(end_steps(g, n), scores(g, n), scale["steps"], boot,
-                          (t_steps, t_scores) if "imitator" in n else None) | dict(mean=mean_ci(scores(g, n), boot))
+    t_steps, t_scores = end_steps(games, "elsewhere_teacher"), scores(games, "elsewhere_teacher")
+    arm = lambda n: trend(end_steps(games, n), scores(games, n), scale["steps"], boot,
+                          (t_steps, t_scores) if "imitator" in n else None) | dict(mean=mean_ci(scores(games, n), boot))
     R = {n.split("_")[1]: arm(n) for n in ("elsewhere_teacher", "elsewhere_fresh", "elsewhere_imitator",
                                            "elsewhere_random")}
-    if g.get("elsewhere_imitator_prompted"):               # Q3 the other way: shown the transplanted teacher's start
+    if games.get("elsewhere_imitator_prompted"):               # Q3 the other way: shown the transplanted teacher's start
         R["imitator_prompted"] = arm("elsewhere_imitator_prompted")
     return R
 
 
-def judge_stages(g, scale, boot, stages):
+def judge_stages(games, scale, boot, stages):
     """Question 2', for an imitator told its stage: the score told each stage, told the largest
     minus told the end; and the arm whose stage moves on past the end as it plays (later_imitator),
     against half the learning teacher's slope."""
     end, last = "stage_x1", stages[-1][1]
-    R = dict(history_multiples=[f for f, _ in stages], scores=[mean_ci(scores(g, n), boot) for _, n in stages],
-             beyond_minus_end=stage_gain(scores(g, last), scores(g, end), boot) | dict(beyond=stages[-1][0]))
-    if g.get("later_imitator") and g.get("later_teacher"):
-        R["stage_advancing"] = trend(end_steps(g, "later_imitator"), scores(g, "later_imitator"), scale["steps"],
-                                     boot, (end_steps(g, "later_teacher"), scores(g, "later_teacher")))
+    R = dict(history_multiples=[f for f, _ in stages], scores=[mean_ci(scores(games, n), boot) for _, n in stages],
+             beyond_minus_end=stage_gain(scores(games, last), scores(games, end), boot) | dict(beyond=stages[-1][0]))
+    if games.get("later_imitator") and games.get("later_teacher"):
+        R["stage_advancing"] = trend(end_steps(games, "later_imitator"), scores(games, "later_imitator"), scale["steps"],
+                                     boot, (end_steps(games, "later_teacher"), scores(games, "later_teacher")))
     return R
 
 
-def judge_swap(g, scale, boot):
+def judge_swap(games, scale, boot):
     """The swapped-controls control: does each player adapt (a slope; the imitator's against half the teacher's)?"""
-    t_steps, t_scores = end_steps(g, "swap_teacher"), scores(g, "swap_teacher")
+    t_steps, t_scores = end_steps(games, "swap_teacher"), scores(games, "swap_teacher")
     return dict(teacher=trend(t_steps, t_scores, scale["control_steps"], boot),
-                imitator=trend(end_steps(g, "swap_imitator"), scores(g, "swap_imitator"), scale["control_steps"], boot,
+                imitator=trend(end_steps(games, "swap_imitator"), scores(games, "swap_imitator"), scale["control_steps"], boot,
                                (t_steps, t_scores)))
 
 
-def judge_noreward(g, scale, boot):
+def judge_noreward(games, scale, boot):
     """The reward control: the imitator with its context's rewards zeroed against normal play over
     the same span of the same stage clock (later_imitator's first control_steps)."""
-    same_span = [x[1] for x in g["later_imitator"] if x[0] <= scale["control_steps"]]
-    zeroed = scores(g, "noreward_imitator")
+    same_span = [x[1] for x in games["later_imitator"] if x[0] <= scale["control_steps"]]
+    zeroed = scores(games, "noreward_imitator")
     R = dict(zeroed=mean_ci(zeroed, boot), normal=mean_ci(same_span, boot),
              zeroed_minus_normal=reward_effect(zeroed, same_span, boot))
     R["verdict"], R["reading"] = R["zeroed_minus_normal"]["verdict"], R["zeroed_minus_normal"]["reading"]
     return R
 
 
-def judge(g, scale, rng, training_metrics=None, copycat=None):
-    """Every number of the verdict, as a dict (written to verdict.json). g: arm name -> its games (or
+def judge(games, scale, rng, training_metrics=None, copycat=None):
+    """Every number of the verdict, as a dict (written to verdict.json). games: arm name -> its games (or
     None: not run); scale: the arms' lengths (steps, control_steps, games, quick); training_metrics:
     the imitator's metrics.json; copycat: diagnose.py's copycat.json, if there is one."""
-    have = lambda *ns: all(g.get(n) for n in ns)
-    R = dict(scale=dict(scale), rules=rules(), arms_judged=sorted(n for n in g if g[n]))
+    have = lambda *ns: all(games.get(n) for n in ns)
+    R = dict(scale=dict(scale), rules=rules(), arms_judged=sorted(n for n in games if games[n]))
     # One stream of bootstrap draws per row, split off rng before any is used: an arm finishing (a row
     # appearing) never shifts another row's draws, so a number once reported stays what it was.
     rs = dict(zip(("now", "later", "elsewhere", "stages", "swap", "noreward", "clone"), rng.spawn(7)))
@@ -358,7 +364,7 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
     if copycat:
         R["copycat"] = copycat
     if have(*NEEDS["now"]):
-        R["now"] = judge_now(g, rs["now"], rs["clone"])
+        R["now"] = judge_now(games, rs["now"], rs["clone"])
     # Questions 2 and 3 (and the controls) ask whether the imitator *keeps* the teacher's learning;
     # for an imitator that cannot play like the teacher now, both sides of the argument predict "no".
     testable = R.get("now", {}).get("verdict", False)
@@ -366,16 +372,16 @@ def judge(g, scale, rng, training_metrics=None, copycat=None):
         if "now" in R else "Q1 not played"
     untestable = dict(imitator_testable=testable, untestable_because="" if testable else because)
     if have(*NEEDS["later"]):
-        R["later"] = judge_later(g, scale, rs["later"], R.get("now", {}).get("teacher", {}).get("mean", float("nan")))
+        R["later"] = judge_later(games, scale, rs["later"], R.get("now", {}).get("teacher", {}).get("mean", float("nan")))
     if have(*NEEDS["elsewhere"]):
-        R["elsewhere"] = judge_elsewhere(g, scale, rs["elsewhere"])
-    stages = sorted((float(n[len("stage_x"):]), n) for n in g if n.startswith("stage_x") and g[n])
+        R["elsewhere"] = judge_elsewhere(games, scale, rs["elsewhere"])
+    stages = sorted((float(n[len("stage_x"):]), n) for n in games if n.startswith("stage_x") and games[n])
     if stages and any(f == 1.0 for f, _ in stages) and stages[-1][0] > 1.0:
-        R["stages"] = judge_stages(g, scale, rs["stages"], stages)
+        R["stages"] = judge_stages(games, scale, rs["stages"], stages)
     if have(*NEEDS["swap"]):
-        R["swap"] = judge_swap(g, scale, rs["swap"])
+        R["swap"] = judge_swap(games, scale, rs["swap"])
     if have(*NEEDS["noreward"]):
-        R["noreward"] = judge_noreward(g, scale, rs["noreward"])
+        R["noreward"] = judge_noreward(games, scale, rs["noreward"])
     for key in ("later", "elsewhere", "stages", "swap", "noreward"):
         if key in R:
             R[key] |= untestable

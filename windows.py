@@ -19,6 +19,18 @@ import numpy as np
 from numba import njit
 
 
+def check_config(c):
+    """Refuse bad window settings of an imitate.ImitateConfig before anything is loaded, naming the flag."""
+    if not 0 <= c.late_share <= 1:
+        raise SystemExit(f"--late_share {c.late_share} must be a share between 0 and 1")
+    if not 0 < c.val_frac < 1:
+        raise SystemExit(f"--val_frac {c.val_frac} must be between 0 and 1")
+    if c.val_block < 0:
+        raise SystemExit(f"--val_block {c.val_block} must be 0 (a held-out tail) or a positive number of steps")
+    if not 0 <= c.augment < 42:
+        raise SystemExit(f"--augment {c.augment} must be a shift of 0 to 41 pixels")
+
+
 def heldout_spans(N, val_frac, val_block):
     """The held-out parts of a history of N steps, as [(first, end)] spans. val_block > 0: blocks of
     val_block steps (shorter in a short history), the middle one of every 1/val_frac, so that every

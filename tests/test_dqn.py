@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 from conftest import assert_grad_close, numerical_grad
 
+import catch
+import checkpoints
+import copy_task
 import dqn
 import layers
 import toolbox
@@ -100,16 +103,16 @@ def test_checkpoint_round_trip_and_mismatch(tmp_path):
     a.steps, a.updates = 123, 7
     a.m[:] = 0.5
     a.rng.random(5)
-    a.save(str(tmp_path / "ck"))
+    checkpoints.save_agent(a, str(tmp_path / "ck"))
     b = dqn.Agent(dqn.DQNConfig(replay_capacity=100, seed=9))
-    b.load(str(tmp_path / "ck"))
+    checkpoints.load_agent(b, str(tmp_path / "ck"))
     np.testing.assert_array_equal(a.flat, b.flat)
     np.testing.assert_array_equal(a.m, b.m)
     assert (b.steps, b.updates) == (123, 7) and a.rng.random() == b.rng.random()
     with pytest.raises(ValueError, match="ck.npz is not a 2013-DQN checkpoint with 6 actions"):
-        dqn.load_checkpoint(str(tmp_path / "ck"), n_actions=6)
+        checkpoints.load_checkpoint(str(tmp_path / "ck"), n_actions=6)
     with pytest.raises(ValueError, match="cannot read teacher checkpoint"):
-        dqn.load_checkpoint(str(tmp_path / "nothing"))
+        checkpoints.load_checkpoint(str(tmp_path / "nothing"))
 
 
 def test_unknown_game_lists_valid_ones_and_swap_exchanges_left_right():
@@ -128,9 +131,9 @@ def test_unknown_game_lists_valid_ones_and_swap_exchanges_left_right():
 
 def test_learning_loop_improves_returns_on_catch():
     """Not a smoke test: after 5000 steps (~1200 updates) the greedy policy must catch the ball
-    (python dqn.py, with the page's own settings for Catch)."""
+    (python catch.py, with that page's own settings for Catch)."""
     lines = []
-    before, after = dqn.learn_catch(dqn.CatchConfig(steps=5000), log=lines.append)
+    before, after = catch.learn_catch(catch.CatchConfig(steps=5000), log=lines.append)
     assert before < -0.3, before
     assert after > 0.6, f"greedy return after learning {after:.2f} (random {before:.2f})"
     assert len(lines) == 2 + 5 and lines[-1].startswith("greedy play after 5000 steps")
@@ -166,9 +169,8 @@ def test_every_flag_of_every_page_has_help_from_its_comment():
     import pipeline
     import record
     import revisit
-    import transformer
     import watch
-    for cls in (dqn.DQNConfig, record.RecordConfig, transformer.DemoConfig, imitate.ImitateConfig,
+    for cls in (dqn.DQNConfig, catch.CatchConfig, record.RecordConfig, copy_task.DemoConfig, imitate.ImitateConfig,
                 evaluate.EvalConfig, pipeline.PipelineConfig, distill.DistillConfig, horizon.HorizonConfig,
                 dqn_source.DQNSourceConfig, revisit.RevisitConfig, watch.WatchConfig):
         comments = toolbox.field_comments(cls)

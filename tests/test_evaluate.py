@@ -18,6 +18,7 @@ import play
 import imitate
 import checkpoints
 import history_io
+import arm_files
 import record
 import table
 import verdict
@@ -516,9 +517,9 @@ def test_the_reward_control_runs_on_the_same_stage_clock_as_later(monkeypatch, t
     monkeypatch.setattr(ev.checkpoints, "list_checkpoints", lambda T: [0])
     monkeypatch.setattr(play, "play_arm", lambda arm_dir, game, policy, **kw: made.setdefault(
         os.path.basename(arm_dir), policy.kw))
-    table = ev.arms(ev.EvalConfig(teacher="t", imitator="i", work=str(tmp_path / "w")))
+    c = ev.EvalConfig(teacher="t", imitator="i", work=str(tmp_path / "w"))
     for name in ("later_imitator", "noreward_imitator", "now_imitator", "now_imitator_argmax"):
-        table[name][1]()
+        ev.play_one(c, ev.arms(c)[name])
     assert made["noreward_imitator"]["stage_advances"] and made["later_imitator"]["stage_advances"]
     assert made["noreward_imitator"]["zero_rewards"] and not made["later_imitator"]["zero_rewards"]
     assert made["now_imitator"]["eps"] == made["later_imitator"]["eps"] == 0.01   # the teacher's final epsilon
@@ -579,9 +580,9 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
         ["elsewhere_imitator_prompted"], ["table"]]
     # a kept arm that needs only the teacher's settings (elsewhere_fresh) counts on a fresh machine too:
     # before the teacher is recorded, its settings are the defaults its job will record with
-    group = ev.arms(c)["elsewhere_fresh"][0]
+    group = ev.arms(c)["elsewhere_fresh"].group
     os.makedirs(os.path.join(c.out, "arms"))
-    toolbox.write_json(ev.kept_path(c, "elsewhere_fresh"), dict(identity=ev.arm_identity(c, "elsewhere_fresh", group),
+    toolbox.write_json(arm_files.path(c.out, "elsewhere_fresh"), dict(identity=ev.arm_identity(c, "elsewhere_fresh", group),
                                                                games=[]))
     assert ev.arm_identity(c, "elsewhere_fresh", group)["teacher_settings"] == dataclasses.asdict(dqn.DQNConfig())
     assert only(cmd for _, cmd in pipeline.job_waves(c)[1]) == ["elsewhere_teacher", "elsewhere_random"]
@@ -639,7 +640,7 @@ def test_finished_arms_are_kept_and_outlive_their_work_folder(tiny_run, tiny_imi
     arm("now_imitator", 3, 100)
     arm("now_imitator_empty", 2, 100)                                  # 2 of 3 games: running, not kept
     R1, _ = ev.write_verdict(c)
-    assert os.path.exists(ev.kept_path(c, "now_teacher")) and not os.path.exists(ev.kept_path(c, "now_imitator_empty"))
+    assert os.path.exists(arm_files.path(c.out, "now_teacher")) and not os.path.exists(arm_files.path(c.out, "now_imitator_empty"))
     shutil.rmtree(tmp_path / "w")                                      # runs/ lost
     R2, _ = ev.write_verdict(c)
     assert R2["now"]["teacher"] == R1["now"]["teacher"] and R2["now"]["imitator"] == R1["now"]["imitator"]
@@ -664,9 +665,9 @@ def test_a_kept_arm_that_needs_the_teacher_is_played_anew_for_another_teacher_at
     c = pipeline.PipelineConfig(teacher=str(t), imitator=tiny_imitator, work=str(tmp_path / "w"), out=str(tmp_path / "o"))
     os.makedirs(tmp_path / "o" / "arms")
     for name, group in (("now_teacher", "now"), ("elsewhere_random", "elsewhere"), ("stage_x1", "stages")):
-        toolbox.write_json(ev.kept_path(c, name), dict(identity=ev.arm_identity(c, name, group), games=[[9, 1.0]]))
+        toolbox.write_json(arm_files.path(c.out, name), dict(identity=ev.arm_identity(c, name, group), games=[[9, 1.0]]))
         assert ev.kept_games(c, name) == [[9, 1.0]]
-    assert len(ev.teacher_fingerprint(c)) == 16
+    assert len(ev.arm_identity(c, "now_teacher", "now")["teacher_weights"]) == 16
     final = ev.final_teacher(c) + ".npz"
     with np.load(final, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
@@ -685,7 +686,7 @@ def test_an_arm_that_prompts_a_waiting_arm_is_kept_with_its_history(tmp_path):
     os.makedirs(tmp_path / "o" / "arms")
 
     def keep(name):
-        toolbox.write_json(ev.kept_path(c, name), dict(identity=ev.arm_identity(c, name, "elsewhere"),
+        toolbox.write_json(arm_files.path(c.out, name), dict(identity=ev.arm_identity(c, name, "elsewhere"),
                                                        games=[[1_000, 5.0, 1_000, -1.0]]))
     keep("elsewhere_teacher")
     assert ev.kept_games(c, "elsewhere_teacher") == [[1_000, 5.0, 1_000, -1.0]]
@@ -716,7 +717,7 @@ def test_an_unfinished_teacher_record_is_resumed_never_used(tiny_run, tiny_imita
     # an arm that needs only the teacher's settings plays meanwhile, and the teacher is left as it is
     free = dataclasses.replace(c, only="elsewhere_random,elsewhere_imitator", steps=300, games=1, max_game_steps=100, table=False)
     pipeline.run_pipeline(free)
-    assert os.path.exists(ev.kept_path(free, "elsewhere_random")) and os.path.exists(ev.kept_path(free, "elsewhere_imitator"))
+    assert os.path.exists(arm_files.path(free.out, "elsewhere_random")) and os.path.exists(arm_files.path(free.out, "elsewhere_imitator"))
     assert record.progress(str(t)) == (3_000, 6_000)
     # such an arm is kept for any teacher recorded with those settings (here the finished one), an
     # arm that needs the final teacher only for that teacher

@@ -209,11 +209,11 @@ def test_init_torso_starts_from_the_bc_networks_eyes(tiny_run, tmp_path):
     flat, shapes = imitate.init_imitator(tcfg, np.random.default_rng(0))
     p = toolbox.param_views(flat, shapes)
     before = {n: p[n].copy() for n in ("w_obs", "b_obs", "e_act")}
-    imitate.copy_torso(p, str(tmp_path / "bc"))
+    bc.copy_torso(p, str(tmp_path / "bc"))
     with np.load(tmp_path / "bc" / "imitator.npz", allow_pickle=False) as z:
-        bc = toolbox.param_views(z["params"], dqn.param_shapes())
+        trained = toolbox.param_views(z["params"], dqn.param_shapes())
         for n in imitate.TORSO:
-            np.testing.assert_array_equal(p[n], bc[n])
+            np.testing.assert_array_equal(p[n], trained[n])
     for n, v in before.items():
         np.testing.assert_array_equal(p[n], v)                           # only the torso is copied
     imitate.train(c, log=lambda *a: None)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import assert_grad_close, numerical_grad
 
+import copy_task
 import transformer
 import toolbox
 
@@ -157,8 +158,8 @@ def test_adamw_decays_only_matrices_and_schedule_shape():
 
 def test_in_context_copy_task_is_learned():
     """Tiny scale, seconds: the repeated half is predicted from context, the random half is not."""
-    dc = transformer.DemoConfig(vocab=8, half=8, n_layer=2, n_head=2, n_embd=32, batch=32, steps=600, lr=5e-3)
-    acc_random, acc_context = transformer.train_copy_task(dc, log=None)
+    dc = copy_task.DemoConfig(vocab=8, half=8, n_layer=2, n_head=2, n_embd=32, batch=32, steps=600, lr=5e-3)
+    acc_random, acc_context = copy_task.train_copy_task(dc, log=None)
     assert acc_random < 0.3, acc_random
     assert acc_context > 0.9, acc_context
 
@@ -169,5 +170,5 @@ def test_demo_bad_flags_stop_at_once():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for args, message in ((["--n_head", "3"], "--n_embd 64 must be a multiple of --n_head 3"),
                           (["--steps", "0"], "--steps 0 must be positive")):
-        p = subprocess.run([sys.executable, "transformer.py", *args], capture_output=True, text=True, cwd=root)
+        p = subprocess.run([sys.executable, "copy_task.py", *args], capture_output=True, text=True, cwd=root)
         assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr, p.stderr
