@@ -6,7 +6,8 @@ moves nobody can predict) and its policy. So each prediction is also compared wi
 teacher's greedy move, on all held-out steps, on the decisive quarter (where the teacher's best
 move beats its second best by the most: the ball about to be missed) and on the last held-out block
 (the stage nearest the final teacher); and the teacher is compared with itself 50k steps earlier,
-the agreement an imitator can hope for.
+the agreement an imitator can hope for. window_report adds, for a model that predicts windows of
+steps (the transformer imitator), its accuracy by stage of the history.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import checkpoints
 import dqn
 import history_io
 import toolbox
+import windows
 
 
 def network_outputs(p, stacks, batch=512):
@@ -67,3 +69,20 @@ def heldout_metrics(pred, actual, idx, h, history, spans):
                 final_teacher_greedy_vs_actual_actions=float((g_final == actual).mean()),
                 teacher_vs_teacher={"checkpoints": [earlier, final], "agreement": float((g_final == g_earlier).mean())},
                 chance_of_most_common_action=float(np.bincount(actual, minlength=4).max() / actual.size))
+
+
+def window_report(predict, h, history, spans, starts, K, seed):
+    """The held-out metrics (heldout_metrics) of a model that predicts windows of K steps, and its
+    accuracy by stage of the history on training windows (8 from each third: how well it learned
+    each stage). predict(starts) -> (predictions, targets), each (len(starts), K); starts: the
+    training windows' first steps."""
+    val_starts = windows.heldout_starts(spans, K)
+    pred, actual = predict(val_starts)
+    idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
+    m = heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, history, spans)
+    rng, N = np.random.default_rng(seed + 7), len(h["action"])   # its own stream: fixed windows
+    m["by_stage"] = {}
+    for name, (a, b) in zip(("early", "middle", "late"), ((0, N // 3), (N // 3, 2 * N // 3), (2 * N // 3, N))):
+        pr, ac = predict(rng.choice(starts[(starts >= a) & (starts < b)], 8))
+        m["by_stage"][name] = {"steps": [int(a), int(b)], "acc_vs_teacher_actions": float((pr == ac).mean())}
+    return m

@@ -285,21 +285,9 @@ def window_loss(p, h, start, tcfg, hide_prev_action=False):
 
 def evaluate_imitator(p, h, c: ImitateConfig, spans, starts):
     """Held-out accuracies (all steps and decisive ones), the teacher-vs-teacher reference, and
-    accuracy by stage of the history (on training windows: how well it learned each stage)."""
-    tcfg, K, N = tcfg_of(c), c.context, len(h["action"])
-    val_starts = windows.heldout_starts(spans, K)
-    hide = not c.see_prev_action
-    pred, actual = predict_windows(p, h, val_starts, tcfg, hide)
-    idx = (val_starts[:, None] + np.arange(K)).reshape(-1)
-    m = heldout.heldout_metrics(pred.reshape(-1), actual.reshape(-1), idx, h, c.history, spans)
-    rng = np.random.default_rng(c.seed + 7)     # its own stream: the stage windows do not move with training
-    stages = {}
-    for name, (a, b) in zip(("early", "middle", "late"), ((0, N // 3), (N // 3, 2 * N // 3), (2 * N // 3, N))):
-        pick = rng.choice(starts[(starts >= a) & (starts < b)], 8)
-        pr, ac = predict_windows(p, h, pick, tcfg, hide)
-        stages[name] = {"steps": [int(a), int(b)], "acc_vs_teacher_actions": float((pr == ac).mean())}
-    m["by_stage"] = stages
-    return m
+    accuracy by stage of the history, of the imitator's greedy predictions (heldout.window_report)."""
+    predict = lambda s: predict_windows(p, h, s, tcfg_of(c), not c.see_prev_action)
+    return heldout.window_report(predict, h, c.history, spans, starts, c.context, c.seed)
 
 
 # -------------------------------------------------------------------------------------------
