@@ -353,16 +353,10 @@ def write_verdict(c: EvalConfig, teacher_record=None):
         R["teacher_record"] = dict(folder=folder, **toolbox.read_json(os.path.join(folder, "teacher_summary.json")))
     os.makedirs(c.out, exist_ok=True)
     for (folder, _, sfx), Rk in list(zip(folders, Rs))[1:]:              # each other seed's whole table
-        Rk["imitator"] = folder
-        toolbox.write_json(os.path.join(c.out, f"verdict_{sfx[1:]}.json"), Rk)
-        with open(os.path.join(c.out, f"verdict_{sfx[1:]}.md"), "w") as f:
-            f.write(table.table(Rk))
+        table.write(os.path.join(c.out, f"verdict_{sfx[1:]}"), Rk | dict(imitator=folder))
     if len(Rs) > 1:
         R["seeds"] = verdict.across_seeds(Rs, [f for f, _, _ in folders])
-    toolbox.write_json(os.path.join(c.out, "verdict.json"), R)
-    text = table.table(R)
-    with open(os.path.join(c.out, "verdict.md"), "w") as f:
-        f.write(text)
+    text = table.write(os.path.join(c.out, "verdict"), R)
     figures.plots(games_of(""), R, c.out)
     return R, text
 

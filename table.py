@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import toolbox
 import verdict
 
 
@@ -163,3 +164,12 @@ def table(R):
               "The rules, fixed before the results:",
               ] + [f"- {rule}" for rule in verdict.rule_sentences()] + [""]
     return "\n".join(lines)
+
+
+def write(path, R):
+    """The verdict's numbers R as path.json and its table as path.md; returns the table's text."""
+    toolbox.write_json(path + ".json", R)
+    text = table(R)
+    with open(path + ".md", "w") as f:
+        f.write(text)
+    return text
