@@ -27,9 +27,11 @@ play.Player (page 5) picks the most likely next move with a sliding context of t
 writes runs/imitator/: checkpoint.npz/.json (resumable), imitator.npz/.json (the frozen imitator),
 metrics.json (held-out accuracies, teacher-vs-teacher reference), loss.png.
 
-Two appendix pages keep machinery out of the way: windows.py (which steps are held out, how a
-batch of windows is drawn, the random shifts) and heldout.py (how well a network predicts the
-teacher on held-out steps); bc.py is the yardstick, behaviour cloning, trained by this page's loop.
+Appendix pages keep machinery out of the way: windows.py (which steps are held out, how a batch of
+windows is drawn, the random shifts), heldout.py (how well a network predicts the teacher on
+held-out steps), checkpoints.py (a training that resumes only with its own settings) and
+figures.py (loss.png); bc.py is the yardstick, behaviour cloning, trained by this page's loop, and
+also the imitator's optional eyes (--init_torso).
 """
 from __future__ import annotations
 

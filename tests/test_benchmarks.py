@@ -77,3 +77,24 @@ def test_the_imitator_profile_names_every_part_and_its_floor(capsys):
     n = 2 * 8                                                          # stacks (tokens) per step
     assert speed.imitator_update_flops(c) == 2 * (n * (1638400 + 663552) + n * (2 * 663552 + 1638400)
                                                   + 3 * n * (2592 * 32 + 12 * 32 * 32 + 32 * 4) + 3 * 2 * 1 * 2 * 32 * 32)
+
+
+def test_the_projection_schedules_jobs_as_the_pipeline_runs_them():
+    """benchmarks/project_run.py plays pipeline.run_jobs's rule forward: at most n jobs at once, each
+    (first listed first) once what it needs is done."""
+    import project_run
+    jobs = [("teacher", []), ("a", ["teacher"]), ("b", ["teacher"]), ("c", ["a"]), ("table", ["a", "b", "c"])]
+    hours = dict(teacher=1.0, a=2.0, b=0.5, c=1.0, table=0.0)
+    times = project_run.schedule(jobs, hours, 2)
+    assert times == dict(teacher=(0.0, 1.0), a=(1.0, 3.0), b=(1.0, 1.5), c=(3.0, 4.0), table=(4.0, 4.0))
+    assert project_run.schedule(jobs, hours, 1)["table"] == (4.5, 4.5)          # one after another
+
+
+def test_the_committed_projection_covers_every_job_of_make_run():
+    """Every job of a fresh machine's make run gets hours from the committed rates and arms."""
+    import project_run
+    with open(project_run.RATES) as f:
+        rates = __import__("json").load(f)
+    P = project_run.project(rates, 2, os.path.join(ROOT, "results", "arms"))
+    assert P["job_hours"]["teacher"] > 0 and all(h >= 0 for h in P["job_hours"].values())
+    assert len(P["job_hours"]) > 40 and P["total_hours"] >= P["core_hours"] / 2
