@@ -123,6 +123,12 @@ def teacher_command(c: PipelineConfig):
             f"--results {shlex.quote(rc.results)} --steps {rc.steps}")
 
 
+# A need met as soon as the teacher job has written its settings (config.json, in its first seconds):
+# run_jobs starts an arm that needs only those beside the teacher's record; a wave scheduler
+# (--list_jobs), which cannot start a job mid-wave, puts it in the wave after the teacher.
+TEACHER_STARTED = "teacher (started)"
+
+
 def job_graph(c: PipelineConfig):
     """The pipeline as shell commands, one job each (one process, one BLAS thread), in the order
     listed: (wave, name, command, needs). `needs` names the listed jobs it must wait for: the
@@ -158,12 +164,14 @@ def job_graph(c: PipelineConfig):
         if evaluate.prompted_by(arm_table[n]):             # it is prompted with that arm's first steps
             needs.append(evaluate.prompted_by(arm_table[n]))
         # an arm that needs only the teacher's settings plays while a started teacher is still recorded
-        after = [] if started and not evaluate.needs_final_teacher(n) else first
+        settings_only = not evaluate.needs_final_teacher(n)
+        after = [] if started and settings_only else first
         wave[n] = max([len(after)] + [wave[x] + 1 for x in needs if x in wave])
         if evaluate.must_play(c, n):                       # finished and kept: no job, but its wave stays,
             listed = {name for _, name, _, _ in jobs}      # so that wave k names the same jobs while arms
-            jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}",   # finish
-                         after + [x for x in needs if x in listed]))
+            waits = [TEACHER_STARTED] if after and settings_only else after      # finish (run_jobs: not wave by wave)
+            jobs.append((wave[n], n, f"{py} pipeline.py{flags} --jobs 1 --table false --only {n}",
+                         waits + [x for x in needs if x in listed]))
     n_waves = max([len(first) - 1] + list(wave.values())) + 1
     return jobs + [(n_waves, "table", f"{py} pipeline.py{flags} --jobs 1 --only table",
                     [name for _, name, _, _ in jobs])]
@@ -211,6 +219,10 @@ def run_jobs(c: PipelineConfig, n_jobs, poll=2.0):
     running = {}                                           # name -> (process, log, progress line, its slot)
     done, stopped, failed = set(), set(), []
     while waiting or running:
+        if record.started(c.teacher) or "teacher" in done:
+            done.add(TEACHER_STARTED)                      # its settings are on disk
+        elif "teacher" in stopped:
+            stopped.add(TEACHER_STARTED)                   # it failed before writing them
         for job in [j for j in waiting if stopped.intersection(j[2])]:
             waiting.remove(job)                            # a job it needs failed: it never starts
             stopped.add(job[0])

@@ -66,14 +66,20 @@ def job_hours(c, name, rates, arms_dir):
 
 def schedule(jobs, hours, n_jobs):
     """pipeline.run_jobs's rule played forward: at most n_jobs at once, each job, first listed first,
-    as soon as every job it needs has finished. jobs: [(name, needs)]; hours: name -> duration.
-    Returns {name: (start, end)} in hours."""
+    as soon as every job it needs has finished (an arm that needs only the teacher's settings, as
+    soon as the teacher has started). jobs: [(name, needs)]; hours: name -> duration. Returns
+    {name: (start, end)} in hours."""
     waiting, running, done, times, now = list(jobs), [], set(), {}, 0.0
     while waiting or running:
-        for name, needs in [j for j in waiting if done.issuperset(j[1])][:n_jobs - len(running)]:
+        ready = [j for j in waiting if done.issuperset(j[1])]
+        if ready and len(running) < n_jobs:
+            name, needs = ready[0]
             waiting.remove((name, needs))
             times[name] = (now, now + hours[name])
             heapq.heappush(running, (now + hours[name], name))
+            if name == "teacher":
+                done.add(pipeline.TEACHER_STARTED)         # its settings are on disk in its first seconds
+            continue                                       # look again: that may have freed another job
         if not running:
             raise SystemExit(f"jobs that can never start: {[n for n, _ in waiting]}")
         now, name = heapq.heappop(running)

@@ -88,6 +88,8 @@ def test_the_projection_schedules_jobs_as_the_pipeline_runs_them():
     times = project_run.schedule(jobs, hours, 2)
     assert times == dict(teacher=(0.0, 1.0), a=(1.0, 3.0), b=(1.0, 1.5), c=(3.0, 4.0), table=(4.0, 4.0))
     assert project_run.schedule(jobs, hours, 1)["table"] == (4.5, 4.5)          # one after another
+    jobs[2] = ("b", [project_run.pipeline.TEACHER_STARTED])                     # b needs only the teacher's settings:
+    assert project_run.schedule(jobs, hours, 2)["b"] == (0.0, 0.5)              # it plays beside the teacher
 
 
 def test_the_committed_projection_covers_every_job_of_make_run():

@@ -586,6 +586,10 @@ def test_listed_jobs_start_with_the_teacher_and_imitator_when_missing_and_respec
                                                                games=[]))
     assert ev.arm_identity(c, "elsewhere_fresh", group)["teacher_settings"] == dataclasses.asdict(dqn.DQNConfig())
     assert only(cmd for _, cmd in pipeline.job_waves(c)[1]) == ["elsewhere_teacher", "elsewhere_random"]
+    # on a fresh machine such an arm waits only for the teacher to start (run_jobs), though a wave
+    # scheduler lists it after the teacher's wave
+    graph = {name: (w, needs) for w, name, _, needs in pipeline.job_graph(c)}
+    assert graph["elsewhere_random"] == (1, [pipeline.TEACHER_STARTED]) and graph["elsewhere_teacher"] == (1, ["teacher"])
     # once the teacher has started (its config.json on disk), an arm that needs only its settings plays
     # beside it, needing nothing; the arms that need the finished teacher still wait for it
     os.makedirs(c.teacher)
@@ -753,3 +757,16 @@ def test_evaluate_plays_arms_alone_and_names_what_the_pipeline_must_make_first(t
     assert p.returncode != 0 and "no finished record.py run" in p.stderr and "no imitator.json" in p.stderr
     assert "python pipeline.py" in p.stderr and not os.path.exists(tmp_path / "w")
     assert "python pipeline.py --quick" in run("--quick").stderr
+
+
+def test_an_arm_that_needs_only_the_teachers_settings_starts_once_the_teacher_has_started(tmp_path, monkeypatch):
+    """run_jobs: a job needing pipeline.TEACHER_STARTED starts as soon as the teacher's config.json is
+    on disk, while the teacher still records; a job needing the teacher waits for it to finish."""
+    t, m = tmp_path / "t", lambda name: tmp_path / name
+    settings = json.dumps(dict(steps=1_000, dqn=dataclasses.asdict(dqn.DQNConfig())))
+    graph = [(0, "teacher", f"mkdir -p {t} && echo '{settings}' > {t}/config.json && sleep 2 && touch {m('teacher')}", []),
+             (1, "settings_arm", f"test ! -e {m('teacher')} && touch {m('settings_arm')}", [pipeline.TEACHER_STARTED]),
+             (1, "final_arm", f"test -e {m('teacher')} && touch {m('final_arm')}", ["teacher"])]
+    monkeypatch.setattr(pipeline, "job_graph", lambda c: graph)
+    pipeline.run_jobs(pipeline.PipelineConfig(teacher=str(t), work=str(tmp_path / "w"), table=False), 2, poll=0.05)
+    assert all(os.path.exists(m(n)) for n in ("teacher", "settings_arm", "final_arm"))
