@@ -18,7 +18,7 @@ play.Player (page 5) picks the most likely next move with a sliding context of t
 
     python imitate.py --history runs/breakout --out runs/imitator          # the headline recipe: 24,000
         # updates of 16 windows of K = 32 steps, half of them from the history's last quarter, shifted,
-        # told its stage, not shown its previous move (about 70 min alone on 2 cores, 2 h beside a job)
+        # told its stage, not shown its previous move (67-79 minutes on one core beside another job)
     python imitate.py --history runs/breakout --out runs/imitator_k512 --context 512 --batch 8 --iters 1500 \
         --eval_every 250 --late_share 0 --augment 0 --see_prev_action true --stage_input false   # the first one
     python imitate.py --model bc --history runs/breakout_frozen --out runs/bc_frozen --batch 128 \
