@@ -36,15 +36,15 @@ def work_games(folder):
     return None
 
 
-def progress(folder, games, target, unit):
-    """(done, target) of an arm that is not kept, from its work folder's games: a played arm's steps
-    end with its last saved game; a teacher arm's are those recorded in its history, which runs past
-    its last finished game."""
+def progress(folder, games, unit):
+    """How far an arm that is not kept has gone, in its unit ("games" or "steps"), from its work
+    folder's games: a played arm's steps end with its last saved game; a teacher arm's are those
+    recorded in its history, which runs past its last finished game."""
     if unit == "games":
-        return len(games or []), target
+        return len(games or [])
     if os.path.exists(os.path.join(folder, "history.json")):
-        return history_io.history_length(folder), target
-    return (games[-1][0] if games else 0), target
+        return history_io.history_length(folder)
+    return games[-1][0] if games else 0
 
 
 def path(out, name):

@@ -19,8 +19,8 @@ can keep to its loop:
   - sessions.json: which command recorded which stretch, when, how long, on which CPU
   - the teacher's checkpoint files themselves (save_agent, load_agent, load_checkpoint): .npz for
     arrays, JSON for everything else, no pickle anywhere
-  - the imitator's training resumes the same way (resume_training): a checkpoint made with other
-    settings is refused, naming them
+  - the imitator's training checkpoints the same way (save_training, resume_training): a checkpoint
+    made with other settings is refused, naming them
 """
 from __future__ import annotations
 
@@ -282,8 +282,15 @@ def refill_replay(agent, sources):
                                 cols["terminated"] | cols["truncated"] | cols["life_lost"], cols["first"])
 
 
+def save_training(ck, c, state, flat, opt, rng):
+    """imitate.py's training checkpoint: ck.npz (the weights, AdamW's moments) and ck.json (the
+    training state, the RNG, the settings c), read back by resume_training."""
+    toolbox.save_npz(ck + ".npz", params=flat, adam_m=opt.m, adam_v=opt.v)
+    toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
+
+
 def resume_training(ck, c, defaults, ignored, flat, opt, rng):
-    """The training state saved at ck (.json/.npz) by imitate.py, loaded into flat, opt (its Adam
+    """The training state saved at ck (.json/.npz) by save_training, loaded into flat, opt (its Adam
     moments and step) and rng; a fresh state if there is none. A checkpoint made with settings other
     than c's (fields of the config dataclass, except those in `ignored`) is refused, naming them;
     a setting the checkpoint predates reads as its value in `defaults`."""

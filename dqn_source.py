@@ -433,24 +433,21 @@ def across_seeds(folders, out, variants=()):
     toolbox.write_json(os.path.join(out, "seeds.json"), A)
     plt = toolbox.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
+
+    def dial(cells, fmt, label, alpha=1.0):          # one dial's cells, imitator/source against x
+        cs = sorted(cells.values(), key=lambda v: v["learning_over_context"])
+        if cs:
+            ax.plot([v["learning_over_context"] for v in cs], [v["ratio"]["mean"] for v in cs], fmt, alpha=alpha,
+                    label=label)
     for f, D in zip(folders, Ds):
-        cs = sorted(D["cells"].values(), key=lambda v: v["learning_over_context"])
-        ax.plot([v["learning_over_context"] for v in cs], [v["ratio"]["mean"] for v in cs], "s", alpha=0.5,
-                label=f"page 8, {f}")
+        dial(D["cells"], "s", f"page 8, {f}", 0.5)
     cs = sorted(A["cells"].values(), key=lambda v: v["learning_over_context"]["mean"])
     ax.plot([v["learning_over_context"]["mean"] for v in cs], [v["ratio"]["mean"] for v in cs], "k-",
             label=f"page 8, mean of {len(Ds)} seeds")
     for f in variants:
-        V = toolbox.read_json(os.path.join(f, "dial.json")) or {"cells": {}}
-        cs = sorted(V["cells"].values(), key=lambda v: v["learning_over_context"])
-        if cs:
-            ax.plot([v["learning_over_context"] for v in cs], [v["ratio"]["mean"] for v in cs], "^-", alpha=0.8,
-                    label=f"page 8, {f}")
-    tabular = toolbox.read_json(os.path.join("results", "distill", "horizon.json"))
-    cells = sorted((tabular or {}).get("cells", {}).values(), key=lambda v: v["learning_over_context"])
-    if cells:
-        ax.plot([v["learning_over_context"] for v in cells], [v["ratio"]["mean"] for v in cells], "o",
-                label="page 7: posterior-sampling explorer")
+        dial((toolbox.read_json(os.path.join(f, "dial.json")) or {}).get("cells", {}), "^-", f"page 8, {f}", 0.8)
+    dial((toolbox.read_json(os.path.join("results", "distill", "horizon.json")) or {}).get("cells", {}), "o",
+         "page 7: posterior-sampling explorer")
     ax.axhline(1.0, color="gray", ls="--", label="ideal imitator: as good as its source")
     ax.set_xscale("log")
     toolbox.save_figure(fig, ax, os.path.join(out, "seeds.png"), "episodes the source needs / episodes the context holds",

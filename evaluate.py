@@ -78,7 +78,7 @@ def learn_arm(c, name, game, steps, init_from):
     """A teacher arm that learns: a record.py run (resumable) starting from init_from or from scratch."""
     dc = play.teacher_dqn_config(c.teacher)
     dc.seed = c.seed + 17                              # its own stream of randomness
-    rc = record.RecordConfig(game=game, steps=steps, out=os.path.join(c.work, name), results="",
+    rc = record.RecordConfig(game=game, steps=steps, out=arm_folder(c, name), results="",
                              init_from=init_from, checkpoint_every=record.RecordConfig.checkpoint_every
                              if steps >= 100_000 else 10_000 if steps >= 10_000 else steps,
                              chunk_steps=10_000 if steps >= 10_000 else steps)
@@ -89,12 +89,6 @@ def learn_arm(c, name, game, steps, init_from):
 # Question 2's sharp form: an imitator with a stage input is told these stages (multiples of the
 # history's length: 1 = the end of the history it was trained on; past 1 = stages it never saw).
 STAGE_PROBES = (0.25, 0.5, 1.0, 1.5, 2.0)
-
-# The arms that need only the teacher's settings (its config.json: the final epsilon, the DQN's
-# settings), neither its final weights nor its history: they may play while it is still recorded.
-SETTINGS_ONLY = ("elsewhere_fresh", "elsewhere_random", "elsewhere_imitator", "later_imitator_held") + tuple(
-    f"stage_x{f:g}" for f in STAGE_PROBES)
-
 
 @dataclass(frozen=True)
 class Arm:
@@ -114,6 +108,8 @@ class Arm:
     stage_advances: bool = False   # its stage moves on with the steps it plays
     rng_offset: int = 0            # a teacher or random player's stream: seed + offset, fixed per arm, so that
                                    # adding games or arms never shifts another's draws
+    settings_only: bool = False    # needs only the teacher's settings (its config.json: the final epsilon, the
+                                   # DQN's), neither its final weights nor its history: may play while it records
 
 
 def split_seed(name):
@@ -125,7 +121,7 @@ def split_seed(name):
 def needs_final_teacher(name):
     """Does the arm play, prompt from or judge by the finished teacher (its last checkpoint, its
     history)?"""
-    return split_seed(name)[0] not in SETTINGS_ONLY
+    return not ARMS_BY_NAME[split_seed(name)[0]].settings_only
 
 
 def imitator_folders(c: EvalConfig):
@@ -144,8 +140,8 @@ TEACHER_ARMS = (
     Arm("now_teacher", "now", "breakout", "teacher", rng_offset=1),
     Arm("later_teacher", "later", "breakout", "learner"),
     Arm("elsewhere_teacher", "elsewhere", "space_invaders", "learner"),
-    Arm("elsewhere_fresh", "elsewhere", "space_invaders", "learner", from_teacher=False),
-    Arm("elsewhere_random", "elsewhere", "space_invaders", "random", rng_offset=4),
+    Arm("elsewhere_fresh", "elsewhere", "space_invaders", "learner", from_teacher=False, settings_only=True),
+    Arm("elsewhere_random", "elsewhere", "space_invaders", "random", rng_offset=4, settings_only=True),
     Arm("swap_teacher", "controls", "breakout_swapped", "learner"),
 )
 
@@ -155,18 +151,19 @@ IMITATOR_ARMS = (
     Arm("later_imitator", "later", "breakout", "imitator", prompt="teacher", stage_advances=True),
     # question 2 asked plainly: the frozen imitator plays on for N steps, its stage (if it has one)
     # held at the end of its history, from an empty context (at K = 32 a prompt is gone in 32 steps)
-    Arm("later_imitator_held", "later", "breakout", "imitator"),
-    Arm("elsewhere_imitator", "elsewhere", "space_invaders", "imitator"),
+    Arm("later_imitator_held", "later", "breakout", "imitator", settings_only=True),
+    Arm("elsewhere_imitator", "elsewhere", "space_invaders", "imitator", settings_only=True),
     Arm("elsewhere_imitator_prompted", "elsewhere", "space_invaders", "imitator", prompt="elsewhere_teacher"),
     Arm("swap_imitator", "controls", "breakout_swapped", "imitator", prompt="teacher"),
     Arm("noreward_imitator", "controls", "breakout", "imitator", prompt="teacher", zero_rewards=True,
         stage_advances=True),                                        # the stage moves on as in later_imitator
-) + tuple(Arm(f"stage_x{f:g}", "stages", "breakout", "imitator", stage=f) for f in STAGE_PROBES)
+) + tuple(Arm(f"stage_x{f:g}", "stages", "breakout", "imitator", stage=f, settings_only=True) for f in STAGE_PROBES)
 
 TEACHER_NAMES = {a.name for a in TEACHER_ARMS}
 
 # the variant, argmax play: reported, not judged (not in --quick's classroom run)
 ARGMAX_ARM = Arm("now_imitator_argmax", "now", "breakout", "imitator", prompt="teacher", judge=True, argmax=True)
+ARMS_BY_NAME = {a.name: a for a in TEACHER_ARMS + IMITATOR_ARMS + (ARGMAX_ARM,)}   # the first seed's names
 
 
 def arms(c: EvalConfig):
@@ -240,11 +237,21 @@ def arm_folder(c, name):
     return os.path.join(c.work, f"seed{k}", base) if k else os.path.join(c.work, name)
 
 
-def load_arm(c, name, group=None):
-    """The games of a finished or partly finished arm: its kept copy if it has one (kept_games),
-    else its work folder's, or None if it never ran."""
+def arm_status(c, name, group):
+    """(games, kept, done, target, unit) of an arm: its kept copy's games if it has one (kept_games;
+    a kept arm is finished), else its work folder's (None if it never ran) and how far they go."""
+    target, unit = arm_target(c, group)
     games = kept_games(c, name, group)
-    return games if games is not None else arm_files.work_games(arm_folder(c, name))
+    if games is not None:
+        return games, True, target, target, unit
+    folder = arm_folder(c, name)
+    games = arm_files.work_games(folder)
+    return games, False, arm_files.progress(folder, games, unit), target, unit
+
+
+def load_arm(c, name, group=None):
+    """The games of a finished or partly finished arm, or None if it never ran."""
+    return arm_status(c, name, group or arms(c)[name].group)[0]
 
 
 def arm_target(c, group):
@@ -299,14 +306,12 @@ def must_play(c, name):
     return bool(waiting) and not os.path.exists(os.path.join(arm_folder(c, name), "history.json"))
 
 
-def keep_arm(c, name, group=None):
-    """Copy a finished arm's games from its work folder to <out>/arms/<name>.json (once)."""
+def keep_arm(c, name, group=None, status=None):
+    """Copy a finished arm's games from its work folder to <out>/arms/<name>.json (once); status: its
+    arm_status, if already read."""
     group = group or arms(c)[name].group
-    if c.quick or kept_games(c, name, group) is not None:
-        return
-    games = arm_files.work_games(arm_folder(c, name))
-    done, target = arm_files.progress(arm_folder(c, name), games, *arm_target(c, group))
-    if games is not None and done >= target:
+    games, kept, done, target, _ = status or arm_status(c, name, group)
+    if not (c.quick or kept) and games is not None and done >= target:
         arm_files.write(c.out, name, arm_identity(c, name, group), games, arm_folder(c, name))
 
 
@@ -322,15 +327,10 @@ def write_verdict(c: EvalConfig, teacher_record=None):
     teacher_record: a folder with the teacher's teacher_summary.json, whose learning the table then shows."""
     finished, running, arm_table = {}, {}, arms(c)
     for name, arm in arm_table.items():
-        group = arm.group
-        kept = kept_games(c, name, group)                     # read once per arm
-        games = kept if kept is not None else arm_files.work_games(arm_folder(c, name))
-        target, unit = arm_target(c, group)
-        done = target if kept is not None else arm_files.progress(arm_folder(c, name), games, target, unit)[0]
+        status = games, kept, done, target, unit = arm_status(c, name, arm.group)    # read once per arm
         if done >= target:
             finished[name] = games
-            if kept is None:                     # finished by a job that kept nothing (run by hand, say)
-                keep_arm(c, name, group)
+            keep_arm(c, name, arm.group, status)  # if a job that kept nothing finished it (run by hand, say)
         elif done:
             running[name] = f"{done:,} of {target:,} {unit}"
 
@@ -385,7 +385,7 @@ def play_arms(c: EvalConfig, teacher_record=None, log=print):
         keep_arm(c, name, all_arms[name].group)
     if not c.table:
         return {}
-    if not any(load_arm(c, name) for name in all_arms):           # finished or running
+    if not any(load_arm(c, name, a.group) for name, a in all_arms.items()):   # finished or running
         log(f"nothing to tabulate: no finished arm under {c.work}; {c.out}/verdict.md is left as it is. "
             f"Run the arms first (python evaluate.py --only now, ...).")
         return {}

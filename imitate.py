@@ -232,7 +232,7 @@ def imitator_backward(dlogits, cache, g, tcfg):
 
 def tcfg_of(c: ImitateConfig):
     return transformer.TransformerConfig(block_size=c.context, n_layer=c.n_layer, n_head=c.n_head,
-                                n_embd=c.n_embd, n_out=dqn.N_ACTIONS)
+                                         n_embd=c.n_embd, n_out=dqn.N_ACTIONS)
 
 
 def transformer_batch(c: ImitateConfig, h, starts, rng):
@@ -407,8 +407,7 @@ def train_steps(c: ImitateConfig, log=print):
         if state["step"] % c.eval_every == 0 or state["step"] == c.iters:
             state["val_loss"].append([state["step"], model.heldout_loss(p, h, c, spans)])
         if state["step"] % c.checkpoint_every == 0 or state["step"] == c.iters:
-            toolbox.save_npz(ck + ".npz", params=flat, adam_m=opt.m, adam_v=opt.v)
-            toolbox.write_json(ck + ".json", state | dict(rng=rng.bit_generator.state, config=dataclasses.asdict(c)))
+            checkpoints.save_training(ck, c, state, flat, opt, rng)
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", gnorm=f"{gnorm:.2f}", moves_s=f"{moves / (time.perf_counter() - t0):.0f}",
                         refresh=False)                                     # shown at the bar's next line

@@ -136,7 +136,7 @@ def job_graph(c: PipelineConfig):
     recipe into the k-th folder) and the teacher's own arms, which need only the teacher; then
     each imitator's arms, which need their imitator; then the arms that need an arm as well (the
     imitator prompted with the transplanted teacher's start); the table needs every job. An arm
-    that needs only the teacher's settings (SETTINGS_ONLY in evaluate.py) waits for a missing
+    that needs only the teacher's settings (an Arm with settings_only, evaluate.py) waits for a missing
     teacher only until it has started: its settings are then on disk, and the arm plays while the
     teacher is recorded. Its wave is the first after every job it needs. Each arm plays in its own
     folder from its own seeds, so running jobs at once gives the same games as running them one
